@@ -1,0 +1,8 @@
+//! Test support for the workspace (never published).
+//!
+//! - [`gen`]: deterministic generators of realistic OVSDB traffic (for benches and tests).
+//! - [`server`]: a harness that runs the real `ovsdb-server` from Debian's packages in a
+//!   temporary directory and cleans up on drop.
+
+pub mod gen;
+pub mod server;
