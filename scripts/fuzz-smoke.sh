@@ -29,7 +29,10 @@ fi
 cargo fuzz --version
 
 cd "$FUZZ_DIR"
-mapfile -t targets < <(cargo fuzz list)
+# A command substitution, not a process substitution, so that a failing `cargo fuzz list`
+# stops the script.
+listed=$(cargo fuzz list)
+mapfile -t targets < <(grep -v '^[[:space:]]*$' <<<"$listed" || true)
 if [ "${#targets[@]}" -eq 0 ]; then
     echo "fuzz-smoke: cargo fuzz list found no targets; nothing to run"
     exit 0

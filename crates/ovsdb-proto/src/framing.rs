@@ -45,36 +45,6 @@ static CLASS: [u8; 256] = {
     table
 };
 
-/// Bytes that end a run of plain string content.
-static STRING_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[b'"' as usize] = 1;
-    t[b'\\' as usize] = 1;
-    t
-};
-
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-#[inline(always)]
-fn has_byte(w: u64, b: u8) -> u64 {
-    let x = w ^ (LO * u64::from(b));
-    x.wrapping_sub(LO) & !x & HI
-}
-#[inline]
-fn find_string_end(s: &[u8]) -> Option<usize> {
-    let mut chunks = s.chunks_exact(8);
-    let mut off = 0;
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        let m = has_byte(w, b'"') | has_byte(w, b'\\');
-        if m != 0 {
-            return Some(off + (m.trailing_zeros() / 8) as usize);
-        }
-        off += 8;
-    }
-    chunks.remainder().iter().position(|&b| STRING_CLASS[usize::from(b)] != 0).map(|p| off + p)
-}
-
 /// JSON's insignificant whitespace (RFC 8259 §2).
 fn is_json_whitespace(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
@@ -260,8 +230,11 @@ impl Framer {
                 Ok(Some(start..end))
             }
             Stop::NeedMore if buf.len() > limit => {
+                // The message did not end within its first `max_len` bytes and at least one
+                // more byte of it is here: `max_len + 1` is what is known of its size without
+                // scanning further.
                 let failure = Failure::TooLarge {
-                    size: buf.len() - start,
+                    size: self.max_len.saturating_add(1),
                     limit: self.max_len,
                 };
                 self.failed = Some(failure);
@@ -287,7 +260,7 @@ impl Framer {
                     i += 1;
                     escape = false;
                 }
-                match find_string_end(&buf[i..]) {
+                match memchr::memchr2(b'"', b'\\', &buf[i..]) {
                     Some(k) => {
                         i += k + 1;
                         if buf[i - 1] == b'"' {

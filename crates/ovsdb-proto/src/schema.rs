@@ -369,6 +369,11 @@ pub static UUID_COLUMN: std::sync::LazyLock<ColumnSchema> = std::sync::LazyLock:
 });
 
 impl TableSchema {
+    /// A table with no columns, not a root, without limits or indexes.
+    pub fn new() -> Self {
+        TableSchema { columns: BTreeMap::new(), max_rows: None, is_root: false, indexes: Vec::new() }
+    }
+
     /// A column by name, including the implicit `_uuid` and `_version`.
     pub fn column(&self, name: &str) -> Option<&ColumnSchema> {
         match name {
@@ -379,7 +384,7 @@ impl TableSchema {
 
     fn from_json(v: &Value, db: &JsonMap<String, Value>, path: &str) -> Result<Self> {
         let obj = v.as_object().ok_or_else(|| Error::schema(path, "", "table must be an object"))?;
-        let mut t = TableSchema { columns: BTreeMap::new(), max_rows: None, is_root: false, indexes: Vec::new() };
+        let mut t = TableSchema::new();
         for (key, val) in obj {
             let p = format!("{path}.{key}");
             match key.as_str() {
@@ -505,7 +510,18 @@ pub struct DatabaseSchema {
     pub tables: BTreeMap<String, TableSchema>,
 }
 
+impl Default for TableSchema {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl DatabaseSchema {
+    /// An empty schema named `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        DatabaseSchema { name: name.into(), version: None, cksum: None, tables: BTreeMap::new() }
+    }
+
     /// Parses a schema from JSON text (an `.ovsschema` file or a `get_schema` result).
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
         let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::from_json("schema", &e))?;
@@ -521,7 +537,7 @@ impl DatabaseSchema {
             .filter(|n| is_id(n))
             .ok_or_else(|| Error::schema("schema.name", "", "missing or invalid database name"))?
             .to_owned();
-        let mut s = DatabaseSchema { name, version: None, cksum: None, tables: BTreeMap::new() };
+        let mut s = DatabaseSchema::new(name);
         let tables = obj
             .get("tables")
             .and_then(Value::as_object)

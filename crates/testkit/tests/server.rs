@@ -304,7 +304,7 @@ fn cluster_elects_a_leader_and_survives_losing_it() {
         .run("ovn-nbctl", &[&db, "ls-add", "sw1"])
         .expect("write with two of three members");
     let out = cluster
-        .run("ovn-nbctl", &[&db, "--no-leader-only", "ls-list"])
+        .run("ovn-nbctl", &[&db, "ls-list"])
         .expect("ls-list");
     let mut names: Vec<&str> = out
         .lines()
