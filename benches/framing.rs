@@ -13,12 +13,13 @@
 //!   decoding (the floor for `codec_64k`).
 //! - `framing/baseline_json_validate`: `serde_json` checking the message is valid JSON without
 //!   building anything (`&RawValue`), the least work the message decoder does afterwards.
-#![allow(missing_docs, reason = "criterion_group! generates an undocumented function")]
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
 
 use bytes::BytesMut;
-use criterion::{
-    black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput,
-};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use ovsdb_proto::{FrameCodec, Framer};
 use serde_json::value::RawValue;
 use tokio_util::codec::Decoder;

@@ -37,10 +37,13 @@ fn decode(c: &mut Criterion) {
             for chunk in black_box(&bytes).chunks(CHUNK) {
                 buf.extend_from_slice(chunk);
                 while let Some(frame) = codec.decode(&mut buf).expect("valid stream") {
-                    let Message::Response { result, .. } = Message::decode(frame).expect("valid message") else {
+                    let Message::Response { result, .. } =
+                        Message::decode(frame).expect("valid message")
+                    else {
                         panic!("not a response")
                     };
-                    let Reply::MonitorCond(u) = Reply::decode(Method::MonitorCond, result.as_bytes()).expect("valid reply")
+                    let Reply::MonitorCond(u) =
+                        Reply::decode(Method::MonitorCond, result.as_bytes()).expect("valid reply")
                     else {
                         panic!("not a monitor_cond reply")
                     };
@@ -53,7 +56,9 @@ fn decode(c: &mut Criterion) {
     });
 
     group.bench_function("serde_json_value", |b| {
-        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).expect("valid JSON"))
+        b.iter(|| {
+            serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).expect("valid JSON")
+        })
     });
     group.finish();
 }
@@ -64,10 +69,31 @@ fn lsp_insert(i: usize) -> Operation {
         table: "Logical_Switch_Port".into(),
         row: Row::new()
             .with("name", Atom::from(name.as_str()))
-            .with("addresses", Datum::scalar(format!("0a:58:0a:f4:{:02x}:{:02x} 10.244.{}.{}", i >> 8 & 255, i & 255, i >> 8 & 255, i & 255)))
-            .with("port_security", Datum::scalar(format!("0a:58:0a:f4:{:02x}:{:02x}", i >> 8 & 255, i & 255)))
-            .with("external_ids", Datum::map([("ls", "ovn-default".to_string()), ("pod", format!("default/pod-{i}"))]))
-            .with("options", Datum::map([("requested-chassis", "node-1"), ("iface-id-ver", "2")]))
+            .with(
+                "addresses",
+                Datum::scalar(format!(
+                    "0a:58:0a:f4:{:02x}:{:02x} 10.244.{}.{}",
+                    i >> 8 & 255,
+                    i & 255,
+                    i >> 8 & 255,
+                    i & 255
+                )),
+            )
+            .with(
+                "port_security",
+                Datum::scalar(format!("0a:58:0a:f4:{:02x}:{:02x}", i >> 8 & 255, i & 255)),
+            )
+            .with(
+                "external_ids",
+                Datum::map([
+                    ("ls", "ovn-default".to_string()),
+                    ("pod", format!("default/pod-{i}")),
+                ]),
+            )
+            .with(
+                "options",
+                Datum::map([("requested-chassis", "node-1"), ("iface-id-ver", "2")]),
+            )
             .with("enabled", Datum::scalar(true)),
         uuid_name: Some(format!("lsp{i}")),
         uuid: None,
@@ -75,7 +101,10 @@ fn lsp_insert(i: usize) -> Operation {
 }
 
 fn encode(c: &mut Criterion) {
-    let call = Call::Transact { db: "OVN_Northbound".into(), ops: (0..10_000).map(lsp_insert).collect() };
+    let call = Call::Transact {
+        db: "OVN_Northbound".into(),
+        ops: (0..10_000).map(lsp_insert).collect(),
+    };
     let mut probe = Vec::new();
     call.encode(Some(&serde_json::json!(1)), &mut probe);
     let as_value: serde_json::Value = serde_json::from_slice(&probe).expect("valid JSON");

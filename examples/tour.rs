@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use ovsdb_proto::{
-    apply_update2, Call, Connection, ConnectionConfig, DatabaseSchema, Event, MonitorRequest, MonitorRequests, Reply,
-    Row, Uuid,
+    apply_update2, Call, Connection, ConnectionConfig, DatabaseSchema, Event, MonitorRequest,
+    MonitorRequests, Reply, Row, Uuid,
 };
 
 /// The OVN_Northbound columns this tour monitors, in the schema's own notation.
@@ -27,14 +27,25 @@ const SCHEMA: &str = r#"{"name":"OVN_Northbound","version":"7.0.0","tables":{"Lo
   "enabled":{"type":{"key":"boolean","min":0,"max":1}}},"indexes":[["name"]],"isRoot":false}}}"#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rows: usize = std::env::args().nth(1).map(|n| n.parse()).transpose()?.unwrap_or(10_000);
+    let rows: usize = std::env::args()
+        .nth(1)
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(10_000);
     let schema = DatabaseSchema::from_slice(SCHEMA.as_bytes())?;
-    let table = schema.table("Logical_Switch_Port").ok_or("schema lacks the table")?;
+    let table = schema
+        .table("Logical_Switch_Port")
+        .ok_or("schema lacks the table")?;
 
     let now = Instant::now();
     let mut conn = Connection::new(ConnectionConfig::default(), now);
-    let requests = MonitorRequests::default().with("Logical_Switch_Port", MonitorRequest::default());
-    let id = conn.call(Call::MonitorCond { db: schema.name.clone(), monitor_id: "lsp".into(), requests });
+    let requests =
+        MonitorRequests::default().with("Logical_Switch_Port", MonitorRequest::default());
+    let id = conn.call(Call::MonitorCond {
+        db: schema.name.clone(),
+        monitor_id: "lsp".into(),
+        requests,
+    });
     let request = conn.poll_transmit().ok_or("nothing to send")?;
     println!("client → server: {}", String::from_utf8_lossy(&request));
 
@@ -49,8 +60,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut replica: HashMap<Uuid, Row> = HashMap::new();
     match conn.poll_event() {
-        Some(Event::Reply { result: Ok(Reply::MonitorCond(updates)), .. }) => {
-            for (uuid, update) in updates.0.into_iter().flat_map(|(_, rows)| rows) {
+        Some(Event::Reply {
+            result: Ok(Reply::MonitorCond(updates)),
+            ..
+        }) => {
+            for (uuid, update) in updates.0.into_values().flatten() {
                 apply_update2(&mut replica, "Logical_Switch_Port", table, uuid, update)?;
             }
         }
@@ -80,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Some(Event::Notification(Call::Update2 { updates, .. })) = conn.poll_event() else {
         return Err("expected an update2 notification".into());
     };
-    for (uuid, change) in updates.0.into_iter().flat_map(|(_, rows)| rows) {
+    for (uuid, change) in updates.0.into_values().flatten() {
         let applied = apply_update2(&mut replica, "Logical_Switch_Port", table, uuid, change)?;
         println!("update2: {uuid} {applied:?}");
     }
@@ -89,7 +103,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (column, value) in row.iter() {
         println!("  {column:<14} {}", serde_json::to_string(value)?);
     }
-    if replica.contains_key(&second) || row.get("external_ids").and_then(|d| d.as_map()?.get_str("tour")) != Some("yes") {
+    if replica.contains_key(&second)
+        || row
+            .get("external_ids")
+            .and_then(|d| d.as_map()?.get_str("tour"))
+            != Some("yes")
+    {
         return Err("update2 was not applied as expected".into());
     }
     println!("replica: {} rows", replica.len());

@@ -43,7 +43,10 @@ pub struct ConnectionConfig {
 
 impl Default for ConnectionConfig {
     fn default() -> Self {
-        ConnectionConfig { max_message_len: crate::framing::DEFAULT_MAX_MESSAGE_LEN, probe_interval: Some(DEFAULT_PROBE_INTERVAL) }
+        ConnectionConfig {
+            max_message_len: crate::framing::DEFAULT_MAX_MESSAGE_LEN,
+            probe_interval: Some(DEFAULT_PROBE_INTERVAL),
+        }
     }
 }
 
@@ -215,7 +218,9 @@ impl Connection {
     /// Lets time pass: sends a probe after `probe_interval` of silence, and declares the
     /// peer dead after another interval without an answer.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let Some(interval) = self.config.probe_interval else { return };
+        let Some(interval) = self.config.probe_interval else {
+            return;
+        };
         if self.dead {
             return;
         }
@@ -255,10 +260,12 @@ impl Connection {
                     }
                 }
             }
-            Message::Notification { method, params } => match Call::decode(&method, params.as_bytes()) {
-                Ok(call) => self.events.push_back(Event::Notification(call)),
-                Err(e) => self.events.push_back(Event::Malformed(e)),
-            },
+            Message::Notification { method, params } => {
+                match Call::decode(&method, params.as_bytes()) {
+                    Ok(call) => self.events.push_back(Event::Notification(call)),
+                    Err(e) => self.events.push_back(Event::Malformed(e)),
+                }
+            }
             Message::Response { id, result } => self.complete(id, Ok(result)),
             Message::Error { id, error } => self.complete(id, Err(error)),
         }
@@ -268,18 +275,29 @@ impl Connection {
         if id.as_str() == Some(PROBE_ID) {
             return; // our probe came back; `alive` already ran
         }
-        let Some((rid, method)) = id.as_u64().and_then(|n| self.pending.remove(&n).map(|m| (n, m))) else {
-            self.events.push_back(Event::Malformed(Error::Protocol(format!("response to unknown request id {id}"))));
+        let Some((rid, method)) = id
+            .as_u64()
+            .and_then(|n| self.pending.remove(&n).map(|m| (n, m)))
+        else {
+            self.events
+                .push_back(Event::Malformed(Error::Protocol(format!(
+                    "response to unknown request id {id}"
+                ))));
             return;
         };
         let result = match outcome {
             Ok(payload) => Reply::decode(method, payload.as_bytes()).map_err(CallError::Malformed),
             Err(error) => Err(CallError::Server(match &error {
                 Value::String(s) => OvsdbError::new(s.clone(), None),
-                other => OvsdbError::from_value(other).unwrap_or_else(|| OvsdbError::new(other.to_string(), None)),
+                other => OvsdbError::from_value(other)
+                    .unwrap_or_else(|| OvsdbError::new(other.to_string(), None)),
             })),
         };
-        self.events.push_back(Event::Reply { id: rid, method, result });
+        self.events.push_back(Event::Reply {
+            id: rid,
+            method,
+            result,
+        });
     }
 
     // --- commands ------------------------------------------------------------------------
@@ -301,7 +319,9 @@ impl Connection {
     /// Queues a `cancel` of the pending call `id` (RFC 7047 §4.1.4); its reply will be the
     /// error `canceled`.
     pub fn cancel(&mut self, id: RequestId) {
-        self.notify(&Call::Cancel { id: Value::from(id) });
+        self.notify(&Call::Cancel {
+            id: Value::from(id),
+        });
     }
 
     /// Queues the response to a server request received as [`Event::Request`].

@@ -469,7 +469,12 @@ impl Datum {
 
     /// A map datum from pairs in any order.
     pub fn map<K: Into<Atom>, V: Into<Atom>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Datum::Map(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Datum::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// The single atom of a one-element set.
@@ -648,7 +653,9 @@ impl Datum {
                     }
                     *self = Datum::Map(Map::new());
                 }
-                let Datum::Map(m) = self else { unreachable!("made a map above") };
+                let Datum::Map(m) = self else {
+                    unreachable!("made a map above")
+                };
                 for (k, v) in d.0 {
                     let k = k.conform(&ty.key)?;
                     let v = v.conform(vt)?;
@@ -664,7 +671,9 @@ impl Datum {
         }
         let n = self.len() as u64;
         if n < ty.min || ty.max.is_some_and(|max| n > max) {
-            return Err(format!("diff leaves {n} elements, outside the column's bounds"));
+            return Err(format!(
+                "diff leaves {n} elements, outside the column's bounds"
+            ));
         }
         Ok(())
     }
@@ -805,7 +814,9 @@ impl<'de> Deserialize<'de> for UuidStr {
                 f.write_str("a UUID in 8-4-4-4-12 hex form")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<UuidStr, E> {
-                parse_uuid(v).map(UuidStr).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+                parse_uuid(v)
+                    .map(UuidStr)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
             }
         }
         d.deserialize_str(V)
@@ -890,8 +901,12 @@ impl<'de> Visitor<'de> for ValueVisitor {
                     .ok_or_else(|| de::Error::custom("[\"named-uuid\"] lacks its name"))?;
                 Element::Atom(Atom::NamedUuid(name))
             }
-            Tag::Set if self.atom_only => return Err(de::Error::custom("expected an atom, got a set")),
-            Tag::Map if self.atom_only => return Err(de::Error::custom("expected an atom, got a map")),
+            Tag::Set if self.atom_only => {
+                return Err(de::Error::custom("expected an atom, got a set"))
+            }
+            Tag::Map if self.atom_only => {
+                return Err(de::Error::custom("expected an atom, got a map"))
+            }
             Tag::Set => Element::Set(
                 seq.next_element_seed(AtomsSeed)?
                     .ok_or_else(|| de::Error::custom("[\"set\"] lacks its elements"))?,
@@ -902,7 +917,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
             ),
         };
         if seq.next_element::<de::IgnoredAny>()?.is_some() {
-            return Err(de::Error::custom("tagged OVSDB value has more than two elements"));
+            return Err(de::Error::custom(
+                "tagged OVSDB value has more than two elements",
+            ));
         }
         Ok(out)
     }
@@ -994,8 +1011,12 @@ impl<'de> Deserialize<'de> for Datum {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match d.deserialize_any(ValueVisitor { atom_only: false })? {
             Element::Atom(a) => Ok(Datum::Set(Set(vec![a]))),
-            Element::Set(atoms) => Set::try_from_atoms(atoms).map(Datum::Set).map_err(de::Error::custom),
-            Element::Map(pairs) => Map::try_from_pairs(pairs).map(Datum::Map).map_err(de::Error::custom),
+            Element::Set(atoms) => Set::try_from_atoms(atoms)
+                .map(Datum::Set)
+                .map_err(de::Error::custom),
+            Element::Map(pairs) => Map::try_from_pairs(pairs)
+                .map(Datum::Map)
+                .map_err(de::Error::custom),
         }
     }
 }

@@ -58,7 +58,11 @@ pub struct DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed {} at {}: {}", self.what, self.path, self.reason)
+        write!(
+            f,
+            "malformed {} at {}: {}",
+            self.what, self.path, self.reason
+        )
     }
 }
 
@@ -108,7 +112,11 @@ impl Error {
     }
 
     /// Builds an [`Error::Schema`].
-    pub fn schema(path: impl Into<String>, value: impl Into<String>, reason: impl fmt::Display) -> Self {
+    pub fn schema(
+        path: impl Into<String>,
+        value: impl Into<String>,
+        reason: impl fmt::Display,
+    ) -> Self {
         Error::Schema(Box::new(SchemaError {
             path: path.into(),
             value: value.into(),

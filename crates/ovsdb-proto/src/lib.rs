@@ -46,11 +46,17 @@ pub use data::{parse_uuid, Atom, Datum, Map, Set, Uuid};
 pub use error::{DecodeError, Error, Result, SchemaError};
 pub use framing::{FrameCodec, Framer, DEFAULT_MAX_MESSAGE_LEN};
 pub use message::{
-    encode_error, encode_response, Call, Message, Method, MonitorCondSinceReply, MonitorRequest, MonitorRequests,
-    MonitorSelect, Payload, Reply,
+    encode_error, encode_response, Call, Message, Method, MonitorCondSinceReply, MonitorRequest,
+    MonitorRequests, MonitorSelect, Payload, Reply,
 };
 pub use operation::{
-    Condition, ErrorKind, Function, Mutation, Mutator, Operation, OperationResult, OvsdbError, TransactReply, WaitUntil,
+    Condition, ErrorKind, Function, Mutation, Mutator, Operation, OperationResult, OvsdbError,
+    TransactReply, WaitUntil,
 };
-pub use row::{apply_update, apply_update2, Applied, Row, RowUpdate, RowUpdate2, TableUpdate, TableUpdates, TableUpdates2};
-pub use schema::{AtomicType, BaseType, ColumnSchema, ColumnType, DatabaseSchema, RefType, TableSchema};
+pub use row::{
+    apply_update, apply_update2, Applied, Row, RowUpdate, RowUpdate2, TableUpdate, TableUpdates,
+    TableUpdates2,
+};
+pub use schema::{
+    AtomicType, BaseType, ColumnSchema, ColumnType, DatabaseSchema, RefType, TableSchema,
+};

@@ -176,7 +176,12 @@ impl fmt::Debug for Payload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.as_bytes();
         let shown = &b[..b.len().min(200)];
-        write!(f, "Payload({}{})", String::from_utf8_lossy(shown), if b.len() > 200 { "…" } else { "" })
+        write!(
+            f,
+            "Payload({}{})",
+            String::from_utf8_lossy(shown),
+            if b.len() > 200 { "…" } else { "" }
+        )
     }
 }
 
@@ -233,7 +238,8 @@ impl Message {
     /// Decodes one framed message (see [`crate::Framer`]). The whole frame is checked to be
     /// valid JSON; payloads are not decoded.
     pub fn decode(frame: Bytes) -> Result<Message> {
-        let env: Envelope<'_> = serde_json::from_slice(&frame).map_err(|e| Error::from_json("JSON-RPC message", &e))?;
+        let env: Envelope<'_> =
+            serde_json::from_slice(&frame).map_err(|e| Error::from_json("JSON-RPC message", &e))?;
         let base = frame.as_ptr() as usize;
         let range_of = |raw: &RawValue| {
             let s = raw.get();
@@ -242,28 +248,61 @@ impl Message {
         };
         let is_null = |raw: Option<&RawValue>| raw.is_none_or(|r| r.get() == "null");
         let id = |raw: Option<&RawValue>| -> Result<Value> {
-            raw.map_or(Ok(Value::Null), |r| serde_json::from_str(r.get()).map_err(|e| Error::from_json("message id", &e)))
+            raw.map_or(Ok(Value::Null), |r| {
+                serde_json::from_str(r.get()).map_err(|e| Error::from_json("message id", &e))
+            })
         };
         let msg = if let Some(method) = env.method {
             let params = env
                 .params
                 .filter(|p| p.get().starts_with('['))
-                .ok_or_else(|| Error::decode("JSON-RPC message", "$.params", "request lacks a params array"))?;
-            let params = Payload { range: range_of(params), frame: frame.clone() };
+                .ok_or_else(|| {
+                    Error::decode(
+                        "JSON-RPC message",
+                        "$.params",
+                        "request lacks a params array",
+                    )
+                })?;
+            let params = Payload {
+                range: range_of(params),
+                frame: frame.clone(),
+            };
             if is_null(env.id) {
-                Message::Notification { method: method.into_owned(), params }
+                Message::Notification {
+                    method: method.into_owned(),
+                    params,
+                }
             } else {
-                Message::Request { id: id(env.id)?, method: method.into_owned(), params }
+                Message::Request {
+                    id: id(env.id)?,
+                    method: method.into_owned(),
+                    params,
+                }
             }
         } else if env.id.is_none() {
-            return Err(Error::decode("JSON-RPC message", "$", "message has neither method nor id"));
+            return Err(Error::decode(
+                "JSON-RPC message",
+                "$",
+                "message has neither method nor id",
+            ));
         } else if !is_null(env.error) {
             let error = serde_json::from_str(env.error.map_or("null", RawValue::get))
                 .map_err(|e| Error::from_json("JSON-RPC error", &e))?;
-            Message::Error { id: id(env.id)?, error }
+            Message::Error {
+                id: id(env.id)?,
+                error,
+            }
         } else {
-            let result = env.result.ok_or_else(|| Error::decode("JSON-RPC message", "$", "response lacks result"))?;
-            Message::Response { id: id(env.id)?, result: Payload { range: range_of(result), frame: frame.clone() } }
+            let result = env
+                .result
+                .ok_or_else(|| Error::decode("JSON-RPC message", "$", "response lacks result"))?;
+            Message::Response {
+                id: id(env.id)?,
+                result: Payload {
+                    range: range_of(result),
+                    frame: frame.clone(),
+                },
+            }
         };
         Ok(msg)
     }
@@ -280,19 +319,40 @@ impl Message {
                 .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null is JSON"))
         };
         let v = match self {
-            Message::Request { id, method, params } => {
-                Wire::<RawValue, RawValue> { id: Some(id), method: Some(method), params: Some(&*raw(params)), result: None, error: None }.to_vec()
+            Message::Request { id, method, params } => Wire::<RawValue, RawValue> {
+                id: Some(id),
+                method: Some(method),
+                params: Some(&*raw(params)),
+                result: None,
+                error: None,
             }
-            Message::Notification { method, params } => {
-                Wire::<RawValue, RawValue> { id: Some(&Value::Null), method: Some(method), params: Some(&*raw(params)), result: None, error: None }
-                    .to_vec()
+            .to_vec(),
+            Message::Notification { method, params } => Wire::<RawValue, RawValue> {
+                id: Some(&Value::Null),
+                method: Some(method),
+                params: Some(&*raw(params)),
+                result: None,
+                error: None,
             }
-            Message::Response { id, result } => {
-                Wire::<RawValue, RawValue> { id: Some(id), method: None, params: None, result: Some(&*raw(result)), error: Some(&Value::Null) }.to_vec()
+            .to_vec(),
+            Message::Response { id, result } => Wire::<RawValue, RawValue> {
+                id: Some(id),
+                method: None,
+                params: None,
+                result: Some(&*raw(result)),
+                error: Some(&Value::Null),
             }
+            .to_vec(),
             Message::Error { id, error } => {
                 let null = RawValue::from_string("null".into()).expect("null is JSON");
-                Wire::<RawValue, RawValue> { id: Some(id), method: None, params: None, result: Some(&*null), error: Some(error) }.to_vec()
+                Wire::<RawValue, RawValue> {
+                    id: Some(id),
+                    method: None,
+                    params: None,
+                    result: Some(&*null),
+                    error: Some(error),
+                }
+                .to_vec()
             }
         };
         out.extend_from_slice(&v);
@@ -343,7 +403,12 @@ fn yes() -> bool {
 
 impl Default for MonitorSelect {
     fn default() -> Self {
-        MonitorSelect { initial: true, insert: true, delete: true, modify: true }
+        MonitorSelect {
+            initial: true,
+            insert: true,
+            delete: true,
+            modify: true,
+        }
     }
 }
 
@@ -561,23 +626,51 @@ impl Serialize for Params<'_> {
                 seq.end()
             }
             C::Cancel { id } => (id,).serialize(s),
-            C::Monitor { db, monitor_id, requests } | C::MonitorCond { db, monitor_id, requests } => {
-                (db, monitor_id, requests).serialize(s)
+            C::Monitor {
+                db,
+                monitor_id,
+                requests,
             }
-            C::MonitorCondSince { db, monitor_id, requests, last_txn_id } => {
-                (db, monitor_id, requests, UuidText(last_txn_id)).serialize(s)
+            | C::MonitorCond {
+                db,
+                monitor_id,
+                requests,
+            } => (db, monitor_id, requests).serialize(s),
+            C::MonitorCondSince {
+                db,
+                monitor_id,
+                requests,
+                last_txn_id,
+            } => (db, monitor_id, requests, UuidText(last_txn_id)).serialize(s),
+            C::MonitorCondChange {
+                monitor_id,
+                new_monitor_id,
+                requests,
+            } => (monitor_id, new_monitor_id, requests).serialize(s),
+            C::MonitorCancel { monitor_id } | C::MonitorCanceled { monitor_id } => {
+                (monitor_id,).serialize(s)
             }
-            C::MonitorCondChange { monitor_id, new_monitor_id, requests } => (monitor_id, new_monitor_id, requests).serialize(s),
-            C::MonitorCancel { monitor_id } | C::MonitorCanceled { monitor_id } => (monitor_id,).serialize(s),
-            C::Lock { lock } | C::Steal { lock } | C::Unlock { lock } | C::Locked { lock } | C::Stolen { lock } => {
-                (lock,).serialize(s)
-            }
+            C::Lock { lock }
+            | C::Steal { lock }
+            | C::Unlock { lock }
+            | C::Locked { lock }
+            | C::Stolen { lock } => (lock,).serialize(s),
             C::Echo(v) => v.serialize(s),
             C::SetDbChangeAware(b) => (b,).serialize(s),
             C::Convert { db, schema } => (db, schema).serialize(s),
-            C::Update { monitor_id, updates } => (monitor_id, updates).serialize(s),
-            C::Update2 { monitor_id, updates } => (monitor_id, updates).serialize(s),
-            C::Update3 { monitor_id, last_txn_id, updates } => (monitor_id, UuidText(last_txn_id), updates).serialize(s),
+            C::Update {
+                monitor_id,
+                updates,
+            } => (monitor_id, updates).serialize(s),
+            C::Update2 {
+                monitor_id,
+                updates,
+            } => (monitor_id, updates).serialize(s),
+            C::Update3 {
+                monitor_id,
+                last_txn_id,
+                updates,
+            } => (monitor_id, UuidText(last_txn_id), updates).serialize(s),
         }
     }
 }
@@ -632,12 +725,15 @@ impl Call {
 
     /// Decodes the `params` of a request or notification for `method`.
     pub fn decode(method: &str, params: &[u8]) -> Result<Call> {
-        let m = Method::from_name(method)
-            .ok_or_else(|| Error::decode("call", "$.method", format!("unknown method {method:?}")))?;
+        let m = Method::from_name(method).ok_or_else(|| {
+            Error::decode("call", "$.method", format!("unknown method {method:?}"))
+        })?;
         let what = "call params";
         let de = |e: serde_json::Error| Error::from_json(what, &e);
-        let lock1 = || -> Result<String> { Ok(serde_json::from_slice::<(String,)>(params).map_err(de)?.0) };
-        let id1 = || -> Result<Value> { Ok(serde_json::from_slice::<(Value,)>(params).map_err(de)?.0) };
+        let lock1 =
+            || -> Result<String> { Ok(serde_json::from_slice::<(String,)>(params).map_err(de)?.0) };
+        let id1 =
+            || -> Result<Value> { Ok(serde_json::from_slice::<(Value,)>(params).map_err(de)?.0) };
         Ok(match m {
             Method::ListDbs => Call::ListDbs,
             Method::GetServerId => Call::GetServerId,
@@ -650,18 +746,37 @@ impl Call {
             Method::Monitor | Method::MonitorCond => {
                 let (db, monitor_id, requests) = serde_json::from_slice(params).map_err(de)?;
                 if m == Method::Monitor {
-                    Call::Monitor { db, monitor_id, requests }
+                    Call::Monitor {
+                        db,
+                        monitor_id,
+                        requests,
+                    }
                 } else {
-                    Call::MonitorCond { db, monitor_id, requests }
+                    Call::MonitorCond {
+                        db,
+                        monitor_id,
+                        requests,
+                    }
                 }
             }
             Method::MonitorCondSince => {
-                let (db, monitor_id, requests, UuidStr(last_txn_id)) = serde_json::from_slice(params).map_err(de)?;
-                Call::MonitorCondSince { db, monitor_id, requests, last_txn_id }
+                let (db, monitor_id, requests, UuidStr(last_txn_id)) =
+                    serde_json::from_slice(params).map_err(de)?;
+                Call::MonitorCondSince {
+                    db,
+                    monitor_id,
+                    requests,
+                    last_txn_id,
+                }
             }
             Method::MonitorCondChange => {
-                let (monitor_id, new_monitor_id, requests) = serde_json::from_slice(params).map_err(de)?;
-                Call::MonitorCondChange { monitor_id, new_monitor_id, requests }
+                let (monitor_id, new_monitor_id, requests) =
+                    serde_json::from_slice(params).map_err(de)?;
+                Call::MonitorCondChange {
+                    monitor_id,
+                    new_monitor_id,
+                    requests,
+                }
             }
             Method::MonitorCancel => Call::MonitorCancel { monitor_id: id1()? },
             Method::MonitorCanceled => Call::MonitorCanceled { monitor_id: id1()? },
@@ -671,22 +786,35 @@ impl Call {
             Method::Locked => Call::Locked { lock: lock1()? },
             Method::Stolen => Call::Stolen { lock: lock1()? },
             Method::Echo => Call::Echo(serde_json::from_slice(params).map_err(de)?),
-            Method::SetDbChangeAware => Call::SetDbChangeAware(serde_json::from_slice::<(bool,)>(params).map_err(de)?.0),
+            Method::SetDbChangeAware => {
+                Call::SetDbChangeAware(serde_json::from_slice::<(bool,)>(params).map_err(de)?.0)
+            }
             Method::Convert => {
                 let (db, schema) = serde_json::from_slice(params).map_err(de)?;
                 Call::Convert { db, schema }
             }
             Method::Update => {
                 let (monitor_id, updates) = serde_json::from_slice(params).map_err(de)?;
-                Call::Update { monitor_id, updates }
+                Call::Update {
+                    monitor_id,
+                    updates,
+                }
             }
             Method::Update2 => {
                 let (monitor_id, updates) = serde_json::from_slice(params).map_err(de)?;
-                Call::Update2 { monitor_id, updates }
+                Call::Update2 {
+                    monitor_id,
+                    updates,
+                }
             }
             Method::Update3 => {
-                let (monitor_id, UuidStr(last_txn_id), updates) = serde_json::from_slice(params).map_err(de)?;
-                Call::Update3 { monitor_id, last_txn_id, updates }
+                let (monitor_id, UuidStr(last_txn_id), updates) =
+                    serde_json::from_slice(params).map_err(de)?;
+                Call::Update3 {
+                    monitor_id,
+                    last_txn_id,
+                    updates,
+                }
             }
         })
     }
@@ -702,8 +830,13 @@ impl<'de> Deserialize<'de> for TransactParams {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("[db, operation…]")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<TransactParams, A::Error> {
-                let db: String = seq.next_element()?.ok_or_else(|| de::Error::custom("transact lacks the database name"))?;
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<TransactParams, A::Error> {
+                let db: String = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom("transact lacks the database name"))?;
                 let mut ops = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
                 while let Some(op) = seq.next_element()? {
                     ops.push(op);
@@ -736,7 +869,11 @@ impl Serialize for MonitorCondSinceReply {
 impl<'de> Deserialize<'de> for MonitorCondSinceReply {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let (found, UuidStr(last_txn_id), updates) = Deserialize::deserialize(d)?;
-        Ok(MonitorCondSinceReply { found, last_txn_id, updates })
+        Ok(MonitorCondSinceReply {
+            found,
+            last_txn_id,
+            updates,
+        })
     }
 }
 
@@ -783,19 +920,24 @@ impl Reply {
             Method::Transact => Reply::Transact(serde_json::from_slice(result).map_err(de)?),
             Method::Monitor => Reply::Monitor(serde_json::from_slice(result).map_err(de)?),
             Method::MonitorCond => Reply::MonitorCond(serde_json::from_slice(result).map_err(de)?),
-            Method::MonitorCondSince => Reply::MonitorCondSince(serde_json::from_slice(result).map_err(de)?),
+            Method::MonitorCondSince => {
+                Reply::MonitorCondSince(serde_json::from_slice(result).map_err(de)?)
+            }
             Method::Lock | Method::Steal => {
                 #[derive(Deserialize)]
                 struct L {
                     locked: bool,
                 }
-                Reply::Lock { locked: serde_json::from_slice::<L>(result).map_err(de)?.locked }
+                Reply::Lock {
+                    locked: serde_json::from_slice::<L>(result).map_err(de)?.locked,
+                }
             }
             Method::Echo => Reply::Echo(serde_json::from_slice(result).map_err(de)?),
             Method::GetServerId => {
                 let s: String = serde_json::from_slice(result).map_err(de)?;
                 Reply::ServerId(
-                    crate::data::parse_uuid(&s).ok_or_else(|| Error::decode(what, "$", format!("bad server id {s:?}")))?,
+                    crate::data::parse_uuid(&s)
+                        .ok_or_else(|| Error::decode(what, "$", format!("bad server id {s:?}")))?,
                 )
             }
             Method::MonitorCancel
@@ -822,7 +964,9 @@ impl Reply {
             Reply::Monitor(u) => serde_json::to_writer(&mut *out, u),
             Reply::MonitorCond(u) => serde_json::to_writer(&mut *out, u),
             Reply::MonitorCondSince(r) => serde_json::to_writer(&mut *out, r),
-            Reply::Lock { locked } => serde_json::to_writer(&mut *out, &serde_json::json!({ "locked": locked })),
+            Reply::Lock { locked } => {
+                serde_json::to_writer(&mut *out, &serde_json::json!({ "locked": locked }))
+            }
             Reply::Echo(v) => serde_json::to_writer(&mut *out, v),
             Reply::ServerId(u) => serde_json::to_writer(&mut *out, &UuidText(u)),
             Reply::Empty => serde_json::to_writer(&mut *out, &serde_json::json!({})),
@@ -848,5 +992,8 @@ pub fn encode_response(id: &Value, result: &impl Serialize, out: &mut Vec<u8>) {
 
 /// Appends an error response `{"id":…,"result":null,"error":…}` to `out`.
 pub fn encode_error(id: &Value, error: &Value, out: &mut Vec<u8>) {
-    let _ = serde_json::to_writer(&mut *out, &serde_json::json!({ "id": id, "result": null, "error": error }));
+    let _ = serde_json::to_writer(
+        &mut *out,
+        &serde_json::json!({ "id": id, "result": null, "error": error }),
+    );
 }

@@ -85,8 +85,15 @@ pub enum Mutator {
 
 impl Mutator {
     /// All mutators.
-    pub const ALL: [Mutator; 7] =
-        [Mutator::Add, Mutator::Sub, Mutator::Mul, Mutator::Div, Mutator::Mod, Mutator::Insert, Mutator::Delete];
+    pub const ALL: [Mutator; 7] = [
+        Mutator::Add,
+        Mutator::Sub,
+        Mutator::Mul,
+        Mutator::Div,
+        Mutator::Mod,
+        Mutator::Insert,
+        Mutator::Delete,
+    ];
 
     /// The wire name.
     pub fn as_str(self) -> &'static str {
@@ -117,7 +124,9 @@ macro_rules! name_serde {
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                $ty::from_name(&s).ok_or_else(|| de::Error::custom(format!(concat!("unknown ", $what, " {:?}"), s)))
+                $ty::from_name(&s).ok_or_else(|| {
+                    de::Error::custom(format!(concat!("unknown ", $what, " {:?}"), s))
+                })
             }
         }
         impl fmt::Display for $ty {
@@ -151,7 +160,11 @@ pub enum Condition {
 impl Condition {
     /// `[column, function, value]`.
     pub fn new(column: impl Into<String>, function: Function, value: impl Into<Datum>) -> Self {
-        Condition::Compare { column: column.into(), function, value: value.into() }
+        Condition::Compare {
+            column: column.into(),
+            function,
+            value: value.into(),
+        }
     }
 
     /// `[column, "==", value]`.
@@ -169,7 +182,11 @@ impl Serialize for Condition {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Condition::Bool(b) => s.serialize_bool(*b),
-            Condition::Compare { column, function, value } => {
+            Condition::Compare {
+                column,
+                function,
+                value,
+            } => {
                 let mut seq = s.serialize_seq(Some(3))?;
                 seq.serialize_element(column)?;
                 seq.serialize_element(function)?;
@@ -188,10 +205,18 @@ impl<'de> Deserialize<'de> for Condition {
             Bool(bool),
             Triple(String, Function, Datum),
         }
-        Ok(match Wire::deserialize(d).map_err(|_| de::Error::custom("a condition must be [column, function, value] or a boolean"))? {
-            Wire::Bool(b) => Condition::Bool(b),
-            Wire::Triple(column, function, value) => Condition::Compare { column, function, value },
-        })
+        Ok(
+            match Wire::deserialize(d).map_err(|_| {
+                de::Error::custom("a condition must be [column, function, value] or a boolean")
+            })? {
+                Wire::Bool(b) => Condition::Bool(b),
+                Wire::Triple(column, function, value) => Condition::Compare {
+                    column,
+                    function,
+                    value,
+                },
+            },
+        )
     }
 }
 
@@ -210,13 +235,21 @@ pub struct Mutation {
 impl Mutation {
     /// `[column, mutator, value]`.
     pub fn new(column: impl Into<String>, mutator: Mutator, value: impl Into<Datum>) -> Self {
-        Mutation { column: column.into(), mutator, value: value.into() }
+        Mutation {
+            column: column.into(),
+            mutator,
+            value: value.into(),
+        }
     }
 }
 
 impl From<(String, Mutator, Datum)> for Mutation {
     fn from((column, mutator, value): (String, Mutator, Datum)) -> Self {
-        Mutation { column, mutator, value }
+        Mutation {
+            column,
+            mutator,
+            value,
+        }
     }
 }
 
@@ -421,7 +454,10 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     const NAMES: [(&'static str, ErrorKind); 22] = [
-        ("referential integrity violation", ErrorKind::ReferentialIntegrityViolation),
+        (
+            "referential integrity violation",
+            ErrorKind::ReferentialIntegrityViolation,
+        ),
         ("constraint violation", ErrorKind::ConstraintViolation),
         ("resources exhausted", ErrorKind::ResourcesExhausted),
         ("I/O error", ErrorKind::IoError),
@@ -447,7 +483,10 @@ impl ErrorKind {
 
     /// Classifies an error string.
     pub fn from_name(s: &str) -> Self {
-        Self::NAMES.iter().find(|(n, _)| *n == s).map_or(ErrorKind::Other, |(_, k)| *k)
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map_or(ErrorKind::Other, |(_, k)| *k)
     }
 }
 
@@ -469,15 +508,27 @@ impl OvsdbError {
     /// An error with a standard or custom `error` string.
     pub fn new(error: impl Into<String>, details: Option<String>) -> Self {
         let error = error.into();
-        OvsdbError { kind: ErrorKind::from_name(&error), error, details, extra: serde_json::Map::new() }
+        OvsdbError {
+            kind: ErrorKind::from_name(&error),
+            error,
+            details,
+            extra: serde_json::Map::new(),
+        }
     }
 
     /// Reads an error object; `None` if `v` is not an object with a string `error`.
     pub fn from_value(v: &Value) -> Option<Self> {
         let o = v.as_object()?;
         let error = o.get("error")?.as_str()?;
-        let mut e = OvsdbError::new(error, o.get("details").and_then(Value::as_str).map(str::to_owned));
-        e.extra = o.iter().filter(|(k, _)| *k != "error" && *k != "details").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut e = OvsdbError::new(
+            error,
+            o.get("details").and_then(Value::as_str).map(str::to_owned),
+        );
+        e.extra = o
+            .iter()
+            .filter(|(k, _)| *k != "error" && *k != "details")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         Some(e)
     }
 }
@@ -587,10 +638,26 @@ impl<'de> Deserialize<'de> for OperationResult {
         }
         let f: Fields = serde_json::from_value(v).map_err(de::Error::custom)?;
         Ok(match f {
-            Fields { uuid: Some(crate::Atom::Uuid(uuid)), rows: None, count: None } => OperationResult::Insert { uuid },
-            Fields { uuid: None, rows: Some(rows), count: None } => OperationResult::Select { rows },
-            Fields { uuid: None, rows: None, count: Some(count) } => OperationResult::Count { count },
-            Fields { uuid: None, rows: None, count: None } => OperationResult::Empty,
+            Fields {
+                uuid: Some(crate::Atom::Uuid(uuid)),
+                rows: None,
+                count: None,
+            } => OperationResult::Insert { uuid },
+            Fields {
+                uuid: None,
+                rows: Some(rows),
+                count: None,
+            } => OperationResult::Select { rows },
+            Fields {
+                uuid: None,
+                rows: None,
+                count: Some(count),
+            } => OperationResult::Count { count },
+            Fields {
+                uuid: None,
+                rows: None,
+                count: None,
+            } => OperationResult::Empty,
             _ => return Err(de::Error::custom("unrecognised operation result")),
         })
     }

@@ -72,11 +72,17 @@ impl Row {
                 if drop_unknown {
                     continue;
                 }
-                return Err(Error::schema(format!("{table_name}.{col}"), "", "unknown column"));
+                return Err(Error::schema(
+                    format!("{table_name}.{col}"),
+                    "",
+                    "unknown column",
+                ));
             };
             let text = || serde_json::to_string(&value).unwrap_or_default();
             let shown = text();
-            let v = value.conform(&cs.type_).map_err(|e| Error::schema(format!("{table_name}.{col}"), shown, e))?;
+            let v = value
+                .conform(&cs.type_)
+                .map_err(|e| Error::schema(format!("{table_name}.{col}"), shown, e))?;
             out.insert(col, v);
         }
         Ok(Row(out))
@@ -96,10 +102,16 @@ impl Row {
     /// [`Datum::apply_diff`]. Columns unknown to `table` are ignored (schema skew).
     pub fn apply_diff(&mut self, table_name: &str, diff: Row, table: &TableSchema) -> Result<()> {
         for (col, d) in diff.0 {
-            let Some(cs) = table.columns.get(&col) else { continue };
-            let cur = self.0.entry(col.clone()).or_insert_with(|| Datum::default_of(&cs.type_));
+            let Some(cs) = table.column(&col) else {
+                continue;
+            };
+            let cur = self
+                .0
+                .entry(col.clone())
+                .or_insert_with(|| Datum::default_of(&cs.type_));
             let shown = serde_json::to_string(&d).unwrap_or_default();
-            cur.apply_diff(d, &cs.type_).map_err(|e| Error::schema(format!("{table_name}.{col}"), shown, e))?;
+            cur.apply_diff(d, &cs.type_)
+                .map_err(|e| Error::schema(format!("{table_name}.{col}"), shown, e))?;
         }
         Ok(())
     }
@@ -149,7 +161,10 @@ impl<'de> Deserialize<'de> for Row {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a row object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Row, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Row, A::Error> {
                 let mut row = BTreeMap::new();
                 while let Some(k) = map.next_key::<String>()? {
                     let v: Datum = map.next_value()?;
@@ -208,7 +223,10 @@ impl<'de> Deserialize<'de> for RowUpdate2 {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a <row-update2> object with one of initial, insert, modify, delete")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<RowUpdate2, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RowUpdate2, A::Error> {
                 let mut out = None;
                 while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     let u = match &*k {
@@ -219,7 +237,12 @@ impl<'de> Deserialize<'de> for RowUpdate2 {
                             map.next_value::<de::IgnoredAny>()?;
                             RowUpdate2::Delete
                         }
-                        other => return Err(de::Error::unknown_field(other, &["initial", "insert", "modify", "delete"])),
+                        other => {
+                            return Err(de::Error::unknown_field(
+                                other,
+                                &["initial", "insert", "modify", "delete"],
+                            ))
+                        }
                     };
                     if out.replace(u).is_some() {
                         return Err(de::Error::custom("<row-update2> has more than one member"));
@@ -249,7 +272,10 @@ macro_rules! table_updates_serde {
             fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
                 struct Rows<'a>(&'a [(Uuid, $row)]);
                 impl Serialize for Rows<'_> {
-                    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                    fn serialize<S: Serializer>(
+                        &self,
+                        s: S,
+                    ) -> std::result::Result<S::Ok, S::Error> {
                         let mut m = s.serialize_map(Some(self.0.len()))?;
                         let mut buf = Uuid::encode_buffer();
                         for (u, r) in self.0 {
@@ -274,7 +300,10 @@ macro_rules! table_updates_serde {
                     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                         f.write_str("an object from row UUID to row update")
                     }
-                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> std::result::Result<Self::Value, A::Error> {
                         let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
                         while let Some(UuidStr(u)) = map.next_key()? {
                             out.push((u, map.next_value()?));
@@ -284,7 +313,9 @@ macro_rules! table_updates_serde {
                 }
                 struct Rows(TableUpdate<$row>);
                 impl<'de> Deserialize<'de> for Rows {
-                    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                    fn deserialize<D: Deserializer<'de>>(
+                        d: D,
+                    ) -> std::result::Result<Self, D::Error> {
                         d.deserialize_map(RowsV).map(Rows)
                     }
                 }
@@ -294,7 +325,10 @@ macro_rules! table_updates_serde {
                     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                         f.write_str($what)
                     }
-                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<$ty, A::Error> {
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> std::result::Result<$ty, A::Error> {
                         let mut out = BTreeMap::new();
                         while let Some(t) = map.next_key::<String>()? {
                             let Rows(rows) = map.next_value()?;
@@ -346,9 +380,9 @@ pub fn apply_update2(
             }
         }
         RowUpdate2::Modify(diff) => {
-            let row = rows
-                .get_mut(&uuid)
-                .ok_or_else(|| Error::Protocol(format!("modify of unknown row {table_name} {uuid}")))?;
+            let row = rows.get_mut(&uuid).ok_or_else(|| {
+                Error::Protocol(format!("modify of unknown row {table_name} {uuid}"))
+            })?;
             row.apply_diff(table_name, diff, table)?;
             Ok(Applied::Modified)
         }

@@ -104,7 +104,10 @@ impl Default for AtomicType {
 impl BaseType {
     /// An unconstrained base type.
     pub fn new(kind: AtomicType) -> Self {
-        BaseType { kind, ..Default::default() }
+        BaseType {
+            kind,
+            ..Default::default()
+        }
     }
 
     /// Checks `atom`'s constraints (its type must already match).
@@ -115,24 +118,25 @@ impl BaseType {
             }
             return Ok(());
         }
-        match atom {
+        let out_of_range = match atom {
             Atom::Integer(i) => {
-                if self.min_integer.is_some_and(|m| *i < m) || self.max_integer.is_some_and(|m| *i > m) {
-                    return Err(format!("{i} is outside the allowed range"));
-                }
+                self.min_integer.is_some_and(|m| *i < m) || self.max_integer.is_some_and(|m| *i > m)
             }
             Atom::Real(r) => {
-                if self.min_real.is_some_and(|m| *r < m) || self.max_real.is_some_and(|m| *r > m) {
-                    return Err(format!("{r} is outside the allowed range"));
-                }
+                self.min_real.is_some_and(|m| *r < m) || self.max_real.is_some_and(|m| *r > m)
             }
             Atom::String(s) if self.min_length.is_some() || self.max_length.is_some() => {
                 let n = s.chars().count() as u64;
-                if self.min_length.is_some_and(|m| n < m) || self.max_length.is_some_and(|m| n > m) {
+                if self.min_length.is_some_and(|m| n < m) || self.max_length.is_some_and(|m| n > m)
+                {
                     return Err(format!("\"{s}\" length {n} is outside the allowed length"));
                 }
+                false
             }
-            _ => {}
+            _ => false,
+        };
+        if out_of_range {
+            return Err(format!("{atom} is outside the allowed range"));
         }
         Ok(())
     }
@@ -145,21 +149,32 @@ impl BaseType {
                     .ok_or_else(|| Error::schema(path, v.to_string(), "unknown atomic type"));
             }
             Value::Object(o) => o,
-            _ => return Err(Error::schema(path, v.to_string(), "base type must be a string or an object")),
+            _ => {
+                return Err(Error::schema(
+                    path,
+                    v.to_string(),
+                    "base type must be a string or an object",
+                ))
+            }
         };
         let kind = obj
             .get("type")
             .and_then(Value::as_str)
             .and_then(AtomicType::from_name)
-            .ok_or_else(|| Error::schema(path, v.to_string(), "base type lacks a valid \"type\""))?;
+            .ok_or_else(|| {
+                Error::schema(path, v.to_string(), "base type lacks a valid \"type\"")
+            })?;
         let mut b = BaseType::new(kind);
         for (key, val) in obj {
             let bad = |why: &str| Error::schema(format!("{path}.{key}"), val.to_string(), why);
             match key.as_str() {
                 "type" => {}
                 "enum" => {
-                    let d: Datum = serde_json::from_value(val.clone()).map_err(|e| bad(&e.to_string()))?;
-                    let Datum::Set(s) = d else { return Err(bad("enum must be a set")) };
+                    let d: Datum =
+                        serde_json::from_value(val.clone()).map_err(|e| bad(&e.to_string()))?;
+                    let Datum::Set(s) = d else {
+                        return Err(bad("enum must be a set"));
+                    };
                     let typed = BaseType::new(kind);
                     let atoms = s
                         .into_vec()
@@ -169,13 +184,19 @@ impl BaseType {
                         .map_err(|e| bad(&e))?;
                     b.enumeration = Some(Set::from_atoms(atoms));
                 }
-                "minInteger" => b.min_integer = Some(val.as_i64().ok_or_else(|| bad("not an integer"))?),
-                "maxInteger" => b.max_integer = Some(val.as_i64().ok_or_else(|| bad("not an integer"))?),
+                "minInteger" => {
+                    b.min_integer = Some(val.as_i64().ok_or_else(|| bad("not an integer"))?)
+                }
+                "maxInteger" => {
+                    b.max_integer = Some(val.as_i64().ok_or_else(|| bad("not an integer"))?)
+                }
                 "minReal" => b.min_real = Some(val.as_f64().ok_or_else(|| bad("not a number"))?),
                 "maxReal" => b.max_real = Some(val.as_f64().ok_or_else(|| bad("not a number"))?),
                 "minLength" => b.min_length = Some(val.as_u64().ok_or_else(|| bad("not a count"))?),
                 "maxLength" => b.max_length = Some(val.as_u64().ok_or_else(|| bad("not a count"))?),
-                "refTable" => b.ref_table = Some(val.as_str().ok_or_else(|| bad("not a string"))?.to_owned()),
+                "refTable" => {
+                    b.ref_table = Some(val.as_str().ok_or_else(|| bad("not a string"))?.to_owned())
+                }
                 "refType" => {
                     b.ref_type = match val.as_str() {
                         Some("strong") => RefType::Strong,
@@ -194,7 +215,10 @@ impl BaseType {
         o.insert("type".into(), json!(self.kind.name()));
         if let Some(e) = &self.enumeration {
             // A one-element enum is written as the bare atom, like any one-element set.
-            o.insert("enum".into(), serde_json::to_value(e).unwrap_or(Value::Null));
+            o.insert(
+                "enum".into(),
+                serde_json::to_value(e).unwrap_or(Value::Null),
+            );
         }
         let mut put = |k: &str, v: Option<Value>| {
             if let Some(v) = v {
@@ -237,12 +261,22 @@ pub struct ColumnType {
 impl ColumnType {
     /// A column holding exactly one atom of `key`.
     pub fn scalar(key: BaseType) -> Self {
-        ColumnType { key, value: None, min: 1, max: Some(1) }
+        ColumnType {
+            key,
+            value: None,
+            min: 1,
+            max: Some(1),
+        }
     }
 
     /// A set (or with `value`, a map) of `min..=max` elements (`max` `None` = unlimited).
     pub fn new(key: BaseType, value: Option<BaseType>, min: u64, max: Option<u64>) -> Self {
-        ColumnType { key, value, min, max }
+        ColumnType {
+            key,
+            value,
+            min,
+            max,
+        }
     }
 
     /// Exactly one atom and no value type: `update2` diffs carry the new value.
@@ -269,38 +303,62 @@ impl ColumnType {
         let obj = match v {
             Value::String(_) => return Ok(ColumnType::scalar(BaseType::from_json(v, path)?)),
             Value::Object(o) => o,
-            _ => return Err(Error::schema(path, v.to_string(), "column type must be a string or an object")),
+            _ => {
+                return Err(Error::schema(
+                    path,
+                    v.to_string(),
+                    "column type must be a string or an object",
+                ))
+            }
         };
         for k in obj.keys() {
             if !matches!(k.as_str(), "key" | "value" | "min" | "max") {
-                return Err(Error::schema(format!("{path}.{k}"), "", "unknown column type member"));
+                return Err(Error::schema(
+                    format!("{path}.{k}"),
+                    "",
+                    "unknown column type member",
+                ));
             }
         }
         let key = BaseType::from_json(
-            obj.get("key").ok_or_else(|| Error::schema(path, v.to_string(), "column type lacks \"key\""))?,
+            obj.get("key")
+                .ok_or_else(|| Error::schema(path, v.to_string(), "column type lacks \"key\""))?,
             &format!("{path}.key"),
         )?;
-        let value = obj.get("value").map(|vt| BaseType::from_json(vt, &format!("{path}.value"))).transpose()?;
+        let value = obj
+            .get("value")
+            .map(|vt| BaseType::from_json(vt, &format!("{path}.value")))
+            .transpose()?;
         let min = match obj.get("min") {
             None => 1,
-            Some(m) => m
-                .as_u64()
-                .filter(|m| *m <= 1)
-                .ok_or_else(|| Error::schema(format!("{path}.min"), m.to_string(), "min must be 0 or 1"))?,
+            Some(m) => m.as_u64().filter(|m| *m <= 1).ok_or_else(|| {
+                Error::schema(format!("{path}.min"), m.to_string(), "min must be 0 or 1")
+            })?,
         };
         let max = match obj.get("max") {
             None => Some(1),
             Some(Value::String(s)) if s == "unlimited" => None,
-            Some(m) => Some(
-                m.as_u64()
-                    .filter(|m| *m >= 1)
-                    .ok_or_else(|| Error::schema(format!("{path}.max"), m.to_string(), "max must be ≥ 1 or \"unlimited\""))?,
-            ),
+            Some(m) => Some(m.as_u64().filter(|m| *m >= 1).ok_or_else(|| {
+                Error::schema(
+                    format!("{path}.max"),
+                    m.to_string(),
+                    "max must be ≥ 1 or \"unlimited\"",
+                )
+            })?),
         };
         if max.is_some_and(|max| min > max) {
-            return Err(Error::schema(path, v.to_string(), "min is greater than max"));
+            return Err(Error::schema(
+                path,
+                v.to_string(),
+                "min is greater than max",
+            ));
         }
-        Ok(ColumnType { key, value, min, max })
+        Ok(ColumnType {
+            key,
+            value,
+            min,
+            max,
+        })
     }
 
     fn to_json(&self) -> Value {
@@ -343,7 +401,11 @@ pub struct ColumnSchema {
 impl ColumnSchema {
     /// A persistent, mutable column of type `type_`.
     pub fn new(type_: ColumnType) -> Self {
-        ColumnSchema { type_, ephemeral: false, mutable: true }
+        ColumnSchema {
+            type_,
+            ephemeral: false,
+            mutable: true,
+        }
     }
 }
 
@@ -362,16 +424,22 @@ pub struct TableSchema {
 }
 
 /// The type of the implicit `_uuid` and `_version` columns.
-pub static UUID_COLUMN: std::sync::LazyLock<ColumnSchema> = std::sync::LazyLock::new(|| ColumnSchema {
-    type_: ColumnType::scalar(BaseType::new(AtomicType::Uuid)),
-    ephemeral: false,
-    mutable: false,
-});
+pub static UUID_COLUMN: std::sync::LazyLock<ColumnSchema> =
+    std::sync::LazyLock::new(|| ColumnSchema {
+        type_: ColumnType::scalar(BaseType::new(AtomicType::Uuid)),
+        ephemeral: false,
+        mutable: false,
+    });
 
 impl TableSchema {
     /// A table with no columns, not a root, without limits or indexes.
     pub fn new() -> Self {
-        TableSchema { columns: BTreeMap::new(), max_rows: None, is_root: false, indexes: Vec::new() }
+        TableSchema {
+            columns: BTreeMap::new(),
+            max_rows: None,
+            is_root: false,
+            indexes: Vec::new(),
+        }
     }
 
     /// A column by name, including the implicit `_uuid` and `_version`.
@@ -383,13 +451,17 @@ impl TableSchema {
     }
 
     fn from_json(v: &Value, db: &JsonMap<String, Value>, path: &str) -> Result<Self> {
-        let obj = v.as_object().ok_or_else(|| Error::schema(path, "", "table must be an object"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::schema(path, "", "table must be an object"))?;
         let mut t = TableSchema::new();
         for (key, val) in obj {
             let p = format!("{path}.{key}");
             match key.as_str() {
                 "columns" => {
-                    let cols = val.as_object().ok_or_else(|| Error::schema(&p, "", "columns must be an object"))?;
+                    let cols = val
+                        .as_object()
+                        .ok_or_else(|| Error::schema(&p, "", "columns must be an object"))?;
                     for (name, c) in cols {
                         let cp = format!("{path}.{name}");
                         if name.starts_with('_') || !is_id(name) {
@@ -400,11 +472,23 @@ impl TableSchema {
                 }
                 "maxRows" => {
                     t.max_rows =
-                        Some(val.as_u64().filter(|n| *n >= 1).ok_or_else(|| Error::schema(&p, val.to_string(), "maxRows must be ≥ 1"))?)
+                        Some(val.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+                            Error::schema(&p, val.to_string(), "maxRows must be ≥ 1")
+                        })?)
                 }
-                "isRoot" => t.is_root = val.as_bool().ok_or_else(|| Error::schema(&p, val.to_string(), "not a boolean"))?,
+                "isRoot" => {
+                    t.is_root = val
+                        .as_bool()
+                        .ok_or_else(|| Error::schema(&p, val.to_string(), "not a boolean"))?
+                }
                 "indexes" => {
-                    let bad = || Error::schema(&p, val.to_string(), "indexes must be an array of arrays of column names");
+                    let bad = || {
+                        Error::schema(
+                            &p,
+                            val.to_string(),
+                            "indexes must be an array of arrays of column names",
+                        )
+                    };
                     for idx in val.as_array().ok_or_else(bad)? {
                         let cols = idx
                             .as_array()
@@ -413,7 +497,11 @@ impl TableSchema {
                             .map(|c| c.as_str().map(str::to_owned).ok_or_else(bad))
                             .collect::<Result<Vec<_>>>()?;
                         if cols.is_empty() {
-                            return Err(Error::schema(&p, val.to_string(), "index must have at least one column"));
+                            return Err(Error::schema(
+                                &p,
+                                val.to_string(),
+                                "index must have at least one column",
+                            ));
                         }
                         t.indexes.push(cols);
                     }
@@ -427,7 +515,11 @@ impl TableSchema {
         for idx in &t.indexes {
             for c in idx {
                 if t.column(c).is_none() {
-                    return Err(Error::schema(format!("{path}.indexes"), c.clone(), "index names an unknown column"));
+                    return Err(Error::schema(
+                        format!("{path}.indexes"),
+                        c.clone(),
+                        "index names an unknown column",
+                    ));
                 }
             }
         }
@@ -435,7 +527,11 @@ impl TableSchema {
             for base in std::iter::once(&c.type_.key).chain(c.type_.value.as_ref()) {
                 if let Some(rt) = &base.ref_table {
                     if !db.contains_key(rt) {
-                        return Err(Error::schema(format!("{path}.{name}"), rt.clone(), "refTable names an unknown table"));
+                        return Err(Error::schema(
+                            format!("{path}.{name}"),
+                            rt.clone(),
+                            "refTable names an unknown table",
+                        ));
                     }
                 }
             }
@@ -475,15 +571,29 @@ impl TableSchema {
 }
 
 fn column_from_json(v: &Value, path: &str) -> Result<ColumnSchema> {
-    let obj = v.as_object().ok_or_else(|| Error::schema(path, "", "column must be an object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::schema(path, "", "column must be an object"))?;
     let mut type_ = None;
-    let mut c = ColumnSchema { type_: ColumnType::scalar(BaseType::new(AtomicType::Integer)), ephemeral: false, mutable: true };
+    let mut c = ColumnSchema {
+        type_: ColumnType::scalar(BaseType::new(AtomicType::Integer)),
+        ephemeral: false,
+        mutable: true,
+    };
     for (key, val) in obj {
         let p = format!("{path}.{key}");
         match key.as_str() {
             "type" => type_ = Some(ColumnType::from_json(val, path)?),
-            "ephemeral" => c.ephemeral = val.as_bool().ok_or_else(|| Error::schema(&p, val.to_string(), "not a boolean"))?,
-            "mutable" => c.mutable = val.as_bool().ok_or_else(|| Error::schema(&p, val.to_string(), "not a boolean"))?,
+            "ephemeral" => {
+                c.ephemeral = val
+                    .as_bool()
+                    .ok_or_else(|| Error::schema(&p, val.to_string(), "not a boolean"))?
+            }
+            "mutable" => {
+                c.mutable = val
+                    .as_bool()
+                    .ok_or_else(|| Error::schema(&p, val.to_string(), "not a boolean"))?
+            }
             _ => return Err(Error::schema(&p, "", "unknown column member")),
         }
     }
@@ -493,7 +603,8 @@ fn column_from_json(v: &Value, path: &str) -> Result<ColumnSchema> {
 
 fn is_id(s: &str) -> bool {
     let mut b = s.bytes();
-    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_') && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 /// A database schema (RFC 7047 `<database-schema>`).
@@ -519,7 +630,12 @@ impl Default for TableSchema {
 impl DatabaseSchema {
     /// An empty schema named `name`.
     pub fn new(name: impl Into<String>) -> Self {
-        DatabaseSchema { name: name.into(), version: None, cksum: None, tables: BTreeMap::new() }
+        DatabaseSchema {
+            name: name.into(),
+            version: None,
+            cksum: None,
+            tables: BTreeMap::new(),
+        }
     }
 
     /// Parses a schema from JSON text (an `.ovsschema` file or a `get_schema` result).
@@ -530,7 +646,9 @@ impl DatabaseSchema {
 
     /// Parses and checks a schema from a JSON value.
     pub fn from_json(v: &Value) -> Result<Self> {
-        let obj = v.as_object().ok_or_else(|| Error::schema("schema", "", "schema must be an object"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::schema("schema", "", "schema must be an object"))?;
         let name = obj
             .get("name")
             .and_then(Value::as_str)
@@ -548,21 +666,40 @@ impl DatabaseSchema {
                 "version" => {
                     let ver = val.as_str().filter(|v| is_version(v));
                     s.version = Some(
-                        ver.ok_or_else(|| Error::schema("schema.version", val.to_string(), "version must be x.y.z"))?
-                            .to_owned(),
+                        ver.ok_or_else(|| {
+                            Error::schema(
+                                "schema.version",
+                                val.to_string(),
+                                "version must be x.y.z",
+                            )
+                        })?
+                        .to_owned(),
                     );
                 }
                 "cksum" => {
-                    s.cksum = Some(val.as_str().ok_or_else(|| Error::schema("schema.cksum", val.to_string(), "not a string"))?.to_owned())
+                    s.cksum = Some(
+                        val.as_str()
+                            .ok_or_else(|| {
+                                Error::schema("schema.cksum", val.to_string(), "not a string")
+                            })?
+                            .to_owned(),
+                    )
                 }
-                _ => return Err(Error::schema(format!("schema.{key}"), "", "unknown schema member")),
+                _ => {
+                    return Err(Error::schema(
+                        format!("schema.{key}"),
+                        "",
+                        "unknown schema member",
+                    ))
+                }
             }
         }
         for (tname, t) in tables {
             if tname.starts_with('_') && s.name != "_Server" || !is_id(tname) {
                 return Err(Error::schema(tname, "", "invalid table name"));
             }
-            s.tables.insert(tname.clone(), TableSchema::from_json(t, tables, tname)?);
+            s.tables
+                .insert(tname.clone(), TableSchema::from_json(t, tables, tname)?);
         }
         Ok(s)
     }
@@ -577,7 +714,11 @@ impl DatabaseSchema {
         if let Some(c) = &self.cksum {
             o.insert("cksum".into(), json!(c));
         }
-        let tables: JsonMap<String, Value> = self.tables.iter().map(|(n, t)| (n.clone(), t.to_json())).collect();
+        let tables: JsonMap<String, Value> = self
+            .tables
+            .iter()
+            .map(|(n, t)| (n.clone(), t.to_json()))
+            .collect();
         o.insert("tables".into(), Value::Object(tables));
         Value::Object(o)
     }
@@ -599,12 +740,19 @@ impl DatabaseSchema {
 
     /// The version as numbers, if it has the `x.y.z` form.
     pub fn version_triple(&self) -> Option<(u32, u32, u32)> {
-        let mut it = self.version.as_deref()?.split('.').map(|p| p.parse::<u32>().ok());
+        let mut it = self
+            .version
+            .as_deref()?
+            .split('.')
+            .map(|p| p.parse::<u32>().ok());
         Some((it.next()??, it.next()??, it.next()??))
     }
 }
 
 fn is_version(v: &str) -> bool {
     let parts: Vec<_> = v.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -29,7 +29,11 @@ fn arb_atom_of(kind: AtomicType) -> BoxedStrategy<Atom> {
         .boxed(),
         AtomicType::Boolean => any::<bool>().prop_map(Atom::Boolean).boxed(),
         AtomicType::String => arb_string().prop_map(Atom::String).boxed(),
-        AtomicType::Uuid => prop_oneof![arb_uuid().prop_map(Atom::Uuid), "[a-z][a-z0-9_]{0,6}".prop_map(Atom::NamedUuid)].boxed(),
+        AtomicType::Uuid => prop_oneof![
+            arb_uuid().prop_map(Atom::Uuid),
+            "[a-z][a-z0-9_]{0,6}".prop_map(Atom::NamedUuid)
+        ]
+        .boxed(),
     }
 }
 
@@ -45,7 +49,9 @@ fn arb_kind() -> impl Strategy<Value = AtomicType> {
 
 fn arb_datum() -> impl Strategy<Value = Datum> {
     prop_oneof![
-        arb_kind().prop_flat_map(|k| vec(arb_atom_of(k), 0..6).prop_map(|a| Datum::Set(Set::from_atoms(a)))),
+        arb_kind().prop_flat_map(
+            |k| vec(arb_atom_of(k), 0..6).prop_map(|a| Datum::Set(Set::from_atoms(a)))
+        ),
         (arb_kind(), arb_kind()).prop_flat_map(|(k, v)| {
             vec((arb_atom_of(k), arb_atom_of(v)), 0..5).prop_map(|p| Datum::Map(Map::from_pairs(p)))
         }),
@@ -72,7 +78,12 @@ fn arb_condition() -> impl Strategy<Value = Condition> {
 }
 
 fn arb_mutation() -> impl Strategy<Value = Mutation> {
-    (arb_column(), proptest::sample::select(Mutator::ALL.to_vec()), arb_datum()).prop_map(|(c, m, v)| Mutation::new(c, m, v))
+    (
+        arb_column(),
+        proptest::sample::select(Mutator::ALL.to_vec()),
+        arb_datum(),
+    )
+        .prop_map(|(c, m, v)| Mutation::new(c, m, v))
 }
 
 fn arb_table() -> impl Strategy<Value = String> {
@@ -82,23 +93,64 @@ fn arb_table() -> impl Strategy<Value = String> {
 fn arb_operation() -> impl Strategy<Value = Operation> {
     let conds = || vec(arb_condition(), 0..3);
     prop_oneof![
-        (arb_table(), arb_row(), proptest::option::of("[a-z]{1,6}"), proptest::option::of(arb_uuid()))
-            .prop_map(|(table, row, uuid_name, uuid)| Operation::Insert { table, row, uuid_name, uuid }),
-        (arb_table(), conds(), proptest::option::of(vec(arb_column(), 0..3)))
-            .prop_map(|(table, conditions, columns)| Operation::Select { table, conditions, columns }),
-        (arb_table(), conds(), arb_row()).prop_map(|(table, conditions, row)| Operation::Update { table, conditions, row }),
-        (arb_table(), conds(), vec(arb_mutation(), 0..3))
-            .prop_map(|(table, conditions, mutations)| Operation::Mutate { table, conditions, mutations }),
-        (arb_table(), conds()).prop_map(|(table, conditions)| Operation::Delete { table, conditions }),
-        (arb_table(), conds(), vec(arb_column(), 0..3), any::<bool>(), vec(arb_row(), 0..2), proptest::option::of(0u64..100_000))
-            .prop_map(|(table, conditions, columns, eq, rows, timeout)| Operation::Wait {
+        (
+            arb_table(),
+            arb_row(),
+            proptest::option::of("[a-z]{1,6}"),
+            proptest::option::of(arb_uuid())
+        )
+            .prop_map(|(table, row, uuid_name, uuid)| Operation::Insert {
+                table,
+                row,
+                uuid_name,
+                uuid
+            }),
+        (
+            arb_table(),
+            conds(),
+            proptest::option::of(vec(arb_column(), 0..3))
+        )
+            .prop_map(|(table, conditions, columns)| Operation::Select {
                 table,
                 conditions,
-                columns,
-                until: if eq { WaitUntil::Equal } else { WaitUntil::NotEqual },
-                rows,
-                timeout,
+                columns
             }),
+        (arb_table(), conds(), arb_row()).prop_map(|(table, conditions, row)| Operation::Update {
+            table,
+            conditions,
+            row
+        }),
+        (arb_table(), conds(), vec(arb_mutation(), 0..3)).prop_map(
+            |(table, conditions, mutations)| Operation::Mutate {
+                table,
+                conditions,
+                mutations
+            }
+        ),
+        (arb_table(), conds())
+            .prop_map(|(table, conditions)| Operation::Delete { table, conditions }),
+        (
+            arb_table(),
+            conds(),
+            vec(arb_column(), 0..3),
+            any::<bool>(),
+            vec(arb_row(), 0..2),
+            proptest::option::of(0u64..100_000)
+        )
+            .prop_map(
+                |(table, conditions, columns, eq, rows, timeout)| Operation::Wait {
+                    table,
+                    conditions,
+                    columns,
+                    until: if eq {
+                        WaitUntil::Equal
+                    } else {
+                        WaitUntil::NotEqual
+                    },
+                    rows,
+                    timeout,
+                }
+            ),
         any::<bool>().prop_map(|durable| Operation::Commit { durable }),
         Just(Operation::Abort),
         arb_string().prop_map(|comment| Operation::Comment { comment }),
@@ -118,20 +170,31 @@ fn arb_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 16, 4, |inner| {
         prop_oneof![
             vec(inner.clone(), 0..4).prop_map(Value::Array),
-            btree_map("[a-z]{1,4}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+            btree_map("[a-z]{1,4}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 fn arb_requests() -> impl Strategy<Value = MonitorRequests> {
-    let select = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>())
-        .prop_map(|(initial, insert, delete, modify)| MonitorSelect { initial, insert, delete, modify });
+    let select = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(initial, insert, delete, modify)| MonitorSelect {
+            initial,
+            insert,
+            delete,
+            modify,
+        },
+    );
     let req = (
         proptest::option::of(vec(arb_column(), 0..3)),
         proptest::option::of(vec(arb_condition(), 0..3)),
         proptest::option::of(select),
     )
-        .prop_map(|(columns, conditions, select)| MonitorRequest { columns, conditions, select });
+        .prop_map(|(columns, conditions, select)| MonitorRequest {
+            columns,
+            conditions,
+            select,
+        });
     btree_map(arb_table(), vec(req, 1..3), 0..3).prop_map(MonitorRequests)
 }
 
@@ -147,7 +210,11 @@ fn arb_updates2() -> impl Strategy<Value = TableUpdates2> {
 }
 
 fn arb_updates() -> impl Strategy<Value = TableUpdates> {
-    let upd = (proptest::option::of(arb_row()), proptest::option::of(arb_row())).prop_map(|(old, new)| RowUpdate { old, new });
+    let upd = (
+        proptest::option::of(arb_row()),
+        proptest::option::of(arb_row()),
+    )
+        .prop_map(|(old, new)| RowUpdate { old, new });
     let rows = btree_map(arb_uuid(), upd, 0..4).prop_map(|m| m.into_iter().collect::<Vec<_>>());
     btree_map(arb_table(), rows, 0..3).prop_map(TableUpdates)
 }
@@ -160,16 +227,35 @@ fn arb_call() -> impl Strategy<Value = Call> {
         db().prop_map(|db| Call::GetSchema { db }),
         (db(), vec(arb_operation(), 0..6)).prop_map(|(db, ops)| Call::Transact { db, ops }),
         arb_json().prop_map(|id| Call::Cancel { id }),
-        (db(), arb_json(), arb_requests()).prop_map(|(db, monitor_id, requests)| Call::Monitor { db, monitor_id, requests }),
-        (db(), arb_json(), arb_requests()).prop_map(|(db, monitor_id, requests)| Call::MonitorCond { db, monitor_id, requests }),
-        (db(), arb_json(), arb_requests(), arb_uuid()).prop_map(|(db, monitor_id, requests, last_txn_id)| {
-            Call::MonitorCondSince { db, monitor_id, requests, last_txn_id }
-        }),
-        (arb_json(), arb_json(), arb_requests()).prop_map(|(monitor_id, new_monitor_id, requests)| Call::MonitorCondChange {
+        (db(), arb_json(), arb_requests()).prop_map(|(db, monitor_id, requests)| Call::Monitor {
+            db,
             monitor_id,
-            new_monitor_id,
             requests
         }),
+        (db(), arb_json(), arb_requests()).prop_map(|(db, monitor_id, requests)| {
+            Call::MonitorCond {
+                db,
+                monitor_id,
+                requests,
+            }
+        }),
+        (db(), arb_json(), arb_requests(), arb_uuid()).prop_map(
+            |(db, monitor_id, requests, last_txn_id)| {
+                Call::MonitorCondSince {
+                    db,
+                    monitor_id,
+                    requests,
+                    last_txn_id,
+                }
+            }
+        ),
+        (arb_json(), arb_json(), arb_requests()).prop_map(
+            |(monitor_id, new_monitor_id, requests)| Call::MonitorCondChange {
+                monitor_id,
+                new_monitor_id,
+                requests
+            }
+        ),
         arb_json().prop_map(|monitor_id| Call::MonitorCancel { monitor_id }),
         arb_json().prop_map(|monitor_id| Call::MonitorCanceled { monitor_id }),
         arb_string().prop_map(|lock| Call::Lock { lock }),
@@ -180,92 +266,121 @@ fn arb_call() -> impl Strategy<Value = Call> {
         vec(arb_json(), 0..4).prop_map(Call::Echo),
         any::<bool>().prop_map(Call::SetDbChangeAware),
         (db(), arb_json()).prop_map(|(db, schema)| Call::Convert { db, schema }),
-        (arb_json(), arb_updates()).prop_map(|(monitor_id, updates)| Call::Update { monitor_id, updates }),
-        (arb_json(), arb_updates2()).prop_map(|(monitor_id, updates)| Call::Update2 { monitor_id, updates }),
-        (arb_json(), arb_uuid(), arb_updates2())
-            .prop_map(|(monitor_id, last_txn_id, updates)| Call::Update3 { monitor_id, last_txn_id, updates }),
+        (arb_json(), arb_updates()).prop_map(|(monitor_id, updates)| Call::Update {
+            monitor_id,
+            updates
+        }),
+        (arb_json(), arb_updates2()).prop_map(|(monitor_id, updates)| Call::Update2 {
+            monitor_id,
+            updates
+        }),
+        (arb_json(), arb_uuid(), arb_updates2()).prop_map(|(monitor_id, last_txn_id, updates)| {
+            Call::Update3 {
+                monitor_id,
+                last_txn_id,
+                updates,
+            }
+        }),
     ]
 }
 
 fn arb_base_type() -> impl Strategy<Value = BaseType> {
-    arb_kind().prop_flat_map(|kind| {
-        let constraint = match kind {
-            AtomicType::Integer => (proptest::option::of(-10i64..0), proptest::option::of(0i64..10))
-                .prop_map(move |(lo, hi)| {
-                    let mut b = BaseType::new(kind);
-                    b.min_integer = lo;
-                    b.max_integer = hi;
-                    b
-                })
-                .boxed(),
-            AtomicType::Real => (proptest::option::of(-10i32..0), proptest::option::of(0i32..10))
-                .prop_map(move |(lo, hi)| {
-                    let mut b = BaseType::new(kind);
-                    b.min_real = lo.map(f64::from);
-                    b.max_real = hi.map(f64::from);
-                    b
-                })
-                .boxed(),
-            AtomicType::String => prop_oneof![
-                (proptest::option::of(0u64..3), proptest::option::of(3u64..9)).prop_map(move |(lo, hi)| {
+    arb_kind().prop_flat_map(|kind| match kind {
+        AtomicType::Integer => (
+            proptest::option::of(-10i64..0),
+            proptest::option::of(0i64..10),
+        )
+            .prop_map(move |(lo, hi)| {
+                let mut b = BaseType::new(kind);
+                b.min_integer = lo;
+                b.max_integer = hi;
+                b
+            })
+            .boxed(),
+        AtomicType::Real => (
+            proptest::option::of(-10i32..0),
+            proptest::option::of(0i32..10),
+        )
+            .prop_map(move |(lo, hi)| {
+                let mut b = BaseType::new(kind);
+                b.min_real = lo.map(f64::from);
+                b.max_real = hi.map(f64::from);
+                b
+            })
+            .boxed(),
+        AtomicType::String => prop_oneof![
+            (proptest::option::of(0u64..3), proptest::option::of(3u64..9)).prop_map(
+                move |(lo, hi)| {
                     let mut b = BaseType::new(kind);
                     b.min_length = lo;
                     b.max_length = hi;
                     b
-                }),
-                vec("[a-z-]{1,8}", 1..4).prop_map(move |e| {
-                    let mut b = BaseType::new(kind);
-                    b.enumeration = Some(e.into_iter().map(Atom::String).collect());
-                    b
-                }),
-            ]
+                }
+            ),
+            vec("[a-z-]{1,8}", 1..4).prop_map(move |e| {
+                let mut b = BaseType::new(kind);
+                b.enumeration = Some(e.into_iter().map(Atom::String).collect());
+                b
+            }),
+        ]
+        .boxed(),
+        AtomicType::Uuid => (any::<bool>(), any::<bool>())
+            .prop_map(move |(r, weak)| {
+                let mut b = BaseType::new(kind);
+                if r {
+                    b.ref_table = Some("A".into());
+                    b.ref_type = if weak { RefType::Weak } else { RefType::Strong };
+                }
+                b
+            })
             .boxed(),
-            AtomicType::Uuid => (any::<bool>(), any::<bool>())
-                .prop_map(move |(r, weak)| {
-                    let mut b = BaseType::new(kind);
-                    if r {
-                        b.ref_table = Some("A".into());
-                        b.ref_type = if weak { RefType::Weak } else { RefType::Strong };
-                    }
-                    b
-                })
-                .boxed(),
-            AtomicType::Boolean => Just(BaseType::new(kind)).boxed(),
-        };
-        constraint
+        AtomicType::Boolean => Just(BaseType::new(kind)).boxed(),
     })
 }
 
 fn arb_column_type() -> impl Strategy<Value = ColumnType> {
-    (arb_base_type(), proptest::option::of(arb_base_type()), 0u64..2, proptest::option::of(1u64..5))
+    (
+        arb_base_type(),
+        proptest::option::of(arb_base_type()),
+        0u64..2,
+        proptest::option::of(1u64..5),
+    )
         .prop_map(|(k, v, min, max)| ColumnType::new(k, v, min.min(max.unwrap_or(1)), max))
 }
 
 fn arb_schema() -> impl Strategy<Value = DatabaseSchema> {
-    let column = (arb_column_type(), any::<bool>(), any::<bool>()).prop_map(|(t, ephemeral, mutable)| {
-        let mut c = ColumnSchema::new(t);
-        c.ephemeral = ephemeral;
-        c.mutable = mutable;
-        c
-    });
-    let table = (btree_map("[a-z][a-z_]{0,6}", column, 1..5), proptest::option::of(1u64..100), any::<bool>()).prop_map(
-        |(columns, max_rows, is_root)| {
+    let column =
+        (arb_column_type(), any::<bool>(), any::<bool>()).prop_map(|(t, ephemeral, mutable)| {
+            let mut c = ColumnSchema::new(t);
+            c.ephemeral = ephemeral;
+            c.mutable = mutable;
+            c
+        });
+    let table = (
+        btree_map("[a-z][a-z_]{0,6}", column, 1..5),
+        proptest::option::of(1u64..100),
+        any::<bool>(),
+    )
+        .prop_map(|(columns, max_rows, is_root)| {
             let mut t = TableSchema::new();
             t.indexes = vec![vec![columns.keys().next().cloned().unwrap_or_default()]];
             t.columns = columns;
             t.max_rows = max_rows;
             t.is_root = is_root;
             t
-        },
-    );
+        });
     // Table "A" always exists: generated references point at it.
-    (btree_map("[B-Z][a-z]{0,6}", table, 0..4), proptest::option::of((0u32..9, 0u32..9, 0u32..99))).prop_map(|(tables, ver)| {
-        let mut s = DatabaseSchema::new("Db");
-        s.tables = tables;
-        s.tables.insert("A".into(), TableSchema::new());
-        s.version = ver.map(|(a, b, c)| format!("{a}.{b}.{c}"));
-        s
-    })
+    (
+        btree_map("[B-Z][a-z]{0,6}", table, 0..4),
+        proptest::option::of((0u32..9, 0u32..9, 0u32..99)),
+    )
+        .prop_map(|(tables, ver)| {
+            let mut s = DatabaseSchema::new("Db");
+            s.tables = tables;
+            s.tables.insert("A".into(), TableSchema::new());
+            s.version = ver.map(|(a, b, c)| format!("{a}.{b}.{c}"));
+            s
+        })
 }
 
 fn arb_reply() -> impl Strategy<Value = (Method, Reply)> {
@@ -285,7 +400,14 @@ fn arb_reply() -> impl Strategy<Value = (Method, Reply)> {
         arb_updates().prop_map(|u| (Method::Monitor, Reply::Monitor(u))),
         arb_updates2().prop_map(|u| (Method::MonitorCond, Reply::MonitorCond(u))),
         (any::<bool>(), arb_uuid(), arb_updates2()).prop_map(|(found, last_txn_id, updates)| {
-            (Method::MonitorCondSince, Reply::MonitorCondSince(MonitorCondSinceReply { found, last_txn_id, updates }))
+            (
+                Method::MonitorCondSince,
+                Reply::MonitorCondSince(MonitorCondSinceReply {
+                    found,
+                    last_txn_id,
+                    updates,
+                }),
+            )
         }),
         any::<bool>().prop_map(|locked| (Method::Lock, Reply::Lock { locked })),
         vec(arb_json(), 0..3).prop_map(|v| (Method::Echo, Reply::Echo(v))),

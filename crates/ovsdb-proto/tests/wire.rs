@@ -37,7 +37,14 @@ fn atoms_decode_and_encode_exactly() {
         assert_eq!(&text(&got), wire);
     }
     // Out of range and malformed atoms are errors, never panics.
-    for bad in ["9223372036854775808", r#"["uuid","not-a-uuid"]"#, r#"["uuid"]"#, r#"["foo","x"]"#, "null", "{}"] {
+    for bad in [
+        "9223372036854775808",
+        r#"["uuid","not-a-uuid"]"#,
+        r#"["uuid"]"#,
+        r#"["foo","x"]"#,
+        "null",
+        "{}",
+    ] {
         assert!(serde_json::from_str::<Atom>(bad).is_err(), "{bad}");
     }
 }
@@ -53,15 +60,26 @@ fn sets_and_maps_follow_rfc7047_notation() {
     assert_eq!(datum(r#"["set",["b","a"]]"#), datum(r#"["set",["a","b"]]"#));
     assert_eq!(text(&datum(r#"["set",["b","a"]]"#)), r#"["set",["a","b"]]"#);
     assert_eq!(
-        text(&datum(&format!(r#"["set",[["uuid","{U2}"],["uuid","{U1}"]]]"#))),
+        text(&datum(&format!(
+            r#"["set",[["uuid","{U2}"],["uuid","{U1}"]]]"#
+        ))),
         format!(r#"["set",[["uuid","{U1}"],["uuid","{U2}"]]]"#)
     );
     // Maps.
     let m = datum(r#"["map",[["neutron:name","r1"],["k8s.ovn.org/id","7"]]]"#);
     assert_eq!(m.as_map().unwrap().get_str("neutron:name"), Some("r1"));
-    assert_eq!(text(&m), r#"["map",[["k8s.ovn.org/id","7"],["neutron:name","r1"]]]"#);
+    assert_eq!(
+        text(&m),
+        r#"["map",[["k8s.ovn.org/id","7"],["neutron:name","r1"]]]"#
+    );
     // A JSON object is not a map; duplicates are errors as in ovsdb-server.
-    for bad in [r#"{"a":"b"}"#, r#"["set",["a","a"]]"#, r#"["map",[["k","1"],["k","2"]]]"#, r#"["map",[["k"]]]"#, "[]"] {
+    for bad in [
+        r#"{"a":"b"}"#,
+        r#"["set",["a","a"]]"#,
+        r#"["map",[["k","1"],["k","2"]]]"#,
+        r#"["map",[["k"]]]"#,
+        "[]",
+    ] {
         assert!(serde_json::from_str::<Datum>(bad).is_err(), "{bad}");
     }
 }
@@ -81,26 +99,47 @@ fn datums_are_checked_against_column_types() {
     key.max_integer = Some(4095);
     let tag = ColumnType::new(key, None, 0, Some(1));
     assert_eq!(datum("4095").conform(&tag).unwrap(), Datum::scalar(4095));
-    assert!(datum("4096").conform(&tag).unwrap_err().contains("outside the allowed range"));
-    assert!(datum(r#"["set",[1,2]]"#).conform(&tag).unwrap_err().contains("more than the maximum 1"));
-    assert!(datum(r#""x""#).conform(&tag).unwrap_err().contains("expected integer, got string"));
+    assert!(datum("4096")
+        .conform(&tag)
+        .unwrap_err()
+        .contains("outside the allowed range"));
+    assert!(datum(r#"["set",[1,2]]"#)
+        .conform(&tag)
+        .unwrap_err()
+        .contains("more than the maximum 1"));
+    assert!(datum(r#""x""#)
+        .conform(&tag)
+        .unwrap_err()
+        .contains("expected integer, got string"));
 
     let mut policy = string_type();
     policy.enumeration = Some(Set::from_atoms(vec!["dst-ip".into(), "src-ip".into()]));
     let policy = ColumnType::new(policy, None, 0, Some(1));
     assert!(datum(r#""src-ip""#).conform(&policy).is_ok());
-    assert!(datum(r#""dst-mac""#).conform(&policy).unwrap_err().contains("not one of the allowed values"));
+    assert!(datum(r#""dst-mac""#)
+        .conform(&policy)
+        .unwrap_err()
+        .contains("not one of the allowed values"));
 
     let mut name = string_type();
     name.min_length = Some(1);
     name.max_length = Some(3);
     let name = ColumnType::scalar(name);
-    assert!(datum(r#""héé""#).conform(&name).is_ok(), "length counts characters, not bytes");
+    assert!(
+        datum(r#""héé""#).conform(&name).is_ok(),
+        "length counts characters, not bytes"
+    );
     assert!(datum(r#""""#).conform(&name).is_err());
-    assert!(datum(r#"["set",[]]"#).conform(&name).unwrap_err().contains("fewer than the minimum 1"));
+    assert!(datum(r#"["set",[]]"#)
+        .conform(&name)
+        .unwrap_err()
+        .contains("fewer than the minimum 1"));
 
     let ids = ColumnType::new(string_type(), Some(string_type()), 0, None);
-    assert_eq!(datum(r#"["set",[]]"#).conform(&ids).unwrap(), Datum::Map(Map::new()));
+    assert_eq!(
+        datum(r#"["set",[]]"#).conform(&ids).unwrap(),
+        Datum::Map(Map::new())
+    );
     assert!(datum(r#""a""#).conform(&ids).is_err());
 }
 
@@ -109,9 +148,18 @@ fn conditions_including_boolean_ones() {
     let c: Condition = serde_json::from_str(r#"["name","==","sw0"]"#).unwrap();
     assert_eq!(c, Condition::eq("name", Atom::from("sw0")));
     let c: Condition = serde_json::from_str(r#"["ports","includes",["set",[]]]"#).unwrap();
-    assert_eq!(c, Condition::new("ports", Function::Includes, Datum::empty_set()));
-    assert_eq!(serde_json::from_str::<Condition>("true").unwrap(), Condition::Bool(true));
-    assert_eq!(serde_json::from_str::<Condition>("false").unwrap(), Condition::Bool(false));
+    assert_eq!(
+        c,
+        Condition::new("ports", Function::Includes, Datum::empty_set())
+    );
+    assert_eq!(
+        serde_json::from_str::<Condition>("true").unwrap(),
+        Condition::Bool(true)
+    );
+    assert_eq!(
+        serde_json::from_str::<Condition>("false").unwrap(),
+        Condition::Bool(false)
+    );
     for f in Function::ALL {
         let wire = format!(r#"["tag","{}",1]"#, f.as_str());
         let c: Condition = serde_json::from_str(&wire).unwrap();
@@ -141,7 +189,12 @@ fn operations_encode_as_rfc7047_section_5_2() {
             uuid_name: Some("sw0".into()),
             uuid: None,
         },
-        Operation::Insert { table: "Logical_Switch".into(), row: Row::new(), uuid_name: None, uuid: Some(uuid(U1)) },
+        Operation::Insert {
+            table: "Logical_Switch".into(),
+            row: Row::new(),
+            uuid_name: None,
+            uuid: Some(uuid(U1)),
+        },
         Operation::Select {
             table: "Logical_Switch".into(),
             conditions: vec![Condition::eq("name", Atom::from("sw0"))],
@@ -155,9 +208,16 @@ fn operations_encode_as_rfc7047_section_5_2() {
         Operation::Mutate {
             table: "Logical_Switch".into(),
             conditions: vec![],
-            mutations: vec![Mutation::new("ports", Mutator::Insert, Atom::NamedUuid("p0".into()))],
+            mutations: vec![Mutation::new(
+                "ports",
+                Mutator::Insert,
+                Atom::NamedUuid("p0".into()),
+            )],
         },
-        Operation::Delete { table: "Logical_Switch".into(), conditions: vec![Condition::Bool(true)] },
+        Operation::Delete {
+            table: "Logical_Switch".into(),
+            conditions: vec![Condition::Bool(true)],
+        },
         Operation::Wait {
             table: "Logical_Switch".into(),
             conditions: vec![],
@@ -168,8 +228,12 @@ fn operations_encode_as_rfc7047_section_5_2() {
         },
         Operation::Commit { durable: false },
         Operation::Abort,
-        Operation::Comment { comment: "ovn-nbctl: ls-add sw0".into() },
-        Operation::Assert { lock: "ovn_northd".into() },
+        Operation::Comment {
+            comment: "ovn-nbctl: ls-add sw0".into(),
+        },
+        Operation::Assert {
+            lock: "ovn_northd".into(),
+        },
     ];
     let expected = [
         r#"{"op":"insert","table":"Logical_Switch","row":{"name":"sw0"},"uuid-name":"sw0"}"#.to_string(),
@@ -194,13 +258,20 @@ fn operations_encode_as_rfc7047_section_5_2() {
     }
     // The full request, as a client writes it.
     let mut out = Vec::new();
-    Call::Transact { db: "OVN_Northbound".into(), ops: ops[..1].to_vec() }.encode(Some(&json!(7)), &mut out);
+    Call::Transact {
+        db: "OVN_Northbound".into(),
+        ops: ops[..1].to_vec(),
+    }
+    .encode(Some(&json!(7)), &mut out);
     assert_eq!(
         String::from_utf8(out).unwrap(),
         r#"{"id":7,"method":"transact","params":["OVN_Northbound",{"op":"insert","table":"Logical_Switch","row":{"name":"sw0"},"uuid-name":"sw0"}]}"#
     );
     assert!(serde_json::from_str::<Operation>(r#"{"op":"explode","table":"x"}"#).is_err());
-    assert!(serde_json::from_str::<Operation>(r#"{"op":"delete","table":"x","where":[],"bogus":1}"#).is_err());
+    assert!(serde_json::from_str::<Operation>(
+        r#"{"op":"delete","table":"x","where":[],"bogus":1}"#
+    )
+    .is_err());
 }
 
 #[test]
@@ -209,17 +280,30 @@ fn transact_results_and_errors() {
         r#"[{{"uuid":["uuid","{U1}"]}},{{"count":2}},{{"rows":[{{"name":"sw0"}}]}},{{}},{{"error":"referential integrity violation","details":"cannot delete Logical_Switch row {U2} because of 1 remaining reference(s)"}},null,{{"error":"constraint violation","details":"x","syntax":"[]"}}]"#
     );
     let r = Reply::decode(Method::Transact, wire.as_bytes()).unwrap();
-    let Reply::Transact(t) = r else { panic!("{r:?}") };
+    let Reply::Transact(t) = r else {
+        panic!("{r:?}")
+    };
     assert_eq!(t.0[0], OperationResult::Insert { uuid: uuid(U1) });
     assert_eq!(t.0[1], OperationResult::Count { count: 2 });
-    assert_eq!(t.0[2], OperationResult::Select { rows: vec![Row::new().with("name", Atom::from("sw0"))] });
+    assert_eq!(
+        t.0[2],
+        OperationResult::Select {
+            rows: vec![Row::new().with("name", Atom::from("sw0"))]
+        }
+    );
     assert_eq!(t.0[3], OperationResult::Empty);
     assert_eq!(t.0[5], OperationResult::NotExecuted);
     let (i, e) = t.first_error().unwrap();
     assert_eq!(i, 4);
     assert_eq!(e.kind, ErrorKind::ReferentialIntegrityViolation);
-    assert!(e.details.as_deref().unwrap().starts_with("cannot delete Logical_Switch row"));
-    let OperationResult::Error(last) = &t.0[6] else { panic!() };
+    assert!(e
+        .details
+        .as_deref()
+        .unwrap()
+        .starts_with("cannot delete Logical_Switch row"));
+    let OperationResult::Error(last) = &t.0[6] else {
+        panic!()
+    };
     assert_eq!(last.kind, ErrorKind::ConstraintViolation);
     assert_eq!(last.extra.get("syntax"), Some(&json!("[]")));
     assert_eq!(text(&t), wire);
@@ -258,10 +342,16 @@ fn update2_initial_fills_defaults_and_modify_applies_diffs() {
     let wire = format!(
         r#"{{"Logical_Switch_Port":{{"{U1}":{{"initial":{{"name":"lsp0","addresses":["set",["00:00:00:00:00:01 10.0.0.1","unknown"]],"options":["map",[["a","1"],["b","2"]]],"up":false}}}}}}}}"#
     );
-    let Reply::MonitorCond(updates) = Reply::decode(Method::MonitorCond, wire.as_bytes()).unwrap() else { panic!() };
+    let Reply::MonitorCond(updates) = Reply::decode(Method::MonitorCond, wire.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
     let mut rows = std::collections::HashMap::new();
     for (u, upd) in updates.0["Logical_Switch_Port"].clone() {
-        assert_eq!(apply_update2(&mut rows, "Logical_Switch_Port", &table, u, upd).unwrap(), Applied::Inserted);
+        assert_eq!(
+            apply_update2(&mut rows, "Logical_Switch_Port", &table, u, upd).unwrap(),
+            Applied::Inserted
+        );
     }
     let row = &rows[&uuid(U1)];
     assert_eq!(row.get("tag"), Some(&Datum::empty_set()), "default filled");
@@ -271,24 +361,42 @@ fn update2_initial_fills_defaults_and_modify_applies_diffs() {
     // optional (0..1) values also diff as sets; scalars carry the new value.
     let modify = r#"{"modify":{"name":"lsp0-renamed","addresses":["set",["unknown","router"]],"options":["map",[["a","1"],["b","3"],["c","4"]]],"up":["set",[false,true]],"tag":7}}"#;
     let upd: RowUpdate2 = serde_json::from_str(modify).unwrap();
-    assert_eq!(apply_update2(&mut rows, "Logical_Switch_Port", &table, uuid(U1), upd).unwrap(), Applied::Modified);
+    assert_eq!(
+        apply_update2(&mut rows, "Logical_Switch_Port", &table, uuid(U1), upd).unwrap(),
+        Applied::Modified
+    );
     let row = &rows[&uuid(U1)];
     assert_eq!(row.get("name"), Some(&Datum::scalar("lsp0-renamed")));
-    assert_eq!(row.get("addresses"), Some(&Datum::set(["00:00:00:00:00:01 10.0.0.1", "router"])));
-    assert_eq!(row.get("options"), Some(&Datum::map([("b", "3"), ("c", "4")])));
+    assert_eq!(
+        row.get("addresses"),
+        Some(&Datum::set(["00:00:00:00:00:01 10.0.0.1", "router"]))
+    );
+    assert_eq!(
+        row.get("options"),
+        Some(&Datum::map([("b", "3"), ("c", "4")]))
+    );
     assert_eq!(row.get("up"), Some(&Datum::scalar(true)));
     assert_eq!(row.get("tag"), Some(&Datum::scalar(7)));
 
     let upd: RowUpdate2 = serde_json::from_str(r#"{"delete":null}"#).unwrap();
-    assert_eq!(apply_update2(&mut rows, "Logical_Switch_Port", &table, uuid(U1), upd).unwrap(), Applied::Deleted);
+    assert_eq!(
+        apply_update2(&mut rows, "Logical_Switch_Port", &table, uuid(U1), upd).unwrap(),
+        Applied::Deleted
+    );
     assert!(rows.is_empty());
     // A modify of a row the replica does not have is the server's fault.
     let upd: RowUpdate2 = serde_json::from_str(r#"{"modify":{"up":true}}"#).unwrap();
-    assert!(matches!(apply_update2(&mut rows, "Logical_Switch_Port", &table, uuid(U1), upd), Err(Error::Protocol(_))));
+    assert!(matches!(
+        apply_update2(&mut rows, "Logical_Switch_Port", &table, uuid(U1), upd),
+        Err(Error::Protocol(_))
+    ));
     // A value that breaks the column type names table.column and the value.
     let upd: RowUpdate2 = serde_json::from_str(r#"{"insert":{"tag":5000}}"#).unwrap();
     let err = apply_update2(&mut rows, "Logical_Switch_Port", &table, uuid(U2), upd).unwrap_err();
-    assert_eq!(err.to_string(), "Logical_Switch_Port.tag: 5000 is outside the allowed range (value 5000)");
+    assert_eq!(
+        err.to_string(),
+        "Logical_Switch_Port.tag: 5000 is outside the allowed range (value 5000)"
+    );
     // Columns a newer server has are ignored.
     let upd: RowUpdate2 = serde_json::from_str(r#"{"insert":{"name":"x","brand_new":1}}"#).unwrap();
     apply_update2(&mut rows, "Logical_Switch_Port", &table, uuid(U2), upd).unwrap();
@@ -324,22 +432,47 @@ fn update_v1_and_update3_notifications() {
     let wire = format!(
         r#"{{"id":null,"method":"update","params":["mon",{{"Logical_Switch":{{"{U1}":{{"old":{{"name":"a"}},"new":{{"name":"b","ports":["set",[]]}}}}}}}}]}}"#
     );
-    let Message::Notification { method, params } = Message::decode_slice(wire.as_bytes()).unwrap() else { panic!() };
-    let Call::Update { monitor_id, updates } = Call::decode(&method, params.as_bytes()).unwrap() else { panic!() };
+    let Message::Notification { method, params } = Message::decode_slice(wire.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
+    let Call::Update {
+        monitor_id,
+        updates,
+    } = Call::decode(&method, params.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(monitor_id, json!("mon"));
     let (u, upd) = &updates.0["Logical_Switch"][0];
     assert_eq!(*u, uuid(U1));
-    assert_eq!(upd.old.as_ref().unwrap().get("name"), Some(&Datum::scalar("a")));
+    assert_eq!(
+        upd.old.as_ref().unwrap().get("name"),
+        Some(&Datum::scalar("a"))
+    );
 
     let wire = format!(
         r#"{{"id":null,"method":"update3","params":[["OVN_Northbound","x"],"{U2}",{{"NB_Global":{{"{U1}":{{"modify":{{"nb_cfg":5}}}}}}}}]}}"#
     );
-    let Message::Notification { method, params } = Message::decode_slice(wire.as_bytes()).unwrap() else { panic!() };
+    let Message::Notification { method, params } = Message::decode_slice(wire.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
     let call = Call::decode(&method, params.as_bytes()).unwrap();
-    let Call::Update3 { monitor_id, last_txn_id, updates } = &call else { panic!() };
+    let Call::Update3 {
+        monitor_id,
+        last_txn_id,
+        updates,
+    } = &call
+    else {
+        panic!()
+    };
     assert_eq!(monitor_id, &json!(["OVN_Northbound", "x"]));
     assert_eq!(*last_txn_id, uuid(U2));
-    assert_eq!(updates.0["NB_Global"][0].1, RowUpdate2::Modify(Row::new().with("nb_cfg", Datum::scalar(5))));
+    assert_eq!(
+        updates.0["NB_Global"][0].1,
+        RowUpdate2::Modify(Row::new().with("nb_cfg", Datum::scalar(5)))
+    );
     let mut out = Vec::new();
     call.encode(None, &mut out);
     assert_eq!(String::from_utf8(out).unwrap(), wire);
@@ -348,7 +481,11 @@ fn update_v1_and_update3_notifications() {
 #[test]
 fn monitor_cond_since_reply_and_requests() {
     let wire = format!(r#"[true,"{U1}",{{}}]"#);
-    let Reply::MonitorCondSince(r) = Reply::decode(Method::MonitorCondSince, wire.as_bytes()).unwrap() else { panic!() };
+    let Reply::MonitorCondSince(r) =
+        Reply::decode(Method::MonitorCondSince, wire.as_bytes()).unwrap()
+    else {
+        panic!()
+    };
     assert!(r.found);
     assert_eq!(r.last_txn_id, uuid(U1));
     assert!(r.updates.0.is_empty());
@@ -356,9 +493,19 @@ fn monitor_cond_since_reply_and_requests() {
     // A bare monitor-request is accepted where an array is expected (RFC 7047 §4.1.5).
     let params = r#"["OVN_Northbound",null,{"Logical_Router":{"columns":["name"]},"ACL":[{"where":[["priority",">",1000]],"select":{"initial":true,"insert":true,"delete":true,"modify":false}}]},"00000000-0000-0000-0000-000000000000"]"#;
     let call = Call::decode("monitor_cond_since", params.as_bytes()).unwrap();
-    let Call::MonitorCondSince { requests, last_txn_id, .. } = &call else { panic!() };
+    let Call::MonitorCondSince {
+        requests,
+        last_txn_id,
+        ..
+    } = &call
+    else {
+        panic!()
+    };
     assert_eq!(*last_txn_id, Uuid::nil());
-    assert_eq!(requests.0["Logical_Router"][0].columns, Some(vec!["name".to_string()]));
+    assert_eq!(
+        requests.0["Logical_Router"][0].columns,
+        Some(vec!["name".to_string()])
+    );
     assert!(!requests.0["ACL"][0].select.unwrap().modify);
     assert_eq!(
         call.params_json(),
@@ -370,19 +517,48 @@ fn monitor_cond_since_reply_and_requests() {
 fn envelopes_of_requests_notifications_responses_and_errors() {
     // RFC 7047 §4.1.11: echo.
     let m = Message::decode_slice(br#"{"method":"echo","params":[],"id":"echo"}"#).unwrap();
-    let Message::Request { id, method, params } = m else { panic!() };
-    assert_eq!((id, method.as_str(), params.as_bytes()), (json!("echo"), "echo", &b"[]"[..]));
+    let Message::Request { id, method, params } = m else {
+        panic!()
+    };
+    assert_eq!(
+        (id, method.as_str(), params.as_bytes()),
+        (json!("echo"), "echo", &b"[]"[..])
+    );
     let m = Message::decode_slice(br#"{"id":3,"result":{"locked":true},"error":null}"#).unwrap();
-    let Message::Response { id, result } = m else { panic!() };
+    let Message::Response { id, result } = m else {
+        panic!()
+    };
     assert_eq!(id, json!(3));
-    assert_eq!(Reply::decode(Method::Lock, result.as_bytes()).unwrap(), Reply::Lock { locked: true });
+    assert_eq!(
+        Reply::decode(Method::Lock, result.as_bytes()).unwrap(),
+        Reply::Lock { locked: true }
+    );
     let m = Message::decode_slice(br#"{"id":4,"result":null,"error":"unknown method"}"#).unwrap();
-    assert_eq!(m, Message::Error { id: json!(4), error: json!("unknown method") });
+    assert_eq!(
+        m,
+        Message::Error {
+            id: json!(4),
+            error: json!("unknown method")
+        }
+    );
     let m = Message::decode_slice(br#"{"id":null,"method":"locked","params":["ovn_ic"]}"#).unwrap();
-    let Message::Notification { method, params } = m else { panic!() };
-    assert_eq!(Call::decode(&method, params.as_bytes()).unwrap(), Call::Locked { lock: "ovn_ic".into() });
+    let Message::Notification { method, params } = m else {
+        panic!()
+    };
+    assert_eq!(
+        Call::decode(&method, params.as_bytes()).unwrap(),
+        Call::Locked {
+            lock: "ovn_ic".into()
+        }
+    );
     // Errors carry a position and never panic.
-    for bad in [&b"{}"[..], b"[1,2]", b"{\"method\":\"echo\",\"params\":{},\"id\":1}", b"{\"id\":1,", b"{\"id\":1}"] {
+    for bad in [
+        &b"{}"[..],
+        b"[1,2]",
+        b"{\"method\":\"echo\",\"params\":{},\"id\":1}",
+        b"{\"id\":1,",
+        b"{\"id\":1}",
+    ] {
         let e = Message::decode_slice(bad).unwrap_err();
         assert!(matches!(e, Error::Decode(_)), "{e}");
     }
@@ -397,7 +573,9 @@ fn envelopes_of_requests_notifications_responses_and_errors() {
         r#"{"id":2,"result":null,"error":{"error":"syntax error"}}"#,
     ] {
         let mut out = Vec::new();
-        Message::decode_slice(wire.as_bytes()).unwrap().encode(&mut out);
+        Message::decode_slice(wire.as_bytes())
+            .unwrap()
+            .encode(&mut out);
         assert_eq!(String::from_utf8(out).unwrap(), wire);
     }
 }
@@ -406,37 +584,91 @@ fn envelopes_of_requests_notifications_responses_and_errors() {
 fn every_method_encodes_to_its_documented_params() {
     let cases: Vec<(Call, &str)> = vec![
         (Call::ListDbs, r#"[]"#),
-        (Call::GetSchema { db: "OVN_Northbound".into() }, r#"["OVN_Northbound"]"#),
+        (
+            Call::GetSchema {
+                db: "OVN_Northbound".into(),
+            },
+            r#"["OVN_Northbound"]"#,
+        ),
         (Call::Cancel { id: json!(5) }, r#"[5]"#),
         (
-            Call::Monitor { db: "db".into(), monitor_id: json!(null), requests: MonitorRequests::default().with("T", MonitorRequest::default()) },
+            Call::Monitor {
+                db: "db".into(),
+                monitor_id: json!(null),
+                requests: MonitorRequests::default().with("T", MonitorRequest::default()),
+            },
             r#"["db",null,{"T":[{}]}]"#,
         ),
         (
             Call::MonitorCondChange {
                 monitor_id: json!("a"),
                 new_monitor_id: json!("b"),
-                requests: MonitorRequests::default()
-                    .with("T", MonitorRequest { conditions: Some(vec![Condition::Bool(false)]), ..Default::default() }),
+                requests: MonitorRequests::default().with(
+                    "T",
+                    MonitorRequest {
+                        conditions: Some(vec![Condition::Bool(false)]),
+                        ..Default::default()
+                    },
+                ),
             },
             r#"["a","b",{"T":[{"where":[false]}]}]"#,
         ),
-        (Call::MonitorCancel { monitor_id: json!("a") }, r#"["a"]"#),
-        (Call::Lock { lock: "ovn_ic".into() }, r#"["ovn_ic"]"#),
-        (Call::Steal { lock: "ovn_ic".into() }, r#"["ovn_ic"]"#),
-        (Call::Unlock { lock: "ovn_ic".into() }, r#"["ovn_ic"]"#),
+        (
+            Call::MonitorCancel {
+                monitor_id: json!("a"),
+            },
+            r#"["a"]"#,
+        ),
+        (
+            Call::Lock {
+                lock: "ovn_ic".into(),
+            },
+            r#"["ovn_ic"]"#,
+        ),
+        (
+            Call::Steal {
+                lock: "ovn_ic".into(),
+            },
+            r#"["ovn_ic"]"#,
+        ),
+        (
+            Call::Unlock {
+                lock: "ovn_ic".into(),
+            },
+            r#"["ovn_ic"]"#,
+        ),
         (Call::Echo(vec![json!("x"), json!(1)]), r#"["x",1]"#),
         (Call::SetDbChangeAware(true), r#"[true]"#),
         (Call::GetServerId, r#"[]"#),
-        (Call::MonitorCanceled { monitor_id: json!("a") }, r#"["a"]"#),
-        (Call::Convert { db: "db".into(), schema: json!({"name": "db"}) }, r#"["db",{"name":"db"}]"#),
+        (
+            Call::MonitorCanceled {
+                monitor_id: json!("a"),
+            },
+            r#"["a"]"#,
+        ),
+        (
+            Call::Convert {
+                db: "db".into(),
+                schema: json!({"name": "db"}),
+            },
+            r#"["db",{"name":"db"}]"#,
+        ),
     ];
     for (call, params) in cases {
         assert_eq!(call.params_json(), params, "{:?}", call.method());
-        assert_eq!(Call::decode(call.method().as_str(), params.as_bytes()).unwrap(), call);
+        assert_eq!(
+            Call::decode(call.method().as_str(), params.as_bytes()).unwrap(),
+            call
+        );
     }
-    assert_eq!(Reply::decode(Method::GetServerId, format!("\"{U1}\"").as_bytes()).unwrap(), Reply::ServerId(uuid(U1)));
-    assert_eq!(Reply::decode(Method::MonitorCondChange, b"{}").unwrap(), Reply::Empty);
+    assert_eq!(
+        Reply::decode(Method::GetServerId, format!("\"{U1}\"").as_bytes()).unwrap(),
+        Reply::ServerId(uuid(U1))
+    );
+    assert_eq!(
+        Reply::decode(Method::MonitorCondChange, b"{}").unwrap(),
+        Reply::Empty
+    );
 }
 
 #[test]
@@ -476,28 +708,49 @@ fn schema_parses_and_round_trips() {
     assert_eq!(route.columns["prio"].type_.key.max_integer, Some(32767));
     assert_eq!(DatabaseSchema::from_json(&s.to_json()).unwrap(), s);
     // A schema without any root table: every table is a root (pre-isRoot schemas).
-    let old = DatabaseSchema::from_json(&json!({"name":"x","tables":{"A":{"columns":{}},"B":{"columns":{}}}})).unwrap();
+    let old = DatabaseSchema::from_json(
+        &json!({"name":"x","tables":{"A":{"columns":{}},"B":{"columns":{}}}}),
+    )
+    .unwrap();
     assert!(old.is_root("A") && old.is_root("B"));
 }
 
 #[test]
 fn bad_schemas_name_the_place() {
     let cases = [
-        (json!({"name":"x","tables":{"T":{"columns":{"c":{"type":"float"}}}}}), "T.c: unknown atomic type"),
-        (json!({"name":"x","tables":{"T":{"columns":{"c":{"type":{"key":"string","min":2}}}}}}), "T.c.min: min must be 0 or 1"),
+        (
+            json!({"name":"x","tables":{"T":{"columns":{"c":{"type":"float"}}}}}),
+            "T.c: unknown atomic type",
+        ),
+        (
+            json!({"name":"x","tables":{"T":{"columns":{"c":{"type":{"key":"string","min":2}}}}}}),
+            "T.c.min: min must be 0 or 1",
+        ),
         (
             json!({"name":"x","tables":{"T":{"columns":{"c":{"type":{"key":{"type":"uuid","refTable":"Nope"}}}}}}}),
             "T.c: refTable names an unknown table",
         ),
-        (json!({"name":"x","tables":{"T":{"columns":{},"indexes":[["zz"]]}}}), "T.indexes: index names an unknown column"),
-        (json!({"name":"x","version":"1.0","tables":{}}), "schema.version: version must be x.y.z"),
-        (json!({"name":"x","tables":{"T":{"columns":{"_c":{"type":"string"}}}}}), "T._c: invalid column name"),
+        (
+            json!({"name":"x","tables":{"T":{"columns":{},"indexes":[["zz"]]}}}),
+            "T.indexes: index names an unknown column",
+        ),
+        (
+            json!({"name":"x","version":"1.0","tables":{}}),
+            "schema.version: version must be x.y.z",
+        ),
+        (
+            json!({"name":"x","tables":{"T":{"columns":{"_c":{"type":"string"}}}}}),
+            "T._c: invalid column name",
+        ),
     ];
     for (v, want) in cases {
         let e = DatabaseSchema::from_json(&v).unwrap_err();
         assert!(e.to_string().starts_with(want), "{e} vs {want}");
     }
-    assert!(matches!(DatabaseSchema::from_slice(b"{\"name\":"), Err(Error::Decode(_))));
+    assert!(matches!(
+        DatabaseSchema::from_slice(b"{\"name\":"),
+        Err(Error::Decode(_))
+    ));
 }
 
 fn reply_of(conn: &mut Connection) -> (RequestId, std::result::Result<Reply, CallError>) {
@@ -511,8 +764,12 @@ fn reply_of(conn: &mut Connection) -> (RequestId, std::result::Result<Reply, Cal
 fn connection_matches_replies_answers_echo_and_probes() {
     let t0 = Instant::now();
     let mut c = Connection::new(ConnectionConfig::default(), t0);
-    let a = c.call(Call::GetSchema { db: "OVN_Northbound".into() });
-    let b = c.call(Call::Lock { lock: "ovn_ic".into() });
+    let a = c.call(Call::GetSchema {
+        db: "OVN_Northbound".into(),
+    });
+    let b = c.call(Call::Lock {
+        lock: "ovn_ic".into(),
+    });
     assert_eq!(c.pending_calls(), 2);
     assert_eq!(
         String::from_utf8(c.poll_transmit().unwrap()).unwrap(),
@@ -527,9 +784,17 @@ fn connection_matches_replies_answers_echo_and_probes() {
     assert_eq!(reply_of(&mut c).0, b);
     let (id, r) = reply_of(&mut c);
     assert_eq!(id, a);
-    let Err(CallError::Server(e)) = r else { panic!() };
-    assert_eq!((e.kind, e.details.as_deref()), (ErrorKind::UnknownDatabase, Some("OVN_Northbound")));
-    assert_eq!(String::from_utf8(c.poll_transmit().unwrap()).unwrap(), r#"{"id":"echo","result":[42],"error":null}"#);
+    let Err(CallError::Server(e)) = r else {
+        panic!()
+    };
+    assert_eq!(
+        (e.kind, e.details.as_deref()),
+        (ErrorKind::UnknownDatabase, Some("OVN_Northbound"))
+    );
+    assert_eq!(
+        String::from_utf8(c.poll_transmit().unwrap()).unwrap(),
+        r#"{"id":"echo","result":[42],"error":null}"#
+    );
     assert_eq!(c.pending_calls(), 0);
 
     // Inactivity probe: echo after 5 s of silence, dead after 5 more.
@@ -537,10 +802,14 @@ fn connection_matches_replies_answers_echo_and_probes() {
     c.handle_timeout(t0 + Duration::from_millis(4999));
     assert!(c.poll_transmit().is_none());
     c.handle_timeout(t0 + DEFAULT_PROBE_INTERVAL);
-    assert_eq!(String::from_utf8(c.poll_transmit().unwrap()).unwrap(), r#"{"id":"echo","method":"echo","params":[]}"#);
+    assert_eq!(
+        String::from_utf8(c.poll_transmit().unwrap()).unwrap(),
+        r#"{"id":"echo","method":"echo","params":[]}"#
+    );
     // The probe's answer (or any byte) counts as life.
     let t1 = t0 + Duration::from_secs(7);
-    c.handle_input(br#"{"id":"echo","result":[],"error":null}"#, t1).unwrap();
+    c.handle_input(br#"{"id":"echo","result":[],"error":null}"#, t1)
+        .unwrap();
     assert!(c.poll_event().is_none());
     assert_eq!(c.poll_timeout(), Some(t1 + DEFAULT_PROBE_INTERVAL));
     c.handle_timeout(t1 + DEFAULT_PROBE_INTERVAL);
@@ -557,14 +826,25 @@ fn connection_reports_misbehaviour_without_losing_later_messages() {
     let id = c.call(Call::ListDbs);
     c.handle_input(br#"{"id":99,"result":[],"error":null}{"id":0,"result":{"not":"a list"},"error":null}{"id":null,"method":"stolen","params":["l"]}"#, t0)
         .unwrap();
-    assert!(matches!(c.poll_event(), Some(Event::Malformed(Error::Protocol(_)))));
+    assert!(matches!(
+        c.poll_event(),
+        Some(Event::Malformed(Error::Protocol(_)))
+    ));
     let (got, r) = reply_of(&mut c);
     assert_eq!(got, id);
     assert!(matches!(r, Err(CallError::Malformed(Error::Decode(_)))));
-    assert!(matches!(c.poll_event(), Some(Event::Notification(Call::Stolen { lock })) if lock == "l"));
+    assert!(
+        matches!(c.poll_event(), Some(Event::Notification(Call::Stolen { lock })) if lock == "l")
+    );
     // A broken stream is an error of handle_input.
-    assert!(matches!(c.handle_input(b"]", t0), Err(Error::Framing { .. })));
+    assert!(matches!(
+        c.handle_input(b"]", t0),
+        Err(Error::Framing { .. })
+    ));
     assert!(c.is_dead());
     let mut small = Connection::new(ConnectionConfig::default().max_message_len(16), t0);
-    assert!(matches!(small.handle_input(br#"{"id":1,"result":"0123456789"}"#, t0), Err(Error::FrameTooLarge { limit: 16, .. })));
+    assert!(matches!(
+        small.handle_input(br#"{"id":1,"result":"0123456789"}"#, t0),
+        Err(Error::FrameTooLarge { limit: 16, .. })
+    ));
 }
