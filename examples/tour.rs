@@ -87,7 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (first, second) = (uuids[0], uuids[1]);
     let update = format!(
         r#"{{"id":null,"method":"update2","params":["lsp",{{"Logical_Switch_Port":{{
-          "{first}":{{"modify":{{"up":["set",[false,true]],"external_ids":["map",[["tour","yes"]]]}}}},
+          "{first}":{{"modify":{{"up":true,"external_ids":["map",[["tour","yes"]]]}}}},
           "{second}":{{"delete":null}}}}}}]}}"#
     );
     conn.handle_input(update.as_bytes(), now)?;

@@ -375,6 +375,26 @@ fn raw_frames_against_real_ovsdb_server() {
         "{notes:?}"
     );
 
+    // Optional (0..1) columns: update2 diffs carry the new value, not a set difference.
+    for tag in [5, 7] {
+        let t = raw.transact(vec![Operation::Update {
+            table: "Logical_Switch_Port".into(),
+            conditions: vec![Condition::eq("name", Atom::from("lsp0"))],
+            row: Row::new().with("tag_request", Datum::scalar(tag)),
+        }]);
+        assert_eq!(t.0, [OperationResult::Count { count: 1 }]);
+    }
+    let modifies = raw.notes.iter().filter(|c| {
+        matches!(c, Call::Update2 { updates, .. } if updates.0.get("Logical_Switch_Port").is_some_and(|rows| {
+            rows.iter().any(|(_, u)| matches!(u, RowUpdate2::Modify(d) if d.get("tag_request") == Some(&Datum::scalar(7))))
+        }))
+    });
+    assert_eq!(
+        modifies.count(),
+        1,
+        "the second change arrives as the new value 7"
+    );
+
     // Delete; abort; and the errors a client must classify.
     let t = raw.transact(vec![Operation::Delete {
         table: "Logical_Switch".into(),

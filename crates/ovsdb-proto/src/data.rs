@@ -568,11 +568,11 @@ impl Datum {
     }
 
     /// The `update2` diff that turns `old` into `new` for a column of type `ty`
-    /// (ovsdb-server.7 §4.1.14): the new value for a scalar, the symmetric difference for a
-    /// set, and for a map the keys only one side has plus the keys whose value changed (with
-    /// the new value).
+    /// (ovsdb-server.7 §4.1.14, `ovsdb_datum_diff`): the new value when at most one element
+    /// is allowed (scalars and optional values), the symmetric difference for a set, and for a
+    /// map the keys only one side has plus the keys whose value changed (with the new value).
     pub fn diff(old: &Datum, new: &Datum, ty: &ColumnType) -> Datum {
-        if ty.is_scalar() {
+        if !ty.is_composite() {
             return new.clone();
         }
         match (old, new) {
@@ -623,7 +623,7 @@ impl Datum {
 
     /// Applies an `update2` `modify` diff (see [`Datum::diff`]) for a column of type `ty`.
     pub fn apply_diff(&mut self, diff: Datum, ty: &ColumnType) -> Result<(), String> {
-        if ty.is_scalar() {
+        if !ty.is_composite() {
             *self = diff.conform(ty)?;
             return Ok(());
         }

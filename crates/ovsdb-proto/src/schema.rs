@@ -279,7 +279,13 @@ impl ColumnType {
         }
     }
 
-    /// Exactly one atom and no value type: `update2` diffs carry the new value.
+    /// More than one element allowed (Open vSwitch's "composite" type): `update2` diffs of
+    /// such columns are set or map differences; diffs of the others carry the new value.
+    pub fn is_composite(&self) -> bool {
+        self.max != Some(1)
+    }
+
+    /// Exactly one atom and no value type.
     pub fn is_scalar(&self) -> bool {
         self.value.is_none() && self.min == 1 && self.max == Some(1)
     }

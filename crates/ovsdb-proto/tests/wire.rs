@@ -358,8 +358,9 @@ fn update2_initial_fills_defaults_and_modify_applies_diffs() {
     assert_eq!(row.get("enabled"), Some(&Datum::empty_set()));
 
     // Set diff = symmetric difference; map diff = new keys, removed keys, changed values;
-    // optional (0..1) values also diff as sets; scalars carry the new value.
-    let modify = r#"{"modify":{"name":"lsp0-renamed","addresses":["set",["unknown","router"]],"options":["map",[["a","1"],["b","3"],["c","4"]]],"up":["set",[false,true]],"tag":7}}"#;
+    // columns of at most one element (scalars, optional values) carry the new value, as
+    // ovsdb-server's `ovsdb_datum_diff` writes them.
+    let modify = r#"{"modify":{"name":"lsp0-renamed","addresses":["set",["unknown","router"]],"options":["map",[["a","1"],["b","3"],["c","4"]]],"up":true,"tag":7}}"#;
     let upd: RowUpdate2 = serde_json::from_str(modify).unwrap();
     assert_eq!(
         apply_update2(&mut rows, "Logical_Switch_Port", &table, uuid(U1), upd).unwrap(),
