@@ -1,0 +1,1116 @@
+//! TLS for OVSDB remotes (`ssl:` and `pssl:`), verified the way Open vSwitch does it.
+//!
+//! Open vSwitch deployments authenticate both ends with certificates made by `ovs-pki`: each
+//! side has a private key, a certificate signed by a CA, and the CA certificate it trusts
+//! (`--private-key`, `--certificate`, `--ca-cert`). Neither the C library (`lib/stream-ssl.c`)
+//! nor python-ovs compares the server's host name with its certificate: the peer's chain is
+//! checked against the CA and nothing more, and `ovs-pki` issues certificates whose identity
+//! is the Common Name (CN). The server takes the client certificate's CN as the client's
+//! identity for OVN's role-based access control.
+//!
+//! This module reproduces that with rustls:
+//!
+//! - [`TlsConfig`]: the client side. By default the server's chain is verified against the CA
+//!   and the host name is not checked (Open vSwitch's mode); [`TlsConfig::verify_hostname`]
+//!   turns standard name checking on, [`TlsConfig::expect_common_name`] pins the server's CN,
+//!   [`TlsConfig::server_name`] overrides the name sent in SNI (like `--ssl-server-name`).
+//! - [`TlsServerConfig`]: the server side (tests, embedded servers). It requires a client
+//!   certificate signed by the CA.
+//! - [`peer_common_name`]: the CN of the peer's end-entity certificate, on either side.
+//! - [`TlsError`]: what went wrong, split by who is at fault: the local files
+//!   ([`TlsError::ReadFile`], [`TlsError::NoCertificate`], ...), the peer
+//!   ([`TlsError::Handshake`], with a typed [`HandshakeCause`]), or the network
+//!   ([`TlsError::Io`]).
+//!
+//! Only TLS 1.2 and 1.3 are offered, as Open vSwitch allows by default (`TLSv1.2+`); session
+//! resumption is off, as Open vSwitch disables session tickets.
+//!
+//! # What rustls does not support
+//!
+//! - **DSA keys** (`ovs-pki --key=dsa`): rustls signs with RSA, ECDSA and Ed25519 keys only.
+//!   Reissue such certificates with RSA keys (`ovs-pki`'s default) or ECDSA keys. A PEM file
+//!   holding a DSA key is reported as [`TlsError::UnsupportedKey`].
+//! - **Encrypted private keys** (`ENCRYPTED PRIVATE KEY`): decrypt them first.
+//! - **No verification** (`--ca-cert=none`) and the **bootstrap CA** (`--bootstrap-ca-cert`,
+//!   trust on first use) are not offered: a CA certificate is always required.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use ovsdb_client::tls::{peer_common_name, TlsConfig};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let tls = TlsConfig::from_files(
+//!     Path::new("/etc/ovn/ovnnb-privkey.pem"),
+//!     Path::new("/etc/ovn/ovnnb-cert.pem"),
+//!     Path::new("/etc/ovn/cacert.pem"),
+//! )?;
+//! let tcp = tokio::net::TcpStream::connect("127.0.0.1:6641").await?;
+//! let stream = tls.connect(tcp, "127.0.0.1").await?;
+//! println!("connected to {:?}", peer_common_name(&stream));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::{VerifierBuilderError, WebPkiClientVerifier};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, OtherError,
+    RootCertStore, ServerConfig, SignatureScheme,
+};
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+/// A client-side TLS connection over TCP, as returned by [`TlsConfig::connect`].
+pub type TlsStream = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// A server-side TLS connection over TCP, as returned by [`TlsServerConfig::accept`].
+pub type ServerTlsStream = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// The TLS protocol versions offered: 1.3 and 1.2, as Open vSwitch's `TLSv1.2+` default.
+static PROTOCOL_VERSIONS: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// Which end of a connection the peer is, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PeerRole {
+    /// The peer is the server; we are the client.
+    Server,
+    /// The peer is a client; we are the server.
+    Client,
+}
+
+impl fmt::Display for PeerRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PeerRole::Server => "server",
+            PeerRole::Client => "client",
+        })
+    }
+}
+
+/// Why a TLS handshake failed, as far as it can be told apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeCause {
+    /// The peer's certificate chain does not lead to the configured CA (rustls `UnknownIssuer`):
+    /// the peer's certificate comes from another PKI, or the wrong CA file is configured.
+    UnknownIssuer,
+    /// Host name checking is on ([`TlsConfig::verify_hostname`]) and the server's certificate
+    /// is not valid for the name. `ovs-pki` certificates carry no usable host name.
+    NameMismatch {
+        /// The name that was checked, when rustls reports it.
+        expected: Option<String>,
+        /// The names the certificate presents, as rustls describes them.
+        presented: Vec<String>,
+    },
+    /// The server's certificate CN differs from [`TlsConfig::expect_common_name`].
+    CommonNameMismatch {
+        /// The CN that was required.
+        expected: String,
+        /// The CN the certificate holds, if any.
+        presented: Option<String>,
+    },
+    /// The peer's certificate has expired.
+    Expired,
+    /// The peer's certificate is not valid yet (or the clocks disagree).
+    NotValidYet,
+    /// A signature in the peer's certificate chain is invalid. Besides corruption, this is
+    /// what a peer certificate from a different CA *with the same name* as the configured one
+    /// gets (`ovs-pki init` names its CA after the second it ran in).
+    BadSignature,
+    /// The peer's certificate was revoked.
+    Revoked,
+    /// The peer presented no certificate although one is required.
+    NoCertificate,
+    /// The peer aborted the handshake with a TLS alert; usually it refused our certificate
+    /// (`UnknownCA`, `BadCertificate`) or our lack of one (`CertificateRequired`,
+    /// `HandshakeFailure`).
+    AlertReceived(AlertDescription),
+    /// The peer closed the connection during the handshake without saying why (some servers
+    /// do this when they refuse a client certificate).
+    PeerClosed,
+    /// Any other TLS failure, as rustls describes it.
+    Other(String),
+}
+
+impl HandshakeCause {
+    /// Classifies a rustls error.
+    pub fn from_rustls(err: &rustls::Error) -> Self {
+        match err {
+            rustls::Error::InvalidCertificate(cert) => match cert {
+                CertificateError::UnknownIssuer => HandshakeCause::UnknownIssuer,
+                CertificateError::NotValidForName => HandshakeCause::NameMismatch {
+                    expected: None,
+                    presented: Vec::new(),
+                },
+                CertificateError::NotValidForNameContext {
+                    expected,
+                    presented,
+                } => HandshakeCause::NameMismatch {
+                    expected: Some(server_name_text(expected)),
+                    presented: presented.clone(),
+                },
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    HandshakeCause::Expired
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    HandshakeCause::NotValidYet
+                }
+                CertificateError::BadSignature => HandshakeCause::BadSignature,
+                CertificateError::Revoked => HandshakeCause::Revoked,
+                CertificateError::Other(OtherError(inner)) => {
+                    match inner.downcast_ref::<CommonNameMismatch>() {
+                        Some(mismatch) => HandshakeCause::CommonNameMismatch {
+                            expected: mismatch.expected.clone(),
+                            presented: mismatch.presented.clone(),
+                        },
+                        None => HandshakeCause::Other(err.to_string()),
+                    }
+                }
+                _ => HandshakeCause::Other(err.to_string()),
+            },
+            rustls::Error::NoCertificatesPresented => HandshakeCause::NoCertificate,
+            rustls::Error::AlertReceived(alert) => HandshakeCause::AlertReceived(*alert),
+            _ => HandshakeCause::Other(err.to_string()),
+        }
+    }
+
+    /// A sentence describing the cause, naming the peer's role.
+    fn describe(&self, role: PeerRole) -> String {
+        match self {
+            HandshakeCause::UnknownIssuer => {
+                format!("{role} certificate is not signed by the configured CA (UnknownIssuer)")
+            }
+            HandshakeCause::NameMismatch {
+                expected,
+                presented,
+            } => format!(
+                "{role} certificate is not valid for the name {} (it presents {presented:?}); \
+                 Open vSwitch does not check host names, leave verify_hostname off for \
+                 ovs-pki certificates",
+                expected.as_deref().unwrap_or("requested")
+            ),
+            HandshakeCause::CommonNameMismatch {
+                expected,
+                presented,
+            } => match presented {
+                Some(presented) => format!(
+                    "{role} certificate common name is {presented:?}, expected {expected:?}"
+                ),
+                None => {
+                    format!("{role} certificate has no common name, expected {expected:?}")
+                }
+            },
+            HandshakeCause::Expired => format!("{role} certificate has expired"),
+            HandshakeCause::NotValidYet => format!("{role} certificate is not valid yet"),
+            HandshakeCause::BadSignature => format!(
+                "{role} certificate chain has an invalid signature: it was signed by another \
+                 key than the configured CA's (a different CA with the same name?) or is \
+                 corrupt (BadSignature)"
+            ),
+            HandshakeCause::Revoked => format!("{role} certificate was revoked"),
+            HandshakeCause::NoCertificate => {
+                format!("{role} presented no certificate, but one is required")
+            }
+            HandshakeCause::AlertReceived(alert) => {
+                let hint = match alert {
+                    AlertDescription::UnknownCA => {
+                        ": it does not trust the CA that signed our certificate"
+                    }
+                    AlertDescription::CertificateRequired => ": it requires a client certificate",
+                    AlertDescription::HandshakeFailure => {
+                        ": no common parameters, or it requires a client certificate"
+                    }
+                    AlertDescription::BadCertificate
+                    | AlertDescription::UnsupportedCertificate
+                    | AlertDescription::CertificateUnknown => ": it refused our certificate",
+                    AlertDescription::CertificateExpired => ": our certificate has expired",
+                    AlertDescription::ProtocolVersion => {
+                        ": no common protocol version (only TLS 1.2 and 1.3 are offered)"
+                    }
+                    _ => "",
+                };
+                format!("{role} aborted the handshake with alert {alert:?}{hint}")
+            }
+            HandshakeCause::PeerClosed => format!(
+                "{role} closed the connection during the handshake (it may have refused \
+                 our certificate or our lack of one)"
+            ),
+            HandshakeCause::Other(text) => text.clone(),
+        }
+    }
+}
+
+/// Errors of this module, split by who is at fault: the local files and settings, the peer
+/// (handshake), or the network.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// A key, certificate or CA file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        #[source]
+        source: io::Error,
+    },
+    /// A file is not valid PEM (bad base64, unterminated section).
+    #[error("{} is not valid PEM: {source}", path.display())]
+    InvalidPem {
+        /// The file.
+        path: PathBuf,
+        /// What the PEM parser reported.
+        #[source]
+        source: io::Error,
+    },
+    /// A certificate or CA file holds no `CERTIFICATE` section.
+    #[error("no certificate found in {} (expected a PEM `CERTIFICATE` section)", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A private-key file holds no usable private key.
+    #[error(
+        "no private key found in {} (expected a PEM `PRIVATE KEY`, `RSA PRIVATE KEY` or \
+         `EC PRIVATE KEY` section)",
+        path.display()
+    )]
+    NoPrivateKey {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A private-key file holds a key rustls cannot use (DSA, encrypted).
+    #[error("unsupported private key in {}: {reason}", path.display())]
+    UnsupportedKey {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with the key.
+        reason: &'static str,
+    },
+    /// The private key cannot be loaded or does not match the certificate.
+    #[error(
+        "private key {} cannot be used with certificate {} (rustls supports RSA, ECDSA and \
+         Ed25519 keys; the key must match the first certificate): {source}",
+        key.display(),
+        cert.display()
+    )]
+    InvalidKeyPair {
+        /// The private-key file.
+        key: PathBuf,
+        /// The certificate file.
+        cert: PathBuf,
+        /// What rustls reported.
+        #[source]
+        source: rustls::Error,
+    },
+    /// A certificate of the CA file cannot be used as a trust anchor.
+    #[error("invalid CA certificate in {}: {source}", path.display())]
+    InvalidCaCert {
+        /// The CA file.
+        path: PathBuf,
+        /// What rustls reported.
+        #[source]
+        source: rustls::Error,
+    },
+    /// The certificate verifier cannot be built from the CA certificates.
+    #[error("cannot build the certificate verifier: {0}")]
+    Verifier(#[from] VerifierBuilderError),
+    /// rustls refused the configuration (protocol versions, cipher suites).
+    #[error("invalid TLS configuration: {0}")]
+    Config(#[source] rustls::Error),
+    /// The name given for SNI and verification is neither a DNS name nor an IP address.
+    #[error("invalid TLS server name {name:?}")]
+    InvalidServerName {
+        /// The name.
+        name: String,
+    },
+    /// The TLS handshake failed: the peer's certificate was refused, or the peer refused ours.
+    #[error("TLS handshake with {role} {peer} failed: {}", cause.describe(*role))]
+    Handshake {
+        /// Whether the peer is the server or a client.
+        role: PeerRole,
+        /// The peer's address (or host name when the address is unknown).
+        peer: String,
+        /// Why, classified.
+        cause: HandshakeCause,
+        /// The error as the TLS stack reported it; when it comes from rustls,
+        /// [`TlsError::rustls_error`] returns it.
+        #[source]
+        source: io::Error,
+    },
+    /// A network error outside of TLS.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl TlsError {
+    /// Classifies an error from reading or writing an established TLS stream.
+    ///
+    /// With TLS 1.3 a server checks the client certificate after the client considers the
+    /// handshake done, so a refused client certificate shows up as an alert on the first read.
+    /// This turns such an error (any error that carries a rustls error) into
+    /// [`TlsError::Handshake`], and anything else into [`TlsError::Io`].
+    pub fn from_stream_error(role: PeerRole, peer: impl Into<String>, err: io::Error) -> Self {
+        match rustls_error_of(&err) {
+            Some(tls) => TlsError::Handshake {
+                role,
+                peer: peer.into(),
+                cause: HandshakeCause::from_rustls(tls),
+                source: err,
+            },
+            None => TlsError::Io(err),
+        }
+    }
+
+    /// Classifies an error returned by a handshake.
+    fn from_handshake_error(role: PeerRole, peer: String, err: io::Error) -> Self {
+        let cause = match rustls_error_of(&err) {
+            Some(tls) => HandshakeCause::from_rustls(tls),
+            None => match err.kind() {
+                io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe => HandshakeCause::PeerClosed,
+                _ => return TlsError::Io(err),
+            },
+        };
+        TlsError::Handshake {
+            role,
+            peer,
+            cause,
+            source: err,
+        }
+    }
+
+    /// The rustls error behind a [`TlsError::Handshake`], if it came from rustls.
+    pub fn rustls_error(&self) -> Option<&rustls::Error> {
+        match self {
+            TlsError::Handshake { source, .. } => rustls_error_of(source),
+            TlsError::InvalidKeyPair { source, .. } | TlsError::InvalidCaCert { source, .. } => {
+                Some(source)
+            }
+            TlsError::Config(source) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The classified cause of a [`TlsError::Handshake`].
+    pub fn handshake_cause(&self) -> Option<&HandshakeCause> {
+        match self {
+            TlsError::Handshake { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+}
+
+/// The rustls error inside an I/O error from tokio-rustls, if any.
+fn rustls_error_of(err: &io::Error) -> Option<&rustls::Error> {
+    err.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+}
+
+/// A server name as text: the DNS name or the IP address.
+fn server_name_text(name: &ServerName<'_>) -> String {
+    match name {
+        ServerName::DnsName(dns) => dns.as_ref().to_owned(),
+        ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The private key, certificate chain and file names of one side.
+#[derive(Debug, Clone)]
+struct Identity {
+    key: Arc<CertifiedKey>,
+    key_path: PathBuf,
+    cert_path: PathBuf,
+}
+
+impl Identity {
+    fn load(
+        provider: &CryptoProvider,
+        key_path: &Path,
+        cert_path: &Path,
+    ) -> Result<Self, TlsError> {
+        let chain = read_certificates(cert_path)?;
+        let key = read_private_key(key_path)?;
+        let key = CertifiedKey::from_der(chain, key, provider).map_err(|source| {
+            TlsError::InvalidKeyPair {
+                key: key_path.to_path_buf(),
+                cert: cert_path.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(Identity {
+            key: Arc::new(key),
+            key_path: key_path.to_path_buf(),
+            cert_path: cert_path.to_path_buf(),
+        })
+    }
+}
+
+/// Client-side TLS settings for connecting to an `ssl:` remote.
+///
+/// Built from the PEM files `ovs-pki` produces ([`from_files`](Self::from_files)), or from a
+/// CA certificate alone when the server does not ask for a client certificate
+/// ([`without_client_cert`](Self::without_client_cert)). The options follow the builder
+/// pattern:
+///
+/// ```no_run
+/// # use std::path::Path;
+/// # use ovsdb_client::tls::TlsConfig;
+/// # fn demo() -> Result<(), ovsdb_client::tls::TlsError> {
+/// let tls = TlsConfig::without_client_cert(Path::new("cacert.pem"))?
+///     .expect_common_name(Some("ovnnb".to_owned()))
+///     .server_name(Some("ovn-central".to_owned()));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    provider: Arc<CryptoProvider>,
+    roots: Arc<RootCertStore>,
+    ca_path: PathBuf,
+    identity: Option<Identity>,
+    verify_hostname: bool,
+    expect_common_name: Option<String>,
+    server_name: Option<String>,
+}
+
+impl TlsConfig {
+    /// Mutual TLS: our private key and certificate, and the CA that signed the server's
+    /// certificate, as PEM files (`--private-key`, `--certificate`, `--ca-cert`).
+    ///
+    /// The private key may be PKCS#1 (`RSA PRIVATE KEY`), PKCS#8 (`PRIVATE KEY`) or SEC1
+    /// (`EC PRIVATE KEY`), RSA, ECDSA or Ed25519; DSA keys are not supported by rustls. The
+    /// certificate file may hold a chain (end-entity first), the CA file several
+    /// certificates (all are trusted).
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read or holds no key or certificate, a key that rustls cannot
+    /// use or that does not match the certificate, an unusable CA certificate.
+    pub fn from_files(
+        private_key: &Path,
+        certificate: &Path,
+        ca_cert: &Path,
+    ) -> Result<TlsConfig, TlsError> {
+        let provider = default_provider();
+        let identity = Identity::load(&provider, private_key, certificate)?;
+        let mut config = Self::without_client_cert(ca_cert)?;
+        config.identity = Some(identity);
+        Ok(config)
+    }
+
+    /// Server authentication only: the CA that signed the server's certificate. Servers
+    /// configured as Open vSwitch does by default refuse clients without a certificate.
+    ///
+    /// # Errors
+    ///
+    /// A CA file that cannot be read, holds no certificate or an unusable one.
+    pub fn without_client_cert(ca_cert: &Path) -> Result<TlsConfig, TlsError> {
+        Ok(TlsConfig {
+            provider: default_provider(),
+            roots: Arc::new(read_roots(ca_cert)?),
+            ca_path: ca_cert.to_path_buf(),
+            identity: None,
+            verify_hostname: false,
+            expect_common_name: None,
+            server_name: None,
+        })
+    }
+
+    /// Whether the server's certificate must be valid for the host name (subject alternative
+    /// names, as in HTTPS). Off by default, as in Open vSwitch: the chain is checked against
+    /// the CA, and a certificate whose names do not fit is accepted. Unknown issuers, expired
+    /// certificates and bad signatures are refused either way.
+    #[must_use]
+    pub fn verify_hostname(mut self, verify: bool) -> Self {
+        self.verify_hostname = verify;
+        self
+    }
+
+    /// When `Some`, the server's certificate must carry exactly this Common Name (the first
+    /// CN of its subject), in addition to being signed by the CA.
+    #[must_use]
+    pub fn expect_common_name(mut self, common_name: Option<String>) -> Self {
+        self.expect_common_name = common_name;
+        self
+    }
+
+    /// The name sent in SNI and checked by [`verify_hostname`](Self::verify_hostname),
+    /// instead of the `host` given to [`connect`](Self::connect) (Open vSwitch's
+    /// `--ssl-server-name`).
+    #[must_use]
+    pub fn server_name(mut self, name: Option<String>) -> Self {
+        self.server_name = name;
+        self
+    }
+
+    /// Whether a client certificate is configured.
+    pub fn has_client_cert(&self) -> bool {
+        self.identity.is_some()
+    }
+
+    /// Reads the key, certificate and CA files again, keeping the options: call it before a
+    /// reconnect to pick up rotated certificates.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_files`](Self::from_files).
+    pub fn reload(&self) -> Result<TlsConfig, TlsError> {
+        let mut fresh = Self::without_client_cert(&self.ca_path)?;
+        if let Some(identity) = &self.identity {
+            fresh.identity = Some(Identity::load(
+                &fresh.provider,
+                &identity.key_path,
+                &identity.cert_path,
+            )?);
+        }
+        fresh.verify_hostname = self.verify_hostname;
+        fresh.expect_common_name = self.expect_common_name.clone();
+        fresh.server_name = self.server_name.clone();
+        Ok(fresh)
+    }
+
+    /// The rustls client configuration these settings describe, for use with another
+    /// transport.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Verifier`] or [`TlsError::Config`] if rustls refuses the settings, which
+    /// does not happen with the built-in provider.
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, TlsError> {
+        let inner = WebPkiServerVerifier::builder_with_provider(
+            Arc::clone(&self.roots),
+            Arc::clone(&self.provider),
+        )
+        .build()?;
+        let verifier = Arc::new(OvsServerVerifier {
+            inner,
+            verify_hostname: self.verify_hostname,
+            expect_common_name: self.expect_common_name.clone(),
+        });
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
+            .with_protocol_versions(PROTOCOL_VERSIONS)
+            .map_err(TlsError::Config)?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier);
+        let mut config = match &self.identity {
+            Some(identity) => builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(
+                Arc::clone(&identity.key),
+            ))),
+            None => builder.with_no_client_auth(),
+        };
+        config.resumption = Resumption::disabled();
+        Ok(Arc::new(config))
+    }
+
+    /// Runs the TLS handshake over `stream`, a TCP connection to the server `host`.
+    ///
+    /// `host` (or the [`server_name`](Self::server_name) override) is sent in SNI unless it
+    /// is an IP address, and checked against the certificate only with
+    /// [`verify_hostname`](Self::verify_hostname). Brackets around an IPv6 address
+    /// (`[::1]`) are removed.
+    ///
+    /// With TLS 1.3 the server checks our certificate after this returns, so a server that
+    /// refuses it is only noticed on the first read; [`TlsError::from_stream_error`]
+    /// classifies that error.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::InvalidServerName`] for a name that is neither a DNS name nor an IP
+    /// address, [`TlsError::Handshake`] when the server's certificate is refused or the
+    /// server refuses us, [`TlsError::Io`] for network errors.
+    pub async fn connect(&self, stream: TcpStream, host: &str) -> Result<TlsStream, TlsError> {
+        let name = self
+            .server_name
+            .as_deref()
+            .unwrap_or(host)
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let server_name =
+            ServerName::try_from(name.to_owned()).map_err(|_| TlsError::InvalidServerName {
+                name: name.to_owned(),
+            })?;
+        let peer = stream
+            .peer_addr()
+            .map_or_else(|_| host.to_owned(), |addr| addr.to_string());
+        let connector = TlsConnector::from(self.client_config()?);
+        tracing::debug!(%peer, server_name = name, "starting TLS handshake");
+        connector
+            .connect(server_name, stream)
+            .await
+            .map_err(|err| TlsError::from_handshake_error(PeerRole::Server, peer, err))
+    }
+}
+
+/// Server-side TLS settings: our key and certificate, and the CA that must have signed every
+/// client's certificate (Open vSwitch's `pssl:` with `--ca-cert`).
+#[derive(Clone)]
+pub struct TlsServerConfig {
+    acceptor: TlsAcceptor,
+    config: Arc<ServerConfig>,
+}
+
+impl fmt::Debug for TlsServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsServerConfig")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsServerConfig {
+    /// Loads our private key and certificate (chain) and the CA bundle that client
+    /// certificates must chain to; clients without a certificate are refused.
+    ///
+    /// # Errors
+    ///
+    /// As [`TlsConfig::from_files`].
+    pub fn from_files(
+        private_key: &Path,
+        certificate: &Path,
+        ca_cert: &Path,
+    ) -> Result<TlsServerConfig, TlsError> {
+        let provider = default_provider();
+        let identity = Identity::load(&provider, private_key, certificate)?;
+        let roots = Arc::new(read_roots(ca_cert)?);
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(&provider)).build()?;
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(PROTOCOL_VERSIONS)
+            .map_err(TlsError::Config)?
+            .with_client_cert_verifier(verifier)
+            .with_cert_resolver(Arc::new(SingleCertAndKey::from(identity.key)));
+        // Open vSwitch disables session tickets.
+        config.send_tls13_tickets = 0;
+        let config = Arc::new(config);
+        Ok(TlsServerConfig {
+            acceptor: TlsAcceptor::from(Arc::clone(&config)),
+            config,
+        })
+    }
+
+    /// The rustls server configuration, for use with another transport.
+    pub fn server_config(&self) -> Arc<ServerConfig> {
+        Arc::clone(&self.config)
+    }
+
+    /// Runs the server side of the TLS handshake over an accepted TCP connection. The
+    /// client's identity is then [`peer_common_name`] of the returned stream.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Handshake`] when the client presents no certificate or one not signed by
+    /// the CA, or refuses ours; [`TlsError::Io`] for network errors.
+    pub async fn accept(&self, stream: TcpStream) -> Result<ServerTlsStream, TlsError> {
+        let peer = stream
+            .peer_addr()
+            .map_or_else(|_| "(unknown address)".to_owned(), |addr| addr.to_string());
+        self.acceptor
+            .accept(stream)
+            .await
+            .map_err(|err| TlsError::from_handshake_error(PeerRole::Client, peer, err))
+    }
+}
+
+mod sealed {
+    /// Keeps [`super::PeerCertificates`] implemented by this module's stream types only.
+    pub trait Sealed {}
+}
+
+/// A TLS stream whose peer certificates can be read: [`TlsStream`] and [`ServerTlsStream`].
+pub trait PeerCertificates: sealed::Sealed {
+    /// The certificates the peer presented, end-entity first; `None` before the handshake or
+    /// when the peer presented none.
+    fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]>;
+}
+
+impl sealed::Sealed for TlsStream {}
+
+impl PeerCertificates for TlsStream {
+    fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.get_ref().1.peer_certificates()
+    }
+}
+
+impl sealed::Sealed for ServerTlsStream {}
+
+impl PeerCertificates for ServerTlsStream {
+    fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.get_ref().1.peer_certificates()
+    }
+}
+
+/// The Common Name of the peer's end-entity certificate: the server's CN on a [`TlsStream`];
+/// on a [`ServerTlsStream`] the client's CN, which Open vSwitch takes as the client's
+/// identity for role-based access control.
+///
+/// `None` when the peer presented no certificate or its subject has no CN (or one that is
+/// not a string). With several CNs, the first is returned, as Open vSwitch does.
+pub fn peer_common_name<S: PeerCertificates + ?Sized>(stream: &S) -> Option<String> {
+    stream
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .and_then(|cert| common_name(cert))
+}
+
+/// The first Common Name of a DER certificate's subject.
+fn common_name(cert: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(cert).ok()?;
+    let cn = cert.subject().iter_common_name().next()?;
+    cn.as_str().ok().map(str::to_owned)
+}
+
+/// The server certificate CN did not match [`TlsConfig::expect_common_name`]; travels inside
+/// rustls as `CertificateError::Other`.
+#[derive(Debug)]
+struct CommonNameMismatch {
+    expected: String,
+    presented: Option<String>,
+}
+
+impl fmt::Display for CommonNameMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "certificate common name {:?} differs from the expected {:?}",
+            self.presented, self.expected
+        )
+    }
+}
+
+impl std::error::Error for CommonNameMismatch {}
+
+/// Verifies a server certificate as Open vSwitch does: the chain must lead to the CA (full
+/// webpki checks: issuer, validity period, signatures, key usage); a name mismatch is ignored
+/// unless host name checking is on; an expected CN is compared last.
+#[derive(Debug)]
+struct OvsServerVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    verify_hostname: bool,
+    expect_common_name: Option<String>,
+}
+
+impl ServerCertVerifier for OvsServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // WebPkiServerVerifier checks the name last, after the chain, so a name error means
+        // everything else passed.
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(_) => {}
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.verify_hostname => {
+                tracing::trace!(
+                    "server certificate not valid for the name; accepted as Open vSwitch does"
+                );
+            }
+            Err(err) => return Err(err),
+        }
+        if let Some(expected) = &self.expect_common_name {
+            let presented = common_name(end_entity);
+            if presented.as_deref() != Some(expected.as_str()) {
+                return Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                    OtherError(Arc::new(CommonNameMismatch {
+                        expected: expected.clone(),
+                        presented,
+                    })),
+                )));
+            }
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// The ring provider, named explicitly so that no process-wide default is needed.
+fn default_provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, TlsError> {
+    fs::read(path).map_err(|source| TlsError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Every `CERTIFICATE` section of a PEM file, in order; at least one.
+fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read_file(path)?;
+    let certs = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<Vec<_>, io::Error>>()
+        .map_err(|source| TlsError::InvalidPem {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(certs)
+}
+
+/// The first PKCS#1, PKCS#8 or SEC1 private key of a PEM file.
+fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let pem = read_file(path)?;
+    let key = rustls_pemfile::private_key(&mut pem.as_slice()).map_err(|source| {
+        TlsError::InvalidPem {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    if let Some(key) = key {
+        return Ok(key);
+    }
+    let text = String::from_utf8_lossy(&pem);
+    let unsupported = if text.contains("-----BEGIN DSA PRIVATE KEY-----") {
+        Some(
+            "DSA keys are not supported by rustls; issue an RSA key (ovs-pki's default, \
+             `--key=rsa`) or an ECDSA key",
+        )
+    } else if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        Some("encrypted private keys are not supported; decrypt it first (openssl pkey)")
+    } else {
+        None
+    };
+    Err(match unsupported {
+        Some(reason) => TlsError::UnsupportedKey {
+            path: path.to_path_buf(),
+            reason,
+        },
+        None => TlsError::NoPrivateKey {
+            path: path.to_path_buf(),
+        },
+    })
+}
+
+/// A trust store holding every certificate of a CA file.
+fn read_roots(path: &Path) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for cert in read_certificates(path)? {
+        roots.add(cert).map_err(|source| TlsError::InvalidCaCert {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_file(dir: &tempfile::TempDir, name: &str, contents: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        fs::write(&path, contents).expect("write test file");
+        path
+    }
+
+    #[test]
+    fn missing_file_error_names_the_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("no-such-cacert.pem");
+        let err = TlsConfig::without_client_cert(&missing).expect_err("missing file");
+        assert!(matches!(&err, TlsError::ReadFile { path, .. } if *path == missing));
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("cannot read {}: ", missing.display())),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn file_without_key_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = temp_file(&dir, "privkey.pem", "not a key at all\n");
+        let err = read_private_key(&key).expect_err("no key");
+        assert!(matches!(&err, TlsError::NoPrivateKey { path } if *path == key));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "no private key found in {} (expected a PEM `PRIVATE KEY`, `RSA PRIVATE KEY` \
+                 or `EC PRIVATE KEY` section)",
+                key.display()
+            )
+        );
+    }
+
+    #[test]
+    fn file_without_certificate_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = temp_file(&dir, "cacert.pem", "");
+        let err = TlsConfig::without_client_cert(&ca).expect_err("no certificate");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "no certificate found in {} (expected a PEM `CERTIFICATE` section)",
+                ca.display()
+            )
+        );
+    }
+
+    #[test]
+    fn missing_key_file_is_reported_before_anything_else() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("absent-privkey.pem");
+        let cert = temp_file(&dir, "cert.pem", "");
+        let ca = temp_file(&dir, "cacert.pem", "");
+        // The certificate file is read first: it is empty.
+        let err = TlsConfig::from_files(&key, &cert, &ca).expect_err("empty cert");
+        assert!(matches!(&err, TlsError::NoCertificate { path } if *path == cert));
+        let err = read_private_key(&key).expect_err("absent key");
+        assert!(matches!(&err, TlsError::ReadFile { path, .. } if *path == key));
+    }
+
+    #[test]
+    fn dsa_key_is_unsupported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = temp_file(
+            &dir,
+            "dsa-privkey.pem",
+            "-----BEGIN DSA PRIVATE KEY-----\nAAAA\n-----END DSA PRIVATE KEY-----\n",
+        );
+        let err = read_private_key(&key).expect_err("DSA");
+        assert!(matches!(&err, TlsError::UnsupportedKey { path, .. } if *path == key));
+        assert!(err
+            .to_string()
+            .contains("DSA keys are not supported by rustls"));
+    }
+
+    #[test]
+    fn malformed_pem_is_reported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cert = temp_file(
+            &dir,
+            "cert.pem",
+            "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n",
+        );
+        let err = read_certificates(&cert).expect_err("bad base64");
+        assert!(matches!(&err, TlsError::InvalidPem { path, .. } if *path == cert));
+    }
+
+    #[test]
+    fn garbage_ca_certificate_is_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Valid PEM whose contents are not a certificate.
+        let ca = temp_file(
+            &dir,
+            "cacert.pem",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        );
+        let err = TlsConfig::without_client_cert(&ca).expect_err("garbage CA");
+        assert!(matches!(&err, TlsError::InvalidCaCert { path, .. } if *path == ca));
+    }
+
+    #[test]
+    fn handshake_causes_are_classified_and_described() {
+        let unknown = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
+        let err = TlsError::from_stream_error(
+            PeerRole::Server,
+            "127.0.0.1:6641",
+            io::Error::new(io::ErrorKind::InvalidData, unknown.clone()),
+        );
+        assert_eq!(err.handshake_cause(), Some(&HandshakeCause::UnknownIssuer));
+        assert_eq!(err.rustls_error(), Some(&unknown));
+        assert_eq!(
+            err.to_string(),
+            "TLS handshake with server 127.0.0.1:6641 failed: server certificate is not \
+             signed by the configured CA (UnknownIssuer)"
+        );
+
+        let alert = rustls::Error::AlertReceived(AlertDescription::CertificateRequired);
+        let err = TlsError::from_stream_error(
+            PeerRole::Server,
+            "127.0.0.1:6641",
+            io::Error::new(io::ErrorKind::InvalidData, alert),
+        );
+        assert_eq!(
+            err.to_string(),
+            "TLS handshake with server 127.0.0.1:6641 failed: server aborted the handshake \
+             with alert CertificateRequired: it requires a client certificate"
+        );
+
+        let mismatch = rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(
+            Arc::new(CommonNameMismatch {
+                expected: "ovnnb".to_owned(),
+                presented: Some("other".to_owned()),
+            }),
+        )));
+        assert_eq!(
+            HandshakeCause::from_rustls(&mismatch),
+            HandshakeCause::CommonNameMismatch {
+                expected: "ovnnb".to_owned(),
+                presented: Some("other".to_owned()),
+            }
+        );
+
+        let plain = TlsError::from_stream_error(
+            PeerRole::Client,
+            "127.0.0.1:1",
+            io::Error::from(io::ErrorKind::ConnectionReset),
+        );
+        assert!(matches!(plain, TlsError::Io(_)));
+        let closed = TlsError::from_handshake_error(
+            PeerRole::Client,
+            "127.0.0.1:1".to_owned(),
+            io::Error::from(io::ErrorKind::UnexpectedEof),
+        );
+        assert_eq!(closed.handshake_cause(), Some(&HandshakeCause::PeerClosed));
+    }
+
+    #[test]
+    fn error_stays_small() {
+        assert!(std::mem::size_of::<TlsError>() <= 112);
+    }
+}

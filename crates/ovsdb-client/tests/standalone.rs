@@ -1,0 +1,281 @@
+//! `ovsdb-client` against a real standalone `ovsdb-server` with the OVN NB schema.
+
+use std::time::Duration;
+
+use ovnlink_testkit::server::{self, OvsdbServer, OVN_NB_SCHEMA};
+use ovsdb_client::{CacheEvent, Client, ClientConfig, ClientError, MonitorSpec, Status};
+use ovsdb_proto::{Atom, Condition, Datum, ErrorKind, Operation, OperationResult, Row};
+
+const NB: &str = "OVN_Northbound";
+const WAIT: Duration = Duration::from_secs(20);
+
+fn insert_switch(name: &str) -> Operation {
+    Operation::Insert {
+        table: "Logical_Switch".into(),
+        row: Row::new().with("name", Atom::from(name)),
+        uuid_name: None,
+        uuid: None,
+    }
+}
+
+fn names(client: &Client) -> Vec<String> {
+    let cache = client.cache(NB).expect("monitored");
+    let tables = cache.read();
+    let mut v: Vec<String> = tables
+        .table("Logical_Switch")
+        .map(|rows| {
+            rows.values()
+                .filter_map(|r| r.get("name")?.as_atom()?.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_transact_read_your_writes_and_events() {
+    if !server::real_servers() {
+        return;
+    }
+    let srv = OvsdbServer::start(OVN_NB_SCHEMA).unwrap();
+    srv.run("ovn-nbctl", &["--db", &srv.remote(), "ls-add", "before"])
+        .unwrap();
+    let client = Client::connect(ClientConfig::new(&srv.remote()).unwrap(), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(client.list_dbs().await.unwrap(), [NB, "_Server"]);
+    let cache = client
+        .monitor(
+            NB,
+            MonitorSpec::tables(["Logical_Switch", "Logical_Switch_Port"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(&client), ["before"], "initial copy");
+    assert!(cache.schema().unwrap().table("Logical_Switch").is_some());
+    let mut events = client.subscribe();
+
+    // Read-your-writes: no waiting between the reply and the read.
+    for i in 0..50 {
+        let name = format!("sw{i}");
+        let r = client
+            .transact_checked(NB, vec![insert_switch(&name)])
+            .await
+            .unwrap();
+        let OperationResult::Insert { uuid } = r[0] else {
+            panic!("{r:?}")
+        };
+        let tables = cache.read();
+        let row = tables
+            .row("Logical_Switch", &uuid)
+            .unwrap_or_else(|| panic!("{name} not in cache after transact"));
+        assert_eq!(row.get("name"), Some(&Datum::scalar(name.as_str())));
+    }
+    let ev = events.recv().await.unwrap();
+    assert!(
+        matches!(ev, CacheEvent::Changed { ref db, ref changes } if db == NB && changes.len() == 1),
+        "{ev:?}"
+    );
+
+    // Changes by another client (ovn-nbctl) arrive too.
+    srv.run(
+        "ovn-nbctl",
+        &["--db", &srv.remote(), "lsp-add", "sw0", "p0"],
+    )
+    .unwrap();
+    eventually("lsp p0 in the cache", || {
+        cache.read().len("Logical_Switch_Port") == 1
+    })
+    .await;
+
+    // Errors: per-operation errors are data; transact_checked makes them typed errors.
+    let e = client
+        .transact_checked(
+            NB,
+            vec![
+                Operation::Delete {
+                    table: "Logical_Switch".into(),
+                    conditions: vec![Condition::Bool(true)],
+                },
+                Operation::Abort,
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ClientError::Transaction { index: 1, ref error } if error.kind == ErrorKind::Aborted),
+        "{e}"
+    );
+    let e = client.get_schema("Nope").await.unwrap_err();
+    assert!(
+        matches!(e, ClientError::Server { ref error, .. } if error.kind == ErrorKind::UnknownDatabase),
+        "{e}"
+    );
+    let e = client
+        .monitor("Nope", MonitorSpec::all())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Usage(_)), "{e}");
+    assert_eq!(names(&client).len(), 51);
+    client.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locks_between_two_clients() {
+    if !server::real_servers() {
+        return;
+    }
+    let srv = OvsdbServer::start(OVN_NB_SCHEMA).unwrap();
+    let a = Client::connect(ClientConfig::new(&srv.remote()).unwrap(), WAIT)
+        .await
+        .unwrap();
+    let b = Client::connect(ClientConfig::new(&srv.remote()).unwrap(), WAIT)
+        .await
+        .unwrap();
+    let mut la = a.lock("ovn_ic").unwrap();
+    tokio::time::timeout(WAIT, la.acquired())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut lb = b.lock("ovn_ic").unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!lb.is_held(), "only one owner");
+    // `assert` passes only for the owner.
+    let ok = a
+        .transact(
+            NB,
+            vec![Operation::Assert {
+                lock: "ovn_ic".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert!(ok.first_error().is_none());
+    let no = b
+        .transact(
+            NB,
+            vec![Operation::Assert {
+                lock: "ovn_ic".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        no.first_error().map(|(_, e)| e.kind),
+        Some(ErrorKind::NotOwner)
+    );
+    // Release: the waiter gets `locked`.
+    a.unlock("ovn_ic").unwrap();
+    tokio::time::timeout(WAIT, lb.acquired())
+        .await
+        .unwrap()
+        .unwrap();
+    // Steal: the owner gets `stolen`.
+    let mut la2 = a.steal("ovn_ic").unwrap();
+    tokio::time::timeout(WAIT, la2.acquired())
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::timeout(WAIT, lb.lost())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_keep_an_idle_connection_and_restart_resyncs() {
+    if !server::real_servers() {
+        return;
+    }
+    let mut srv = OvsdbServer::start(OVN_NB_SCHEMA).unwrap();
+    let config = ClientConfig::new(&srv.remote())
+        .unwrap()
+        .probe_interval(Some(Duration::from_secs(1)))
+        .backoff(Duration::from_millis(100), Duration::from_millis(400));
+    let client = Client::connect(config, WAIT).await.unwrap();
+    client
+        .monitor(NB, MonitorSpec::tables(["Logical_Switch"]))
+        .await
+        .unwrap();
+    client
+        .transact_checked(NB, vec![insert_switch("a")])
+        .await
+        .unwrap();
+
+    // Idle for three probe intervals: our echoes are answered, nothing reconnects.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(client.stats().sessions, 1);
+    assert!(matches!(
+        client.status(),
+        Status::Connected { session: 1, .. }
+    ));
+
+    // Restart the server and change the data while the client is away.
+    srv.stop().unwrap();
+    srv.run("ovsdb-tool", &["transact", srv.db_path(NB).unwrap().to_str().unwrap(),
+        r#"["OVN_Northbound",{"op":"insert","table":"Logical_Switch","row":{"name":"offline"}},{"op":"delete","table":"Logical_Switch","where":[["name","==","a"]]}]"#]).unwrap();
+    srv.restart().unwrap();
+    let mut st = client.watch_status();
+    tokio::time::timeout(
+        WAIT,
+        st.wait_for(|s| matches!(s, Status::Connected { session: 2, .. })),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        names(&client),
+        ["offline"],
+        "cache equals the server after the restart"
+    );
+    // A standalone server keeps no transaction history: the resync is a full copy.
+    assert_eq!(client.stats().resumed_syncs, 0);
+    assert_eq!(client.stats().full_syncs, 2);
+    client
+        .transact_checked(NB, vec![insert_switch("b")])
+        .await
+        .unwrap();
+    assert_eq!(names(&client), ["b", "offline"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_made_while_disconnected_waits_for_the_next_session() {
+    if !server::real_servers() {
+        return;
+    }
+    let mut srv = OvsdbServer::start(OVN_NB_SCHEMA).unwrap();
+    let config = ClientConfig::new(&srv.remote())
+        .unwrap()
+        .backoff(Duration::from_millis(100), Duration::from_millis(200));
+    let client = Client::connect(config, WAIT).await.unwrap();
+    srv.stop().unwrap();
+    let mut st = client.watch_status();
+    tokio::time::timeout(WAIT, st.wait_for(|s| *s == Status::Connecting))
+        .await
+        .unwrap()
+        .unwrap();
+    let pending = tokio::spawn({
+        let c = client.clone();
+        async move { c.list_dbs().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    srv.restart().unwrap();
+    let dbs = tokio::time::timeout(WAIT, pending)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(dbs, [NB, "_Server"]);
+}
