@@ -1242,9 +1242,13 @@ impl Task {
                     s.conn
                         .respond(&id, Err(&json!({"error": "unknown method"})));
                 }
-                Event::Malformed(e) => {
-                    warn!(remote = %s.remote, error = %e, "ignored malformed message");
+                // A reply to a request we never sent is harmless: log it and go on.
+                Event::Malformed(e @ ovsdb_proto::Error::Protocol(_)) => {
+                    warn!(remote = %s.remote, error = %e, "ignored message from server");
                 }
+                // A message we cannot decode may have been the reply to a pending call: start
+                // over rather than leave that call waiting forever.
+                Event::Malformed(e) => return Err(lost(proto_error(&s.remote, e), false)),
                 Event::ProbeTimeout => {
                     return Err(lost(
                         ClientError::Timeout(format!(

@@ -73,6 +73,8 @@ enum Stop {
     End(usize),
     /// All bytes up to the scan limit were consumed without finding the end.
     NeedMore,
+    /// The closing bracket at this index does not match its opening bracket.
+    Mismatch(usize),
 }
 
 /// A resumable scanner that finds where each top-level JSON value of an OVSDB stream ends.
@@ -89,9 +91,10 @@ enum Stop {
 ///
 /// Between messages the framer skips JSON whitespace. A message must start with `{` or `[`; it
 /// ends at the bracket that brings the nesting depth back to zero, counting only brackets
-/// outside strings (strings may hold brackets, escaped quotes and any UTF-8). The framer does
-/// not check that the message is valid JSON, and does not match `{` with `}` (only depth);
-/// the message decoder does that.
+/// outside strings (strings may hold brackets, escaped quotes and any UTF-8). Each closing
+/// bracket must match its opening one (`{` with `}`, `[` with `]`), so a peer's unbalanced
+/// message fails at once instead of swallowing the messages after it; everything else about
+/// JSON validity is left to the message decoder.
 ///
 /// ```
 /// use ovsdb_proto::Framer;
@@ -117,6 +120,8 @@ pub struct Framer {
     start: Option<usize>,
     /// Nesting depth of the current message.
     depth: usize,
+    /// The opening brackets of the current message that are still open, innermost last.
+    open: Vec<u8>,
     /// Whether `pos` is inside a string.
     in_string: bool,
     /// Whether the byte at `pos` is escaped by a backslash before it.
@@ -146,6 +151,7 @@ impl Framer {
             pos: 0,
             start: None,
             depth: 0,
+            open: Vec::new(),
             in_string: false,
             escape: false,
             failed: None,
@@ -208,6 +214,8 @@ impl Framer {
                 self.start = Some(i);
                 self.pos = i + 1;
                 self.depth = 1;
+                self.open.clear();
+                self.open.push(buf[i]);
                 i
             }
         };
@@ -227,6 +235,9 @@ impl Framer {
                 self.in_string = false;
                 self.escape = false;
                 Ok(Some(start..end))
+            }
+            Stop::Mismatch(at) => {
+                Err(self.fail_framing(at, "closing bracket does not match the opening one"))
             }
             Stop::NeedMore if buf.len() > limit => {
                 // The message did not end within its first `max_len` bytes and at least one
@@ -289,8 +300,15 @@ impl Framer {
                         i += k + 1;
                         match CLASS[usize::from(byte)] {
                             QUOTE => in_string = true,
-                            OPEN => depth += 1,
+                            OPEN => {
+                                depth += 1;
+                                self.open.push(byte);
+                            }
                             _ => {
+                                // `}` is `{` + 2 and `]` is `[` + 2 in ASCII.
+                                if self.open.pop().map(|o| o + 2) != Some(byte) {
+                                    break Stop::Mismatch(i - 1);
+                                }
                                 depth -= 1;
                                 if depth == 0 {
                                     break Stop::End(i);
@@ -558,9 +576,37 @@ mod tests {
                     r#"{"method":"update2","params":["m",{"T":{"u":{"modify":{"s":"x\"}"}}}}],"id":null}"#,
                 ],
             ),
-            // The framer counts depth only; `{]` is left for the JSON decoder to reject.
-            ("{]", vec!["{]"]),
         ]
+    }
+
+    #[test]
+    fn mismatched_brackets_fail_where_they_are() {
+        for (stream, at) in [
+            ("{]", 1),
+            ("[1,}", 3),
+            ("{\"a\":[{\"b\":1]}}", 12),
+            ("{} [[]}", 6),
+        ] {
+            let mut framer = Framer::new();
+            let mut found = 0;
+            let err = loop {
+                match framer.scan(&stream.as_bytes()[found..]) {
+                    Ok(Some(r)) => found += r.end,
+                    Ok(None) => panic!("{stream}: no error"),
+                    Err(e) => break e,
+                }
+            };
+            match err {
+                Error::Framing { offset, reason } => {
+                    assert_eq!(
+                        (offset, reason),
+                        (at, "closing bracket does not match the opening one"),
+                        "{stream}"
+                    )
+                }
+                other => panic!("{stream}: {other}"),
+            }
+        }
     }
 
     #[test]
