@@ -622,11 +622,26 @@ impl Datum {
     }
 
     /// Applies an `update2` `modify` diff (see [`Datum::diff`]) for a column of type `ty`.
+    ///
+    /// The datum changes only if the whole diff applies and the result fits the column type.
     pub fn apply_diff(&mut self, diff: Datum, ty: &ColumnType) -> Result<(), String> {
+        *self = self.with_diff(diff, ty)?;
+        Ok(())
+    }
+
+    /// The value after applying an `update2` diff (see [`Datum::apply_diff`]), leaving `self`
+    /// as it is.
+    pub fn with_diff(&self, diff: Datum, ty: &ColumnType) -> Result<Datum, String> {
         if !ty.is_composite() {
-            *self = diff.conform(ty)?;
-            return Ok(());
+            return diff.conform(ty);
         }
+        let mut next = self.clone();
+        next.apply_composite_diff(diff, ty)?;
+        Ok(next)
+    }
+
+    /// Applies a set or map diff in place; on error `self` may hold part of it.
+    fn apply_composite_diff(&mut self, diff: Datum, ty: &ColumnType) -> Result<(), String> {
         match ty.value {
             None => {
                 let Datum::Set(d) = diff else {

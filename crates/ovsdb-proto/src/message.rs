@@ -141,8 +141,9 @@ impl fmt::Display for Method {
     }
 }
 
-/// A part of a frame (`params` or `result`), kept as raw JSON without copying.
-#[derive(Clone, PartialEq, Eq)]
+/// A part of a frame (`params` or `result`), kept as raw JSON without copying. Two payloads
+/// are equal when their bytes are.
+#[derive(Clone)]
 pub struct Payload {
     frame: Bytes,
     range: Range<usize>,
@@ -171,6 +172,14 @@ impl Payload {
         self.decode("JSON value")
     }
 }
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Payload {}
 
 impl fmt::Debug for Payload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -238,6 +247,13 @@ impl Message {
     /// Decodes one framed message (see [`crate::Framer`]). The whole frame is checked to be
     /// valid JSON; payloads are not decoded.
     pub fn decode(frame: Bytes) -> Result<Message> {
+        if frame.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Error::decode(
+                "JSON-RPC message",
+                "$",
+                "a message must be a JSON object",
+            ));
+        }
         let env: Envelope<'_> =
             serde_json::from_slice(&frame).map_err(|e| Error::from_json("JSON-RPC message", &e))?;
         let base = frame.as_ptr() as usize;

@@ -99,20 +99,23 @@ impl Row {
     }
 
     /// Applies an `update2` `modify` diff row: each column's diff is applied with
-    /// [`Datum::apply_diff`]. Columns unknown to `table` are ignored (schema skew).
+    /// [`Datum::apply_diff`]. Columns unknown to `table` are ignored (schema skew). Either the
+    /// whole diff applies or, on error, the row stays as it was.
     pub fn apply_diff(&mut self, table_name: &str, diff: Row, table: &TableSchema) -> Result<()> {
+        let mut changed = Vec::with_capacity(diff.0.len());
         for (col, d) in diff.0 {
             let Some(cs) = table.column(&col) else {
                 continue;
             };
-            let cur = self
-                .0
-                .entry(col.clone())
-                .or_insert_with(|| Datum::default_of(&cs.type_));
-            let shown = serde_json::to_string(&d).unwrap_or_default();
-            cur.apply_diff(d, &cs.type_)
-                .map_err(|e| Error::schema(format!("{table_name}.{col}"), shown, e))?;
+            let shown = || serde_json::to_string(&d).unwrap_or_default();
+            let next = match self.0.get(&col) {
+                Some(cur) => cur.with_diff(d.clone(), &cs.type_),
+                None => Datum::default_of(&cs.type_).with_diff(d.clone(), &cs.type_),
+            }
+            .map_err(|e| Error::schema(format!("{table_name}.{col}"), shown(), e))?;
+            changed.push((col, next));
         }
+        self.0.extend(changed);
         Ok(())
     }
 
@@ -360,9 +363,10 @@ pub enum Applied {
 /// Applies one `update2` row change to a replica table held as a map from UUID to row.
 ///
 /// `initial`/`insert` rows are conformed to the schema and their omitted columns filled with
-/// defaults; `modify` diffs are applied column by column; `delete` removes the row. A
-/// `modify` or `delete` of an unknown row is a protocol error, as is an `insert` of a row
-/// that exists. Columns the schema does not know are ignored (schema skew).
+/// defaults (an `insert` of a row the replica has replaces it and reports
+/// [`Applied::Modified`]); `modify` diffs are applied column by column, all or nothing;
+/// `delete` removes the row. A `modify` or `delete` of an unknown row is a protocol error.
+/// Columns the schema does not know are ignored (schema skew).
 pub fn apply_update2(
     rows: &mut std::collections::HashMap<Uuid, Row>,
     table_name: &str,

@@ -232,7 +232,7 @@ impl BaseType {
         put("minLength", self.min_length.map(Value::from));
         put("maxLength", self.max_length.map(Value::from));
         put("refTable", self.ref_table.clone().map(Value::from));
-        if self.ref_table.is_some() && self.ref_type == RefType::Weak {
+        if self.ref_type == RefType::Weak {
             o.insert("refType".into(), json!("weak"));
         }
         if o.len() == 1 {

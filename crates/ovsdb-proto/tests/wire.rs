@@ -849,3 +849,40 @@ fn connection_reports_misbehaviour_without_losing_later_messages() {
         Err(Error::FrameTooLarge { limit: 16, .. })
     ));
 }
+
+/// Found by the `update_apply` fuzz target: a modify that breaks the column's bounds must
+/// leave the row as it was, all columns included.
+#[test]
+fn failed_modify_leaves_the_row_unchanged() {
+    let (_, table) = lsp_table();
+    let mut bounded = table.clone();
+    let mut trunks = ColumnType::new(BaseType::new(AtomicType::Integer), None, 0, Some(4));
+    trunks.min = 0;
+    bounded
+        .columns
+        .insert("trunks".into(), ColumnSchema::new(trunks));
+    let mut rows = std::collections::HashMap::new();
+    let ins: RowUpdate2 =
+        serde_json::from_str(r#"{"insert":{"name":"a","trunks":["set",[1,2,3,4]]}}"#).unwrap();
+    apply_update2(&mut rows, "T", &bounded, uuid(U1), ins).unwrap();
+    let before = rows[&uuid(U1)].clone();
+    let bad: RowUpdate2 = serde_json::from_str(r#"{"modify":{"name":"b","trunks":5}}"#).unwrap();
+    let err = apply_update2(&mut rows, "T", &bounded, uuid(U1), bad).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("T.trunks: diff leaves 5 elements"),
+        "{err}"
+    );
+    assert_eq!(rows[&uuid(U1)], before);
+}
+
+/// Found by reading the fuzz targets: a weak reference type without a table survives the
+/// schema round trip, and array envelopes are not messages.
+#[test]
+fn schema_weak_ref_round_trip_and_array_envelopes() {
+    let s = DatabaseSchema::from_json(&json!({"name":"S","tables":{"T":{"columns":{
+        "c":{"type":{"key":{"type":"uuid","refType":"weak"}}}}}}}))
+    .unwrap();
+    assert_eq!(DatabaseSchema::from_json(&s.to_json()).unwrap(), s);
+    assert!(Message::decode_slice(br#"[1,"echo",[]]"#).is_err());
+}
