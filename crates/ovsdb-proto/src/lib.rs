@@ -40,6 +40,7 @@ mod message;
 mod operation;
 mod row;
 pub mod schema;
+pub mod typed;
 
 pub use conn::{CallError, Connection, ConnectionConfig, Event, RequestId, DEFAULT_PROBE_INTERVAL};
 pub use data::{parse_uuid, Atom, Datum, Map, Set, Uuid};
