@@ -2,13 +2,12 @@
 // change the generator or the schema, then run
 // `cargo run -p ovsdb-codegen -- --all`.
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    Table, TypedTableUpdate2, Visitor,
+    SortedMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -52,7 +51,7 @@ pub struct Connection {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `inactivity_probe`: optional integer.
     pub inactivity_probe: Option<i64>,
     /// `is_connected`: boolean. Ephemeral.
@@ -60,9 +59,9 @@ pub struct Connection {
     /// `max_backoff`: optional integer ≥ 1000.
     pub max_backoff: Option<i64>,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: BTreeMap<String, String>,
+    pub other_config: SortedMap<String, String>,
     /// `status`: map of 0 or more pairs from string to string. Ephemeral.
-    pub status: BTreeMap<String, String>,
+    pub status: SortedMap<String, String>,
     /// `target`: string.
     pub target: String,
 }
@@ -319,9 +318,9 @@ pub struct IcNbGlobal {
     /// `connections`: set of 0 or more × strong reference to a [`Connection`] row, sorted.
     pub connections: Vec<Ref<Connection>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: BTreeMap<String, String>,
+    pub options: SortedMap<String, String>,
     /// `ssl`: optional strong reference to a [`Ssl`] row.
     pub ssl: Option<Ref<Ssl>>,
 }
@@ -522,7 +521,7 @@ pub struct Ssl {
     /// `certificate`: string.
     pub certificate: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `private_key`: string.
     pub private_key: String,
     /// `ssl_ciphers`: string.
@@ -779,11 +778,11 @@ pub struct TransitSwitch {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `name`: string.
     pub name: String,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: BTreeMap<String, String>,
+    pub other_config: SortedMap<String, String>,
 }
 
 /// The columns of table `Transit_Switch`.

@@ -2,13 +2,12 @@
 // change the generator or the schema, then run
 // `cargo run -p ovsdb-codegen -- --all`.
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Atomic, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny,
-    MapAccess, Ref, StringEnum, Table, TypedTableUpdate2, Visitor,
+    MapAccess, Ref, SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -212,7 +211,7 @@ pub struct Connection {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `inactivity_probe`: optional integer.
     pub inactivity_probe: Option<i64>,
     /// `is_connected`: boolean. Ephemeral.
@@ -220,9 +219,9 @@ pub struct Connection {
     /// `max_backoff`: optional integer ≥ 1000.
     pub max_backoff: Option<i64>,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: BTreeMap<String, String>,
+    pub other_config: SortedMap<String, String>,
     /// `status`: map of 0 or more pairs from string to string. Ephemeral.
-    pub status: BTreeMap<String, String>,
+    pub status: SortedMap<String, String>,
     /// `target`: string.
     pub target: String,
 }
@@ -477,7 +476,7 @@ pub struct DatapathBinding {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `transit_switch`: string.
     pub transit_switch: String,
     /// `tunnel_key`: integer in 1..=16777215.
@@ -663,7 +662,7 @@ pub struct Encap {
     /// `ip`: string.
     pub ip: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: BTreeMap<String, String>,
+    pub options: SortedMap<String, String>,
     /// `type`: string enum [`EncapType`].
     pub type_: EncapType,
 }
@@ -854,7 +853,7 @@ pub struct Gateway {
     /// `encaps`: set of 1 or more × strong reference to a [`Encap`] row, sorted.
     pub encaps: Vec<Ref<Encap>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `hostname`: string.
     pub hostname: String,
     /// `name`: string.
@@ -1086,9 +1085,9 @@ pub struct IcSbGlobal {
     /// `connections`: set of 0 or more × strong reference to a [`Connection`] row, sorted.
     pub connections: Vec<Ref<Connection>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: BTreeMap<String, String>,
+    pub options: SortedMap<String, String>,
     /// `ssl`: optional strong reference to a [`Ssl`] row.
     pub ssl: Option<Ref<Ssl>>,
 }
@@ -1290,7 +1289,7 @@ pub struct PortBinding {
     /// `encap`: optional weak reference to a [`Encap`] row.
     pub encap: Option<Ref<Encap>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `gateway`: string.
     pub gateway: String,
     /// `logical_port`: string.
@@ -1571,7 +1570,7 @@ pub struct Route {
     /// `availability_zone`: strong reference to a [`AvailabilityZone`] row.
     pub availability_zone: Ref<AvailabilityZone>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `ip_prefix`: string.
     pub ip_prefix: String,
     /// `nexthop`: string.
@@ -1836,7 +1835,7 @@ pub struct Ssl {
     /// `certificate`: string.
     pub certificate: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `private_key`: string.
     pub private_key: String,
     /// `ssl_ciphers`: string.

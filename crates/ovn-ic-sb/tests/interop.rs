@@ -6,7 +6,9 @@
 //! Skips (with a `skipped:` line) when the binaries are missing, unless `OVNLINK_REAL_TESTS=1`
 //! is set: then it fails.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+use ovsdb_proto::typed::SortedMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
@@ -167,7 +169,7 @@ fn typed_ic_rows_against_real_ovsdb_server() {
     route.nexthop = "169.254.100.1".into();
     route.origin = RouteOrigin::Connected;
     route.route_table = "rtb-1".into();
-    route.external_ids = BTreeMap::from([("lr-id".to_owned(), "x".to_owned())]);
+    route.external_ids = SortedMap::from([("lr-id".to_owned(), "x".to_owned())]);
 
     let mut binding = PortBinding::default();
     binding.uuid = uuid(3);

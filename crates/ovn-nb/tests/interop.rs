@@ -6,7 +6,9 @@
 //! Skips (with a `skipped:` line) when the binaries are missing, unless `OVNLINK_REAL_TESTS=1`
 //! is set: then it fails.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+use ovsdb_proto::typed::SortedMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
@@ -167,7 +169,7 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn string_map(items: &[(&str, &str)]) -> BTreeMap<String, String> {
+fn string_map(items: &[(&str, &str)]) -> SortedMap<String, String> {
     items
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

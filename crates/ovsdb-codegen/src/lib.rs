@@ -20,7 +20,8 @@
 //!   with a trailing underscore (`type` → `type_`). Field types: a scalar (`min` 1, `max` 1)
 //!   is `T`; an optional value (`min` 0, `max` 1) is `Option<T>`; any other set is a sorted
 //!   `Vec<T>` (see [`ovsdb_proto::typed`] for why not `BTreeSet`); a map is
-//!   `BTreeMap<K, V>`. Atoms are `i64`, `f64`, `bool`, `String`, `Uuid`, and
+//!   `SortedMap<K, V>` (a vector of pairs sorted by key: a fraction of a `BTreeMap`'s memory
+//!   for the few pairs OVSDB maps hold). Atoms are `i64`, `f64`, `bool`, `String`, `Uuid`, and
 //!   `Ref<Target>` for a UUID with a `refTable`. Its `Default` is the row OVSDB creates from
 //!   an empty insert;
 //! - a column enum `LogicalSwitchPortColumn` (`as_str`, [`ovsdb_proto::typed::Column`]);
@@ -539,7 +540,7 @@ fn build_column(
         Some(vt) => {
             if ty.key.kind == AtomicType::Real {
                 return Err(Error::Unsupported(format!(
-                    "{origin}: a map with real keys has no BTreeMap form"
+                    "{origin}: a map with real keys has no SortedMap form"
                 )));
             }
             has_real |= vt.kind == AtomicType::Real;
@@ -556,9 +557,9 @@ fn build_column(
             )?;
             model.uses_map = true;
             let default = (ty.min > 0)
-                .then(|| "BTreeMap::from([(Default::default(), Default::default())])".to_owned());
+                .then(|| "SortedMap::from([(Default::default(), Default::default())])".to_owned());
             (
-                format!("BTreeMap<{key_type}, {val_type}>"),
+                format!("SortedMap<{key_type}, {val_type}>"),
                 default,
                 format!("map of {} pairs from {key_doc} to {val_doc}", count_doc(ty)),
             )
@@ -642,9 +643,6 @@ fn emit_header(o: &mut String, schema: &DatabaseSchema, model: &Model, options: 
     w!(o, "// change the generator or the schema, then run");
     w!(o, "// `cargo run -p ovsdb-codegen -- --all`.");
     w!(o);
-    if model.uses_map {
-        w!(o, "use std::collections::BTreeMap;");
-    }
     w!(o, "use std::sync::LazyLock;");
     w!(o);
     w!(
@@ -666,6 +664,9 @@ fn emit_header(o: &mut String, schema: &DatabaseSchema, model: &Model, options: 
     ];
     if model.uses_ref {
         typed.push("Ref");
+    }
+    if model.uses_map {
+        typed.push("SortedMap");
     }
     if !model.enums.is_empty() {
         typed.extend(["Atomic", "StringEnum"]);

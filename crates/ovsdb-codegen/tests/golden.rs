@@ -65,7 +65,7 @@ fn unsupported_and_invalid_schemas_are_errors() {
     let err = generate(bad, &Options::new("x.ovsschema")).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unsupported schema: T.m: a map with real keys has no BTreeMap form"
+        "unsupported schema: T.m: a map with real keys has no SortedMap form"
     );
     let err = generate(b"{", &Options::new("x.ovsschema")).unwrap_err();
     assert!(err.to_string().starts_with("invalid schema:"), "{err}");

@@ -7,7 +7,9 @@
 //! derived from the column types that builds arbitrary valid rows (some columns left out) and
 //! decodes them with `from_row`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+use ovsdb_proto::typed::SortedMap;
 
 use ovsdb_proto::schema::{AtomicType, BaseType, ColumnType, TableSchema};
 use ovsdb_proto::typed::{Ref, Table};
@@ -246,8 +248,9 @@ fn strings() -> impl Strategy<Value = String> {
     "\\PC{0,10}"
 }
 
-fn string_map() -> impl Strategy<Value = BTreeMap<String, String>> {
+fn string_map() -> impl Strategy<Value = SortedMap<String, String>> {
     proptest::collection::btree_map("[a-z:-]{1,8}", strings(), 0..4)
+        .prop_map(|m| m.into_iter().collect())
 }
 
 fn static_route() -> impl Strategy<Value = ovn_nb::LogicalRouterStaticRoute> {

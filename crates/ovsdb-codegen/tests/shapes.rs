@@ -5,7 +5,7 @@
 #[allow(dead_code, reason = "generated items that this test does not use")]
 mod shapes;
 
-use std::collections::BTreeMap;
+use ovsdb_proto::typed::SortedMap;
 
 use ovsdb_proto::typed::{Column, Ref, Table};
 use ovsdb_proto::{Datum, Operation, Row, Uuid};
@@ -73,7 +73,7 @@ fn every_shape_round_trips() {
     assert_eq!(w.owner, Some(Ref::<Gadget>::new(Uuid::from_u128(9))));
     assert_eq!(
         w.limits,
-        BTreeMap::from([(WidgetLimitsKey::Burst, 5), (WidgetLimitsKey::Rate, 10)])
+        SortedMap::from([(WidgetLimitsKey::Burst, 5), (WidgetLimitsKey::Rate, 10)])
     );
     assert_eq!(w.match_, "ip4");
     // Straight from the wire, unknown column included.
@@ -150,7 +150,7 @@ fn diffs_apply() {
     let mut w = Widget {
         name: "a".into(),
         tags: vec!["x".into()],
-        limits: BTreeMap::from([(WidgetLimitsKey::Rate, 3)]),
+        limits: SortedMap::from([(WidgetLimitsKey::Rate, 3)]),
         ..Widget::default()
     };
     let mut v = w.clone();
@@ -191,8 +191,8 @@ fn conditions_and_mutations() {
         serde_json::to_string(&c).unwrap(),
         r#"["tags","includes","a"]"#
     );
-    let m =
-        WidgetColumn::ExternalIds.insert_values(BTreeMap::from([("k".to_owned(), "v".to_owned())]));
+    let m = WidgetColumn::ExternalIds
+        .insert_values(SortedMap::from([("k".to_owned(), "v".to_owned())]));
     assert_eq!(
         serde_json::to_string(&m).unwrap(),
         r#"["external_ids","insert",["map",[["k","v"]]]]"#

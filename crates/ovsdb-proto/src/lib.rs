@@ -40,6 +40,7 @@ mod message;
 mod operation;
 mod row;
 pub mod schema;
+mod sorted_map;
 pub mod typed;
 
 pub use conn::{CallError, Connection, ConnectionConfig, Event, RequestId, DEFAULT_PROBE_INTERVAL};
@@ -48,7 +49,7 @@ pub use error::{DecodeError, Error, Result, SchemaError};
 pub use framing::{FrameCodec, Framer, DEFAULT_MAX_MESSAGE_LEN};
 pub use message::{
     encode_error, encode_response, Call, Message, Method, MonitorCondSinceReply, MonitorRequest,
-    MonitorRequests, MonitorSelect, Payload, Reply,
+    MonitorRequests, MonitorSelect, Payload, Reply, Response,
 };
 pub use operation::{
     Condition, ErrorKind, Function, Mutation, Mutator, Operation, OperationResult, OvsdbError,

@@ -396,6 +396,60 @@ impl<P: Serialize + ?Sized, R: Serialize + ?Sized> Wire<'_, P, R> {
     }
 }
 
+/// A response decoded in one pass with its result type known in advance (see
+/// [`Message::decode_response`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response<T> {
+    /// A successful response.
+    Ok {
+        /// Id of the request answered.
+        id: Value,
+        /// The typed result.
+        result: T,
+    },
+    /// An error response.
+    Err {
+        /// Id of the request answered.
+        id: Value,
+        /// The `error` value.
+        error: Value,
+    },
+}
+
+impl Message {
+    /// Decodes a response whose result type the caller knows, in a single pass over the
+    /// frame: the result is decoded as `T` straight from the bytes, whatever the order of the
+    /// members. For large replies (a `monitor_cond` of an OVN database) this saves the
+    /// separate envelope pass of [`Message::decode`].
+    pub fn decode_response<'a, T: Deserialize<'a>>(
+        frame: &'a [u8],
+        what: &'static str,
+    ) -> Result<Response<T>> {
+        #[derive(Deserialize)]
+        struct Wire<T> {
+            #[serde(default)]
+            id: Value,
+            #[serde(default = "Option::default")]
+            result: Option<T>,
+            #[serde(default)]
+            error: Value,
+        }
+        if frame.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Error::decode(what, "$", "a message must be a JSON object"));
+        }
+        let w: Wire<T> = serde_json::from_slice(frame).map_err(|e| Error::from_json(what, &e))?;
+        match (w.error, w.result) {
+            (Value::Null, Some(result)) => Ok(Response::Ok { id: w.id, result }),
+            (Value::Null, None) => Err(Error::decode(
+                what,
+                "$.result",
+                "response has neither result nor error",
+            )),
+            (error, _) => Ok(Response::Err { id: w.id, error }),
+        }
+    }
+}
+
 /// Which rows' changes a monitor reports (RFC 7047 §4.1.5 `<monitor-select>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MonitorSelect {

@@ -53,8 +53,7 @@
 //! schema has a table's columns.
 
 use std::cmp::Ordering;
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
@@ -66,6 +65,7 @@ use crate::error::{Error, Result};
 use crate::operation::{Condition, Function, Mutation, Mutator, Operation};
 use crate::row::{Applied, Row, RowUpdate2};
 use crate::schema::{AtomicType, BaseType, ColumnType, DatabaseSchema, TableSchema};
+pub use crate::sorted_map::SortedMap;
 
 // Re-exported for generated code, which depends on this crate only.
 pub use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -646,6 +646,8 @@ impl<T: Atomic> ColumnValue for Vec<T> {
     ) -> Result<Self, D::Error> {
         let mut set: Vec<T> = d.deserialize_any(SetVisitor::new(&ty.key))?;
         check_count(set.len(), ty).map_err(de::Error::custom)?;
+        // A replica keeps every row: no spare capacity (most sets hold one or two atoms).
+        set.shrink_to_fit();
         if !set
             .windows(2)
             .all(|w| w[0].cmp_atomic(&w[1]) == Ordering::Less)
@@ -679,16 +681,18 @@ fn value_type(ty: &ColumnType) -> Result<&BaseType, String> {
         .ok_or_else(|| "column is not a map but its Rust type is".to_owned())
 }
 
-impl<K: Atomic + Ord, V: Atomic> ColumnValue for BTreeMap<K, V> {
+impl<K: Atomic + Ord, V: Atomic> ColumnValue for SortedMap<K, V> {
     fn from_datum(datum: &Datum, ty: &ColumnType) -> Result<Self, String> {
         let pairs = map_pairs(datum)?;
         check_count(pairs.len(), ty)?;
         let vt = value_type(ty)?;
-        let mut out = BTreeMap::new();
+        let mut out = Vec::with_capacity(pairs.len());
         for (k, v) in pairs {
-            out.insert(K::from_atom(k, &ty.key)?, V::from_atom(v, vt)?);
+            out.push((K::from_atom(k, &ty.key)?, V::from_atom(v, vt)?));
         }
-        Ok(out)
+        // `Map` pairs are sorted and unique by atom order; typed keys may order otherwise.
+        SortedMap::try_from_pairs(out)
+            .map_err(|k| format!("map contains duplicate key {}", k.to_atom()))
     }
     fn to_datum(&self) -> Datum {
         Datum::Map(Map::from_pairs(
@@ -725,7 +729,7 @@ impl<K: Atomic + Ord, V: Atomic> ColumnValue for BTreeMap<K, V> {
         let map = d.deserialize_any(MapVisitor {
             key: &ty.key,
             value: vt,
-            out: BTreeMap::new(),
+            out: Vec::new(),
         })?;
         check_count(map.len(), ty).map_err(de::Error::custom)?;
         Ok(map)
@@ -1074,7 +1078,7 @@ impl<'de, K: Atomic, V: Atomic> Visitor<'de> for PairSeed<'_, K, V> {
 struct PairsSeed<'a, 'c, K, V> {
     key: &'a BaseType,
     value: &'a BaseType,
-    out: &'c mut BTreeMap<K, V>,
+    out: &'c mut Vec<(K, V)>,
 }
 
 impl<'de, K: Atomic + Ord, V: Atomic> DeserializeSeed<'de> for PairsSeed<'_, '_, K, V> {
@@ -1095,18 +1099,11 @@ impl<'de, K: Atomic + Ord, V: Atomic> Visitor<'de> for PairsSeed<'_, '_, K, V> {
             value: self.value,
             target: PhantomData,
         };
-        while let Some((k, v)) = seq.next_element_seed(seed())? {
-            match self.out.entry(k) {
-                Entry::Vacant(e) => {
-                    e.insert(v);
-                }
-                Entry::Occupied(e) => {
-                    return Err(de::Error::custom(format!(
-                        "map contains duplicate key {}",
-                        e.key().to_atom()
-                    )));
-                }
-            }
+        if let Some(n) = seq.size_hint() {
+            self.out.reserve_exact(n);
+        }
+        while let Some(pair) = seq.next_element_seed(seed())? {
+            self.out.push(pair);
         }
         Ok(())
     }
@@ -1116,11 +1113,11 @@ impl<'de, K: Atomic + Ord, V: Atomic> Visitor<'de> for PairsSeed<'_, '_, K, V> {
 struct MapVisitor<'a, K, V> {
     key: &'a BaseType,
     value: &'a BaseType,
-    out: BTreeMap<K, V>,
+    out: Vec<(K, V)>,
 }
 
 impl<'de, K: Atomic + Ord, V: Atomic> Visitor<'de> for MapVisitor<'_, K, V> {
-    type Value = BTreeMap<K, V>;
+    type Value = SortedMap<K, V>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an OVSDB map [\"map\",[…]]")
     }
@@ -1150,7 +1147,10 @@ impl<'de, K: Atomic + Ord, V: Atomic> Visitor<'de> for MapVisitor<'_, K, V> {
             }
         }
         end_of_tagged(&mut seq)?;
-        Ok(self.out)
+        let mut out = std::mem::take(&mut self.out);
+        out.shrink_to_fit();
+        SortedMap::try_from_pairs(out)
+            .map_err(|k| de::Error::custom(format!("map contains duplicate key {}", k.to_atom())))
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
         Err(E::custom("expected a map, got a set"))
@@ -1386,6 +1386,7 @@ impl<'de, T: Table> Deserialize<'de> for TypedTableUpdate2<T> {
                 while let Some(UuidStr(u)) = map.next_key()? {
                     out.push((u, map.next_value_seed(RowUpdateSeed(u, PhantomData))?));
                 }
+                out.shrink_to_fit();
                 Ok(TypedTableUpdate2(out))
             }
         }
@@ -1877,17 +1878,17 @@ mod tests {
     #[test]
     fn map_diffs() {
         let t = ty(r#"{"key":"string","value":"string","min":0,"max":"unlimited"}"#);
-        let mut m: BTreeMap<String, String> =
+        let mut m: SortedMap<String, String> =
             decode_column("T", "c", &datum(r#"["map",[["a","1"],["b","2"]]]"#), &t).unwrap();
         let diff = datum(r#"["map",[["a","1"],["b","3"],["c","4"]]]"#);
         apply_column_diff(&mut m, "T", "c", &diff, &t).unwrap();
-        let want: BTreeMap<String, String> = [("b", "3"), ("c", "4")]
+        let want: SortedMap<String, String> = [("b", "3"), ("c", "4")]
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .into();
         assert_eq!(m, want);
         assert_eq!(m.to_datum(), datum(r#"["map",[["b","3"],["c","4"]]]"#));
         let err =
-            decode_column::<BTreeMap<String, String>>("T", "c", &datum(r#""x""#), &t).unwrap_err();
+            decode_column::<SortedMap<String, String>>("T", "c", &datum(r#""x""#), &t).unwrap_err();
         assert_eq!(
             err.to_string(),
             r#"T.c: expected a map, got a set (value "x")"#

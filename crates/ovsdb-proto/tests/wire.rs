@@ -886,3 +886,37 @@ fn schema_weak_ref_round_trip_and_array_envelopes() {
     assert_eq!(DatabaseSchema::from_json(&s.to_json()).unwrap(), s);
     assert!(Message::decode_slice(br#"[1,"echo",[]]"#).is_err());
 }
+
+#[test]
+fn single_pass_responses_in_any_member_order() {
+    for wire in [
+        r#"{"id":3,"result":["a","b"],"error":null}"#,
+        r#"{"error":null,"result":["a","b"],"id":3}"#,
+        r#"{"result":["a","b"],"id":3}"#,
+    ] {
+        let r = Message::decode_response::<Vec<String>>(wire.as_bytes(), "list_dbs reply").unwrap();
+        assert_eq!(
+            r,
+            Response::Ok {
+                id: json!(3),
+                result: vec!["a".to_string(), "b".to_string()]
+            },
+            "{wire}"
+        );
+    }
+    let r = Message::decode_response::<Vec<String>>(
+        br#"{"id":4,"result":null,"error":"unknown method"}"#,
+        "x",
+    )
+    .unwrap();
+    assert_eq!(
+        r,
+        Response::Err {
+            id: json!(4),
+            error: json!("unknown method")
+        }
+    );
+    assert!(Message::decode_response::<Vec<String>>(br#"{"id":4,"result":[1]}"#, "x").is_err());
+    assert!(Message::decode_response::<Vec<String>>(br#"{"id":4}"#, "x").is_err());
+    assert!(Message::decode_response::<Vec<String>>(br#"[1]"#, "x").is_err());
+}

@@ -2,13 +2,12 @@
 // change the generator or the schema, then run
 // `cargo run -p ovsdb-codegen -- --all`.
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Atomic, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny,
-    MapAccess, Ref, StringEnum, Table, TypedTableUpdate2, Visitor,
+    MapAccess, Ref, SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -189,7 +188,7 @@ pub struct Route {
     /// `availability_zone`: strong reference to a [`AvailabilityZone`] row.
     pub availability_zone: Ref<AvailabilityZone>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `ip_prefix`: string.
     pub ip_prefix: String,
     /// `nexthop`: string.

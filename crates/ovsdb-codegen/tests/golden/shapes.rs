@@ -2,13 +2,12 @@
 // change the generator or the schema, then run
 // `cargo run -p ovsdb-codegen -- --all`.
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Atomic, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny,
-    MapAccess, Ref, StringEnum, Table, TypedTableUpdate2, Visitor,
+    MapAccess, Ref, SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -279,15 +278,15 @@ pub struct Widget {
     /// `addresses`: set of 1 or more × string, sorted.
     pub addresses: Vec<String>,
     /// `by_name`: map of 0 or more pairs from string to strong reference to a [`Part`] row.
-    pub by_name: BTreeMap<String, Ref<Part>>,
+    pub by_name: SortedMap<String, Ref<Part>>,
     /// `counter`: integer. Ephemeral.
     pub counter: i64,
     /// `enabled`: optional boolean.
     pub enabled: Option<bool>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: BTreeMap<String, String>,
+    pub external_ids: SortedMap<String, String>,
     /// `limits`: map of 0 or more pairs from string enum [`WidgetLimitsKey`] to integer ≥ 1.
-    pub limits: BTreeMap<WidgetLimitsKey, i64>,
+    pub limits: SortedMap<WidgetLimitsKey, i64>,
     /// `loose`: set of 0 or more × UUID, sorted.
     pub loose: Vec<Uuid>,
     /// `match`: string. Immutable.
