@@ -4,22 +4,136 @@
 //! never sees half a transaction. Readers take the read lock briefly through
 //! [`Cache::read`]; consumers that want changes subscribe to [`CacheEvent`]s.
 
+use std::any::Any;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
+use ovsdb_proto::typed::Table;
 use ovsdb_proto::{
-    apply_update, apply_update2, Applied, DatabaseSchema, Row, TableSchema, TableUpdates,
+    apply_update, apply_update2, Applied, DatabaseSchema, Datum, Row, TableSchema, TableUpdates,
     TableUpdates2, Uuid,
 };
+use tracing::warn;
 
 /// Rows of one table by UUID.
 pub type TableRows = HashMap<Uuid, Row>;
 
-/// The replica of one database: rows by table, for the tables monitored.
-#[derive(Debug, Default, Clone)]
+/// The replica of one database: rows by table, for the tables monitored, with the typed
+/// mirrors and indexes registered on the [`Cache`]. Everything in it reflects the same whole
+/// number of server transactions.
+#[derive(Debug, Default)]
 pub struct Tables {
     tables: HashMap<String, TableRows>,
+    typed: HashMap<&'static str, Box<dyn Mirror>>,
+    indexes: HashMap<String, Index>,
+}
+
+impl Clone for Tables {
+    fn clone(&self) -> Self {
+        Tables {
+            tables: self.tables.clone(),
+            typed: self
+                .typed
+                .iter()
+                .map(|(k, m)| (*k, m.clone_box()))
+                .collect(),
+            indexes: self.indexes.clone(),
+        }
+    }
+}
+
+/// A typed copy of one table, kept in step with the untyped rows.
+trait Mirror: Send + Sync + std::fmt::Debug {
+    fn rebuild(&mut self, rows: Option<&TableRows>);
+    fn update(&mut self, uuid: Uuid, row: Option<&Row>);
+    fn as_any(&self) -> &dyn Any;
+    fn clone_box(&self) -> Box<dyn Mirror>;
+}
+
+#[derive(Debug, Clone)]
+struct TypedRows<T>(HashMap<Uuid, T>);
+
+impl<T: Table + Send + Sync + 'static> TypedRows<T> {
+    fn convert(uuid: Uuid, row: &Row) -> Option<T> {
+        match T::from_row(uuid, row) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // The server's schema allows what the generated type does not (schema skew).
+                warn!(table = T::NAME, %uuid, error = %e, "row left out of its typed table");
+                None
+            }
+        }
+    }
+}
+
+impl<T: Table + Send + Sync + 'static> Mirror for TypedRows<T> {
+    fn rebuild(&mut self, rows: Option<&TableRows>) {
+        self.0 = rows
+            .into_iter()
+            .flatten()
+            .filter_map(|(u, r)| Self::convert(*u, r).map(|t| (*u, t)))
+            .collect();
+    }
+    fn update(&mut self, uuid: Uuid, row: Option<&Row>) {
+        match row.and_then(|r| Self::convert(uuid, r)) {
+            Some(t) => self.0.insert(uuid, t),
+            None => self.0.remove(&uuid),
+        };
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn clone_box(&self) -> Box<dyn Mirror> {
+        Box::new(self.clone())
+    }
+}
+
+/// The key function of an index: the key of a row, or `None` to leave the row out.
+pub type IndexKey = Arc<dyn Fn(&Row) -> Option<Vec<Datum>> + Send + Sync>;
+
+/// An index over one table: key → rows.
+#[derive(Clone)]
+struct Index {
+    table: String,
+    key: IndexKey,
+    map: HashMap<Vec<Datum>, Vec<Uuid>>,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("table", &self.table)
+            .field("keys", &self.map.len())
+            .finish()
+    }
+}
+
+impl Index {
+    fn insert(&mut self, uuid: Uuid, row: &Row) {
+        if let Some(k) = (self.key)(row) {
+            let v = self.map.entry(k).or_default();
+            if !v.contains(&uuid) {
+                v.push(uuid);
+            }
+        }
+    }
+    fn remove(&mut self, uuid: Uuid, row: &Row) {
+        if let Some(k) = (self.key)(row) {
+            if let Some(v) = self.map.get_mut(&k) {
+                v.retain(|u| *u != uuid);
+                if v.is_empty() {
+                    self.map.remove(&k);
+                }
+            }
+        }
+    }
+    fn rebuild(&mut self, rows: Option<&TableRows>) {
+        self.map.clear();
+        for (u, r) in rows.into_iter().flatten() {
+            self.insert(*u, r);
+        }
+    }
 }
 
 impl Tables {
@@ -46,6 +160,34 @@ impl Tables {
     /// Total number of rows.
     pub fn total_rows(&self) -> usize {
         self.tables.values().map(HashMap::len).sum()
+    }
+
+    /// The typed copy of `T`'s table, if [`Cache::register_typed`] asked for it.
+    pub fn typed<T: Table + Send + Sync + 'static>(&self) -> Option<&HashMap<Uuid, T>> {
+        self.typed
+            .get(T::NAME)?
+            .as_any()
+            .downcast_ref::<TypedRows<T>>()
+            .map(|t| &t.0)
+    }
+
+    /// The rows whose key in index `name` (see [`Cache::add_index`]) is `key`.
+    pub fn lookup(&self, name: &str, key: &[Datum]) -> &[Uuid] {
+        self.indexes
+            .get(name)
+            .and_then(|i| i.map.get(key))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Re-derives the typed copy and the indexes of `table` from its rows.
+    fn rebuild_derived(&mut self, table: &str) {
+        let rows = self.tables.get(table);
+        if let Some(m) = self.typed.get_mut(table) {
+            m.rebuild(rows);
+        }
+        for index in self.indexes.values_mut().filter(|i| i.table == table) {
+            index.rebuild(rows);
+        }
     }
 }
 
@@ -115,6 +257,58 @@ impl Cache {
         *self.schema.write().unwrap_or_else(|e| e.into_inner()) = Some(schema);
     }
 
+    /// Keeps a typed copy of `T`'s table (a generated row type such as
+    /// `ovn_nb::LogicalRouter`), updated with every transaction under the same lock as the
+    /// untyped rows; read it with [`Tables::typed`]. Rows that do not fit `T` (a newer
+    /// server's values) are left out with a log line.
+    pub fn register_typed<T: Table + Send + Sync + 'static>(&self) {
+        let mut guard = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        guard
+            .typed
+            .insert(T::NAME, Box::new(TypedRows::<T>(HashMap::new())));
+        guard.rebuild_derived(T::NAME);
+    }
+
+    /// Adds an index named `name` over `table`, keyed by `key`; look it up with
+    /// [`Tables::lookup`]. It is kept in step with every transaction.
+    pub fn add_index(&self, name: &str, table: &str, key: IndexKey) {
+        let mut guard = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        let index = Index {
+            table: table.to_owned(),
+            key,
+            map: HashMap::new(),
+        };
+        guard.indexes.insert(name.to_owned(), index);
+        guard.rebuild_derived(table);
+    }
+
+    /// Adds an index over `columns` of `table` (a schema index, or any other column set),
+    /// named `table(col,col…)`; rows missing a column are left out.
+    pub fn add_column_index(&self, table: &str, columns: &[&str]) -> String {
+        let name = format!("{table}({})", columns.join(","));
+        let cols: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+        let key: IndexKey =
+            Arc::new(move |row: &Row| cols.iter().map(|c| row.get(c).cloned()).collect());
+        self.add_index(&name, table, key);
+        name
+    }
+
+    /// Adds the indexes the schema declares for every monitored table.
+    pub fn add_schema_indexes(&self) -> Vec<String> {
+        let Some(schema) = self.schema() else {
+            return Vec::new();
+        };
+        let monitored: Vec<String> = self.read().tables.keys().cloned().collect();
+        let mut names = Vec::new();
+        for (t, ts) in schema.tables.iter().filter(|(t, _)| monitored.contains(t)) {
+            for idx in &ts.indexes {
+                let cols: Vec<&str> = idx.iter().map(String::as_str).collect();
+                names.push(self.add_column_index(t, &cols));
+            }
+        }
+        names
+    }
+
     /// A consistent view of the replica; hold it briefly (the connection task waits for it
     /// to apply the next transaction).
     pub fn read(&self) -> RwLockReadGuard<'_, Tables> {
@@ -149,7 +343,8 @@ impl Cache {
         }
         let mut guard = self.tables.write().unwrap_or_else(|e| e.into_inner());
         for (t, rows) in fresh {
-            guard.tables.insert(t, rows);
+            guard.tables.insert(t.clone(), rows);
+            guard.rebuild_derived(&t);
         }
         Ok(())
     }
@@ -212,19 +407,32 @@ impl Cache {
 /// Moves the staged final state of every touched row into the cache (a row absent from the
 /// stage was deleted).
 fn commit(guard: &mut Tables, mut staged: HashMap<String, TableRows>, changes: &[RowChange]) {
+    let Tables {
+        tables,
+        typed,
+        indexes,
+    } = guard;
     let mut done = std::collections::HashSet::new();
     for c in changes {
         if !done.insert((c.table.as_str(), c.uuid)) {
             continue;
         }
-        let table = guard.tables.entry(c.table.clone()).or_default();
-        match staged.get_mut(&c.table).and_then(|s| s.remove(&c.uuid)) {
-            Some(row) => {
-                table.insert(c.uuid, row);
+        let table = tables.entry(c.table.clone()).or_default();
+        let old = match staged.get_mut(&c.table).and_then(|s| s.remove(&c.uuid)) {
+            Some(row) => table.insert(c.uuid, row),
+            None => table.remove(&c.uuid),
+        };
+        let new = table.get(&c.uuid);
+        for index in indexes.values_mut().filter(|i| i.table == c.table) {
+            if let Some(old) = &old {
+                index.remove(c.uuid, old);
             }
-            None => {
-                table.remove(&c.uuid);
+            if let Some(new) = new {
+                index.insert(c.uuid, new);
             }
+        }
+        if let Some(m) = typed.get_mut(c.table.as_str()) {
+            m.update(c.uuid, new);
         }
     }
 }

@@ -69,6 +69,12 @@ pub struct ClientConfig {
     pub backoff_max: Duration,
     /// Capacity of the change-event channel (default 4096 events).
     pub event_capacity: usize,
+    /// Deadline of one `transact` (default none: a transaction with a `wait` may block on
+    /// purpose). When it passes the call fails with [`ClientError::Timeout`] and its outcome is
+    /// unknown. Connecting has its own deadline (`connect_timeout`); a monitor's initial sync
+    /// has none at all: it is judged by progress, since any byte received keeps the
+    /// inactivity probe quiet, so a 350 MB reply on a slow link is not cut off.
+    pub transact_timeout: Option<Duration>,
 }
 
 impl ClientConfig {
@@ -85,6 +91,7 @@ impl ClientConfig {
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(8),
             event_capacity: 4096,
+            transact_timeout: None,
         })
     }
 
@@ -122,6 +129,12 @@ impl ClientConfig {
     /// Sets the largest message accepted.
     pub fn max_message_len(mut self, len: usize) -> Self {
         self.max_message_len = len;
+        self
+    }
+
+    /// Sets the deadline of one `transact` (see [`ClientConfig::transact_timeout`]).
+    pub fn transact_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.transact_timeout = timeout;
         self
     }
 
@@ -231,6 +244,7 @@ struct Shared {
 pub struct Client {
     cmd: mpsc::UnboundedSender<Command>,
     shared: Arc<Shared>,
+    transact_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Client {
@@ -291,9 +305,14 @@ impl Client {
             stats: Mutex::new(Stats::default()),
             last_error: Mutex::new(None),
         });
+        let transact_timeout = config.transact_timeout;
         let task = Task::new(config, shared.clone(), rx);
         tokio::spawn(task.run());
-        Client { cmd, shared }
+        Client {
+            cmd,
+            shared,
+            transact_timeout,
+        }
     }
 
     /// Starts the client and waits until it is connected, at most `timeout`.
@@ -400,7 +419,14 @@ impl Client {
     /// database is monitored, the cache holds the transaction's effects by the time this
     /// returns.
     pub async fn transact(&self, db: &str, ops: Vec<Operation>) -> Result<TransactReply> {
-        match self.call(Call::Transact { db: db.into(), ops }).await? {
+        let call = self.call(Call::Transact { db: db.into(), ops });
+        let reply = match self.transact_timeout {
+            None => call.await?,
+            Some(t) => tokio::time::timeout(t, call).await.map_err(|_| {
+                ClientError::Timeout(format!("transact after {t:?}; its outcome is unknown"))
+            })??,
+        };
+        match reply {
             Reply::Transact(t) => Ok(t),
             other => Err(unexpected(Method::Transact, other)),
         }

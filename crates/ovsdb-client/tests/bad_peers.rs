@@ -26,6 +26,8 @@ enum Fault {
     OversizedFrame,
     UnknownId,
     UnknownRow,
+    /// Never answers a transact.
+    Silent,
 }
 
 /// Serves connection after connection; the first one misbehaves as `fault` says.
@@ -103,6 +105,7 @@ async fn serve(mut sock: UnixStream, fault: Option<Fault>) {
                             json!([{"rows": [{"name": "x".repeat(10_000)}]}]),
                         ));
                     }
+                    Some(Fault::Silent) => {}
                     Some(Fault::UnknownId) => {
                         out.extend(response(&json!(999_999), json!([{}])));
                         out.extend(response(&id, json!([{"count": 0}])));
@@ -227,4 +230,25 @@ async fn update_for_unknown_row_resyncs_from_a_full_copy() {
     // completed is the full copy of the second session.
     assert_eq!(client.stats().sessions, 2);
     assert_eq!(client.stats().full_syncs, 1);
+}
+
+#[tokio::test]
+async fn transact_deadline_is_separate_from_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fake.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(fake_server(listener, Fault::Silent, connections.clone()));
+    let config = ClientConfig::new(&format!("unix:{}", path.display()))
+        .unwrap()
+        .transact_timeout(Some(Duration::from_millis(200)));
+    let client = Client::connect(config, WAIT).await.unwrap();
+    let err = client.transact("DB", vec![]).await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::Timeout(ref m) if m.contains("outcome is unknown")),
+        "{err}"
+    );
+    // The connection itself is fine: other calls still work on it.
+    assert_eq!(client.list_dbs().await.unwrap(), ["DB"]);
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
 }

@@ -279,3 +279,109 @@ async fn a_call_made_while_disconnected_waits_for_the_next_session() {
         .unwrap();
     assert_eq!(dbs, [NB, "_Server"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_tables_and_indexes_follow_every_transaction() {
+    if !server::real_servers() {
+        return;
+    }
+    let srv = OvsdbServer::start(OVN_NB_SCHEMA).unwrap();
+    srv.run("ovn-nbctl", &["--db", &srv.remote(), "ls-add", "pre"])
+        .unwrap();
+    let client = Client::connect(ClientConfig::new(&srv.remote()).unwrap(), WAIT)
+        .await
+        .unwrap();
+    let cache = client
+        .monitor(
+            NB,
+            MonitorSpec::tables(["Logical_Switch", "Logical_Switch_Port"]),
+        )
+        .await
+        .unwrap();
+    cache.register_typed::<ovn_nb::LogicalSwitch>();
+    // The schema indexes of the monitored tables (Logical_Switch has none in OVN 23.03).
+    assert_eq!(cache.add_schema_indexes(), ["Logical_Switch_Port(name)"]);
+    assert_eq!(
+        cache.add_column_index("Logical_Switch", &["name"]),
+        "Logical_Switch(name)"
+    );
+    let by_owner = std::sync::Arc::new(|row: &Row| {
+        let owner = row.get("external_ids")?.as_map()?.get_str("owner")?;
+        Some(vec![Datum::scalar(owner)])
+    });
+    cache.add_index("by-owner", "Logical_Switch", by_owner);
+    // What was there before registering is indexed and typed too.
+    assert_eq!(
+        cache
+            .read()
+            .lookup("Logical_Switch(name)", &[Datum::scalar("pre")])
+            .len(),
+        1
+    );
+    assert_eq!(
+        cache.read().typed::<ovn_nb::LogicalSwitch>().unwrap().len(),
+        1
+    );
+
+    let insert = Operation::Insert {
+        table: "Logical_Switch".into(),
+        row: Row::new()
+            .with("name", Atom::from("web"))
+            .with("external_ids", Datum::map([("owner", "tenant-a")])),
+        uuid_name: None,
+        uuid: None,
+    };
+    let r = client.transact_checked(NB, vec![insert]).await.unwrap();
+    let OperationResult::Insert { uuid } = r[0] else {
+        panic!()
+    };
+    {
+        let t = cache.read();
+        let typed = t.typed::<ovn_nb::LogicalSwitch>().unwrap();
+        assert_eq!(typed[&uuid].name, "web");
+        assert_eq!(
+            typed[&uuid].external_ids.get("owner").map(String::as_str),
+            Some("tenant-a")
+        );
+        assert_eq!(
+            t.lookup("Logical_Switch(name)", &[Datum::scalar("web")]),
+            [uuid]
+        );
+        assert_eq!(t.lookup("by-owner", &[Datum::scalar("tenant-a")]), [uuid]);
+    }
+    // A rename moves the row in the index; a delete removes it everywhere.
+    let rename = Operation::Update {
+        table: "Logical_Switch".into(),
+        conditions: vec![Condition::uuid(uuid)],
+        row: Row::new().with("name", Atom::from("web2")),
+    };
+    client.transact_checked(NB, vec![rename]).await.unwrap();
+    {
+        let t = cache.read();
+        assert!(t
+            .lookup("Logical_Switch(name)", &[Datum::scalar("web")])
+            .is_empty());
+        assert_eq!(
+            t.lookup("Logical_Switch(name)", &[Datum::scalar("web2")]),
+            [uuid]
+        );
+        assert_eq!(
+            t.typed::<ovn_nb::LogicalSwitch>().unwrap()[&uuid].name,
+            "web2"
+        );
+    }
+    let delete = Operation::Delete {
+        table: "Logical_Switch".into(),
+        conditions: vec![Condition::uuid(uuid)],
+    };
+    client.transact_checked(NB, vec![delete]).await.unwrap();
+    let t = cache.read();
+    assert!(t
+        .lookup("by-owner", &[Datum::scalar("tenant-a")])
+        .is_empty());
+    assert!(!t
+        .typed::<ovn_nb::LogicalSwitch>()
+        .unwrap()
+        .contains_key(&uuid));
+    assert_eq!(t.typed::<ovn_nb::LogicalSwitch>().unwrap().len(), 1);
+}
