@@ -1101,6 +1101,21 @@ impl Task {
         }
     }
 
+    /// The tables monitor `i` names that its database's schema lacks, comma-separated.
+    fn unknown_tables(&self, i: usize) -> Option<String> {
+        let m = &self.monitors[i];
+        let schema = self.cache_for(&m.db).schema()?;
+        let unknown: Vec<&str> = m
+            .spec
+            .tables
+            .iter()
+            .flatten()
+            .filter(|t| schema.table(t).is_none())
+            .map(String::as_str)
+            .collect();
+        (!unknown.is_empty()).then(|| unknown.join(", "))
+    }
+
     /// Tells the callers waiting for monitor `i` that its cache is ready.
     fn monitor_ready(&mut self, i: usize) {
         let cache = self.cache_for(&self.monitors[i].db);
@@ -1189,6 +1204,15 @@ impl Task {
                     if !self.load_schema(s, &db).await? {
                         return Ok(());
                     }
+                }
+                if let Some(unknown) = self.unknown_tables(i) {
+                    let m = self.monitors.pop().expect("pushed above");
+                    for w in m.waiters {
+                        let _ = w.send(Err(ClientError::Usage(format!(
+                            "{db} has no table {unknown}"
+                        ))));
+                    }
+                    return Ok(());
                 }
                 self.start_monitor(s, i).await?;
                 self.monitor_ready(i);

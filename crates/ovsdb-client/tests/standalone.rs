@@ -124,6 +124,14 @@ async fn monitor_transact_read_your_writes_and_events() {
         "{e}"
     );
     let e = client
+        .monitor(NB, MonitorSpec::tables(["Logical_Switch", "No_Such_Table"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ClientError::Usage(ref m) if m.ends_with("has no table No_Such_Table")),
+        "{e}"
+    );
+    let e = client
         .monitor("Nope", MonitorSpec::all())
         .await
         .unwrap_err();

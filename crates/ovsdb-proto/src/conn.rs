@@ -27,6 +27,9 @@ pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_millis(5000);
 /// Shortest probe interval; shorter ones are raised to it, as in Open vSwitch.
 pub const MIN_PROBE_INTERVAL: Duration = Duration::from_millis(1000);
 
+/// Input buffer capacity kept between messages; a larger one is released once empty.
+const RETAINED_INPUT: usize = 1 << 20;
+
 /// The id of the probes this state machine sends (as `ovsdb-server` and the C IDL do).
 const PROBE_ID: &str = "echo";
 
@@ -197,7 +200,14 @@ impl Connection {
                     let frame = frame.split_off(range.start).freeze();
                     self.handle_frame(frame, now);
                 }
-                Ok(None) => return Ok(()),
+                Ok(None) => {
+                    // After a large message, give its buffer back instead of keeping its
+                    // capacity for the life of the connection.
+                    if self.inbuf.is_empty() && self.inbuf.capacity() > RETAINED_INPUT {
+                        self.inbuf = BytesMut::new();
+                    }
+                    return Ok(());
+                }
                 Err(e) => {
                     self.dead = true;
                     return Err(e);

@@ -531,11 +531,61 @@ impl Datum {
         }
     }
 
+    /// Checks the datum against the column type `ty` without changing it (see
+    /// [`Datum::conform`] for the rules). `Ok(true)`: it fits as it is; `Ok(false)`: it fits
+    /// once converted (integers where reals are expected, an empty set for an empty map).
+    pub fn check(&self, ty: &ColumnType) -> Result<bool, String> {
+        fn atom_fits(a: &Atom, base: &BaseType) -> Result<bool, String> {
+            match (a, base.kind) {
+                (Atom::Integer(i), AtomicType::Real) => {
+                    base.check(&Atom::Real(*i as f64)).map(|()| false)
+                }
+                (a, kind) if a.atomic_type() == kind => base.check(a).map(|()| true),
+                (a, kind) => Err(format!("expected {kind}, got {}", a.atomic_type())),
+            }
+        }
+        let mut exact = true;
+        match (self, &ty.value) {
+            (Datum::Set(s), None) => {
+                for a in s.iter() {
+                    exact &= atom_fits(a, &ty.key)?;
+                }
+            }
+            (Datum::Map(m), Some(vt)) => {
+                for (k, v) in m.iter() {
+                    exact &= atom_fits(k, &ty.key)?;
+                    exact &= atom_fits(v, vt)?;
+                }
+            }
+            (Datum::Set(s), Some(_)) if s.is_empty() => exact = false,
+            (Datum::Set(_), Some(_)) => return Err("expected a map, got a set".into()),
+            (Datum::Map(_), None) => return Err("expected a set, got a map".into()),
+        }
+        let n = self.len() as u64;
+        if n < ty.min {
+            return Err(format!("{n} elements, fewer than the minimum {}", ty.min));
+        }
+        if let Some(max) = ty.max {
+            if n > max {
+                return Err(format!("{n} elements, more than the maximum {max}"));
+            }
+        }
+        Ok(exact)
+    }
+
     /// Brings a datum decoded without a schema to the column type `ty` and checks every
     /// constraint of RFC 7047 §3.2: atom types (integers become reals where reals are
     /// expected), `enum`, integer and real ranges, string lengths and the `min`/`max` number
     /// of elements. Returns a description of the first violation.
     pub fn conform(self, ty: &ColumnType) -> Result<Datum, String> {
+        if self.check(ty)? {
+            return Ok(self);
+        }
+        self.convert(ty)
+    }
+
+    /// The conversion path of [`Datum::conform`].
+    fn convert(self, ty: &ColumnType) -> Result<Datum, String> {
         let datum = match (self, &ty.value) {
             (Datum::Set(s), None) => {
                 let mut atoms = Vec::with_capacity(s.len());

@@ -78,11 +78,19 @@ impl Row {
                     "unknown column",
                 ));
             };
-            let text = || serde_json::to_string(&value).unwrap_or_default();
-            let shown = text();
-            let v = value
-                .conform(&cs.type_)
-                .map_err(|e| Error::schema(format!("{table_name}.{col}"), shown, e))?;
+            // The value is written out only for an error message.
+            let bad = |value: &Datum, e| {
+                let shown = serde_json::to_string(value).unwrap_or_default();
+                Error::schema(format!("{table_name}.{col}"), shown, e)
+            };
+            let v = match value.check(&cs.type_) {
+                Ok(true) => value,
+                Ok(false) => value
+                    .clone()
+                    .conform(&cs.type_)
+                    .map_err(|e| bad(&value, e))?,
+                Err(e) => return Err(bad(&value, e)),
+            };
             out.insert(col, v);
         }
         Ok(Row(out))
