@@ -15,6 +15,12 @@
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
+// Decoding is allocation-bound, and glibc's malloc slows down several-fold once a few
+// 48 MB replicas have been freed (malloc_consolidate); mimalloc keeps repeated iterations
+// comparable. The baselines run under the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use bytes::BytesMut;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use ovsdb_proto::{Atom, Call, Datum, FrameCodec, Message, Method, Operation, Reply, Row};

@@ -12,6 +12,12 @@
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
+// Decoding is allocation-bound, and glibc's malloc slows down several-fold once a few
+// 48 MB replicas have been freed (malloc_consolidate); mimalloc keeps repeated iterations
+// comparable. The baselines run under the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
