@@ -9,19 +9,16 @@
 use std::collections::HashMap;
 
 use ovsdb_proto::typed::SortedMap;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use ovn_ic_sb::{AvailabilityZone, PortBinding, Route, RouteOrigin};
+use ovnlink_testkit::raw::RawClient;
 use ovnlink_testkit::server::{
     real_servers, require_binaries, OvsdbServer, OVN_IC_NB_SCHEMA, OVN_IC_SB_SCHEMA,
 };
 use ovsdb_proto::typed::{Ref, Table, TypedTableUpdate2};
-use ovsdb_proto::{FrameCodec, Message, Operation, Payload, Uuid};
+use ovsdb_proto::{Payload, Uuid};
 use serde_json::{json, Value};
-use tokio_util::codec::Decoder;
 
 /// The raw params of an `update2` notification: `[monitor-id, table-updates2]`.
 struct Updates(Payload);
@@ -30,103 +27,6 @@ impl Updates {
     fn monitor(&self) -> String {
         let (id, _): (Value, serde::de::IgnoredAny) = self.0.decode("update2").unwrap();
         id.as_str().unwrap_or_default().to_owned()
-    }
-}
-
-/// A blocking JSON-RPC client over a unix socket that keeps payloads raw.
-struct Client {
-    stream: UnixStream,
-    codec: FrameCodec,
-    buf: BytesMut,
-    next_id: u64,
-}
-
-impl Client {
-    fn connect(server: &OvsdbServer) -> Client {
-        let stream = UnixStream::connect(server.unix_path()).expect("connect to ovsdb-server");
-        stream
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        Client {
-            stream,
-            codec: FrameCodec::new(),
-            buf: BytesMut::new(),
-            next_id: 1,
-        }
-    }
-
-    fn send(&mut self, method: &str, params: Value) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        let msg = json!({"id": id, "method": method, "params": params});
-        self.stream
-            .write_all(msg.to_string().as_bytes())
-            .expect("write to ovsdb-server");
-        id
-    }
-
-    fn next_message(&mut self) -> Message {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            if let Some(frame) = self.codec.decode(&mut self.buf).expect("valid stream") {
-                let msg = Message::decode(frame).expect("valid message");
-                if let Message::Request { id, method, params } = &msg {
-                    assert_eq!(method, "echo", "unexpected request {msg:?}");
-                    let reply = format!(
-                        r#"{{"id":{id},"result":{},"error":null}}"#,
-                        String::from_utf8_lossy(params.as_bytes())
-                    );
-                    self.stream.write_all(reply.as_bytes()).unwrap();
-                    continue;
-                }
-                return msg;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nothing from ovsdb-server in 20 s"
-            );
-            match self.stream.read(&mut chunk) {
-                Ok(0) => panic!("ovsdb-server closed the connection"),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(e) => panic!("read: {e}"),
-            }
-        }
-    }
-
-    /// Sends a call and returns its result; `update2` notifications that arrive first are
-    /// stored in `notes`.
-    fn call(&mut self, method: &str, params: Value, notes: &mut Vec<Updates>) -> Payload {
-        let want = self.send(method, params);
-        loop {
-            match self.next_message() {
-                Message::Response { id, result } if id == json!(want) => return result,
-                Message::Notification { method, params } if method == "update2" => {
-                    notes.push(Updates(params));
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-    }
-
-    fn transact(&mut self, db: &str, ops: &[Operation], notes: &mut Vec<Updates>) {
-        let mut params = vec![json!(db)];
-        params.extend(ops.iter().map(|op| serde_json::to_value(op).unwrap()));
-        let result = self.call("transact", Value::Array(params), notes);
-        let results: Vec<Value> = result.decode("transact reply").unwrap();
-        for r in &results {
-            assert!(r.get("error").is_none(), "transaction failed: {results:?}");
-        }
-    }
-
-    fn next_update2(&mut self) -> Updates {
-        match self.next_message() {
-            Message::Notification { method, params } if method == "update2" => Updates(params),
-            other => panic!("unexpected {other:?}"),
-        }
     }
 }
 
@@ -154,8 +54,7 @@ fn typed_ic_rows_against_real_ovsdb_server() {
         .database(OVN_IC_SB_SCHEMA)
         .start()
         .expect("start ovsdb-server");
-    let mut client = Client::connect(&server);
-    let mut notes = Vec::new();
+    let mut client = RawClient::connect(&server.unix_path()).expect("connect to ovsdb-server");
 
     let mut az = AvailabilityZone::default();
     az.uuid = uuid(1);
@@ -183,15 +82,10 @@ fn typed_ic_rows_against_real_ovsdb_server() {
     client.transact(
         "OVN_IC_Southbound",
         &[az.insert_op(), route.insert_op(), binding.insert_op()],
-        &mut notes,
     );
 
     let requests = json!({"Availability_Zone": {}, "Route": {}, "Port_Binding": {}});
-    let reply = client.call(
-        "monitor_cond",
-        json!(["OVN_IC_Southbound", "sb", requests]),
-        &mut notes,
-    );
+    let reply = client.call("monitor_cond", json!(["OVN_IC_Southbound", "sb", requests]));
     let typed: ovn_ic_sb::TableUpdates2 = reply.decode("monitor_cond reply").unwrap();
     let generic: ovsdb_proto::TableUpdates2 = reply.decode("monitor_cond reply").unwrap();
     let mut zones = HashMap::new();
@@ -218,7 +112,7 @@ fn typed_ic_rows_against_real_ovsdb_server() {
         let mut params = vec![json!("OVN_IC_Southbound")];
         let op = Route::update_changed_op(&route, &learned).unwrap();
         params.push(serde_json::to_value(op).unwrap());
-        let result = client.call("transact", Value::Array(params), &mut notes);
+        let result = client.call("transact", Value::Array(params));
         let results: Vec<Value> = result.decode("transact reply").unwrap();
         results[0]["error"].as_str().unwrap_or_default().to_owned()
     };
@@ -229,7 +123,6 @@ fn typed_ic_rows_against_real_ovsdb_server() {
     let reply = client.call(
         "monitor_cond",
         json!(["OVN_IC_Northbound", "nb", {"Transit_Switch": {}}]),
-        &mut notes,
     );
     let typed: ovn_ic_nb::TableUpdates2 = reply.decode("monitor_cond reply").unwrap();
     assert!(typed.transit_switch.0.is_empty());
@@ -241,11 +134,8 @@ fn typed_ic_rows_against_real_ovsdb_server() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while switches.is_empty() {
         assert!(Instant::now() < deadline, "ts-add did not arrive");
-        let note = if notes.is_empty() {
-            client.next_update2()
-        } else {
-            notes.remove(0)
-        };
+        // Notifications kept while calls waited for their replies come first.
+        let note = Updates(client.next_notification("update2"));
         if note.monitor() != "nb" {
             continue;
         }

@@ -9,125 +9,25 @@
 use std::collections::HashMap;
 
 use ovsdb_proto::typed::SortedMap;
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use ovn_nb::{
     Acl, AclAction, AclDirection, AclSeverity, AddressSet, LogicalRouter, LogicalRouterPort,
     LogicalRouterStaticRoute, LogicalRouterStaticRoutePolicy, LogicalSwitch, LogicalSwitchPort,
     PortGroup, TableUpdates2,
 };
+use ovnlink_testkit::raw::RawClient;
 use ovnlink_testkit::server::{real_servers, OvsdbServer, OVN_NB_SCHEMA};
 use ovsdb_proto::typed::{Ref, Table, TypedTableUpdate2};
-use ovsdb_proto::{FrameCodec, Message, Operation, Payload, Uuid};
+use ovsdb_proto::{Payload, Uuid};
 use serde_json::{json, Value};
-use tokio_util::codec::Decoder;
-
-/// A blocking JSON-RPC client over a unix socket that keeps payloads raw.
-struct Client {
-    stream: UnixStream,
-    codec: FrameCodec,
-    buf: BytesMut,
-    next_id: u64,
-}
-
-impl Client {
-    fn connect(server: &OvsdbServer) -> Client {
-        let stream = UnixStream::connect(server.unix_path()).expect("connect to ovsdb-server");
-        stream
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        Client {
-            stream,
-            codec: FrameCodec::new(),
-            buf: BytesMut::new(),
-            next_id: 1,
-        }
-    }
-
-    fn send(&mut self, method: &str, params: Value) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        let msg = json!({"id": id, "method": method, "params": params});
-        self.stream
-            .write_all(msg.to_string().as_bytes())
-            .expect("write to ovsdb-server");
-        id
-    }
-
-    fn next_message(&mut self) -> Message {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            if let Some(frame) = self.codec.decode(&mut self.buf).expect("valid stream") {
-                let msg = Message::decode(frame).expect("valid message");
-                if let Message::Request { id, method, params } = &msg {
-                    assert_eq!(method, "echo", "unexpected request {msg:?}");
-                    let reply = format!(
-                        r#"{{"id":{id},"result":{},"error":null}}"#,
-                        String::from_utf8_lossy(params.as_bytes())
-                    );
-                    self.stream.write_all(reply.as_bytes()).unwrap();
-                    continue;
-                }
-                return msg;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nothing from ovsdb-server in 20 s"
-            );
-            match self.stream.read(&mut chunk) {
-                Ok(0) => panic!("ovsdb-server closed the connection"),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(e) => panic!("read: {e}"),
-            }
-        }
-    }
-
-    /// Sends a call and returns its result; `update2` notifications that arrive first are
-    /// stored in `notes`.
-    fn call(&mut self, method: &str, params: Value, notes: &mut Vec<TableUpdates2>) -> Payload {
-        let want = self.send(method, params);
-        loop {
-            match self.next_message() {
-                Message::Response { id, result } if id == json!(want) => return result,
-                Message::Notification { method, params } if method == "update2" => {
-                    notes.push(decode_update2(&params));
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-    }
-
-    fn transact(&mut self, ops: &[Operation], notes: &mut Vec<TableUpdates2>) {
-        let mut params = vec![json!("OVN_Northbound")];
-        params.extend(ops.iter().map(|op| serde_json::to_value(op).unwrap()));
-        let result = self.call("transact", Value::Array(params), notes);
-        let results: Vec<Value> = result.decode("transact reply").unwrap();
-        for r in &results {
-            assert!(r.get("error").is_none(), "transaction failed: {results:?}");
-        }
-    }
-
-    fn next_update2(&mut self) -> TableUpdates2 {
-        match self.next_message() {
-            Message::Notification { method, params } if method == "update2" => {
-                decode_update2(&params)
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
 
 fn decode_update2(params: &Payload) -> TableUpdates2 {
     let (_id, updates): (Value, TableUpdates2) = params.decode("update2").unwrap();
     updates
 }
+
+const NB: &str = "OVN_Northbound";
 
 /// A typed replica of the monitored tables.
 #[derive(Default)]
@@ -193,8 +93,7 @@ fn typed_rows_against_real_ovsdb_server() {
         return;
     }
     let server = OvsdbServer::start(OVN_NB_SCHEMA).expect("start ovsdb-server");
-    let mut client = Client::connect(&server);
-    let mut notes = Vec::new();
+    let mut client = RawClient::connect(&server.unix_path()).expect("connect to ovsdb-server");
 
     // Typed rows, with explicit UUIDs so they can refer to each other.
     let mut port = LogicalSwitchPort::default();
@@ -257,6 +156,7 @@ fn typed_rows_against_real_ovsdb_server() {
     set.addresses = strings(&["10.0.0.3", "10.0.0.2"]);
 
     client.transact(
+        NB,
         &[
             port.insert_op(),
             acl.insert_op(),
@@ -267,7 +167,6 @@ fn typed_rows_against_real_ovsdb_server() {
             group.insert_op(),
             set.insert_op(),
         ],
-        &mut notes,
     );
 
     // Monitor everything back.
@@ -285,11 +184,7 @@ fn typed_rows_against_real_ovsdb_server() {
         .iter()
         .map(|t| ((*t).to_owned(), json!({})))
         .collect();
-    let reply = client.call(
-        "monitor_cond",
-        json!(["OVN_Northbound", "typed", requests]),
-        &mut notes,
-    );
+    let reply = client.call("monitor_cond", json!(["OVN_Northbound", "typed", requests]));
     let initial: TableUpdates2 = reply.decode("monitor_cond reply").unwrap();
     let generic: ovsdb_proto::TableUpdates2 = reply.decode("monitor_cond reply").unwrap();
 
@@ -338,11 +233,16 @@ fn typed_rows_against_real_ovsdb_server() {
     new_route.external_ids.insert("owner".into(), "test".into());
     new_route.external_ids.remove("ic-learned-route");
     let op = LogicalRouterStaticRoute::update_changed_op(&route, &new_route).unwrap();
-    client.transact(&[op], &mut notes);
-    while notes.is_empty() {
-        notes.push(client.next_update2());
+    client.transact(NB, &[op]);
+    let mut notes: Vec<TableUpdates2> = client
+        .take_notifications("update2")
+        .iter()
+        .map(decode_update2)
+        .collect();
+    if notes.is_empty() {
+        notes.push(decode_update2(&client.next_notification("update2")));
     }
-    for u in notes.drain(..) {
+    for u in notes {
         replica.apply(u);
     }
     assert_eq!(replica.routes[&route.uuid], canonical(&new_route));
@@ -378,7 +278,7 @@ fn typed_rows_against_real_ovsdb_server() {
             Instant::now() < deadline,
             "ovn-nbctl changes did not arrive"
         );
-        let u = client.next_update2();
+        let u = decode_update2(&client.next_notification("update2"));
         replica.apply(u);
     }
 
@@ -415,7 +315,6 @@ fn typed_rows_against_real_ovsdb_server() {
             "OVN_Northbound",
             LogicalRouterStaticRoute::select_op(vec![])
         ]),
-        &mut Vec::new(),
     );
     let results: Vec<Value> = reply.decode("select").unwrap();
     let rows = results[0]["rows"].as_array().unwrap();

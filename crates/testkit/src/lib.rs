@@ -1,8 +1,10 @@
 //! Test support for the workspace (never published).
 //!
 //! - [`gen`]: deterministic generators of realistic OVSDB traffic (for benches and tests).
+//! - [`raw`]: a blocking raw JSON-RPC client for interop tests that decode bytes themselves.
 //! - [`server`]: a harness that runs the real `ovsdb-server` from Debian's packages in a
 //!   temporary directory and cleans up on drop.
 
 pub mod gen;
+pub mod raw;
 pub mod server;
