@@ -73,8 +73,10 @@ fn is_ws(b: u8) -> bool {
 
 /// The framing rules, one byte at a time: skip whitespace between messages; a message starts
 /// with `{` or `[` and ends at the bracket that brings the depth back to zero, counting only
-/// brackets outside strings; a backslash in a string escapes the next byte; a message longer
-/// than `max_len` is an error as soon as more than `max_len` of its bytes are in the stream.
+/// brackets outside strings; a closing bracket must match its opening one (a mismatch within
+/// the first `max_len` bytes of a message is a framing error at its offset); a backslash in a
+/// string escapes the next byte; a message longer than `max_len` is an error as soon as more
+/// than `max_len` of its bytes are in the stream.
 ///
 /// Framing errors are compared by offset only here (their wording is the framer's business).
 fn reference(stream: &[u8], max_len: usize) -> (Vec<(usize, usize)>, End) {
@@ -97,7 +99,7 @@ fn reference(stream: &[u8], max_len: usize) -> (Vec<(usize, usize)>, End) {
             );
         }
         let start = i;
-        let mut depth = 0usize;
+        let mut open: Vec<u8> = Vec::new();
         let mut in_string = false;
         let mut escape = false;
         let mut end = None;
@@ -115,10 +117,17 @@ fn reference(stream: &[u8], max_len: usize) -> (Vec<(usize, usize)>, End) {
             } else {
                 match b {
                     b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
+                    b'{' | b'[' => open.push(b),
                     b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
+                        // `}` is `{` + 2 and `]` is `[` + 2 in ASCII.
+                        if open.pop().map(|o| o + 2) != Some(b) {
+                            if i - 1 < start + max_len {
+                                let offset = (i - 1) as u64;
+                                return (frames, End::Framing { offset, reason: "" });
+                            }
+                            break;
+                        }
+                        if open.is_empty() {
                             end = Some(i);
                             break;
                         }
