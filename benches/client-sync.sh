@@ -28,6 +28,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/apt-install.sh
+. scripts/apt-install.sh
 
 N=${1:-100000}
 RUNS=${RUNS:-3}
@@ -79,18 +81,7 @@ have_python_ovs || { missing+=("python ovs module"); install+=(python3-openvswit
 [ -x /usr/bin/time ] || { missing+=(/usr/bin/time); install+=(time); }
 if [ "${#install[@]}" -gt 0 ]; then
     echo "missing: ${missing[*]}"
-    echo "installing: ${install[*]}"
-    if [ "$(id -u)" -eq 0 ]; then
-        sudo=()
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo=(sudo)
-    else
-        echo "error: not root and no sudo; install as root: apt-get install ${install[*]}" >&2
-        exit 1
-    fi
-    ${sudo[@]+"${sudo[@]}"} apt-get update </dev/null
-    ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y "${install[@]}" </dev/null
+    apt_install "${install[@]}"
     for program in "${NEEDED_PROGRAMS[@]}"; do
         have "$program" || { echo "error: $program still missing after install" >&2; exit 1; }
     done

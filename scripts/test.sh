@@ -9,6 +9,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/apt-install.sh
+. scripts/apt-install.sh
 
 section() {
     printf '\n==== %s ====\n' "$*"
@@ -39,18 +41,7 @@ for file in "${NEEDED_FILES[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "missing: ${missing[*]}"
-    echo "installing: ${PACKAGES[*]}"
-    if [ "$(id -u)" -eq 0 ]; then
-        sudo=()
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo=(sudo)
-    else
-        echo "error: not root and no sudo; install as root: apt-get install ${PACKAGES[*]}" >&2
-        exit 1
-    fi
-    ${sudo[@]+"${sudo[@]}"} apt-get update </dev/null
-    ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y "${PACKAGES[@]}" </dev/null
+    apt_install "${PACKAGES[@]}"
     for program in "${NEEDED_PROGRAMS[@]}"; do
         have "$program" || { echo "error: $program still missing after install" >&2; exit 1; }
     done
