@@ -59,6 +59,9 @@ cargo test --workspace --all-targets
 section "cargo test --workspace --doc"
 cargo test --workspace --doc
 
+section "the README's main job (cargo run --example tour)"
+cargo run --example tour
+
 if [ "${FUZZ_SMOKE:-1}" != 0 ] && [ -f scripts/fuzz-smoke.sh ]; then
     section "fuzzing smoke run (FUZZ_SMOKE=0 skips it)"
     bash scripts/fuzz-smoke.sh
