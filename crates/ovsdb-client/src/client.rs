@@ -564,6 +564,8 @@ struct Session {
     external: HashMap<RequestId, (Method, Responder)>,
     /// Reply to an internal call, stored when it arrives.
     internal: HashMap<RequestId, std::result::Result<Reply, CallError>>,
+    /// The internal call `rpc` waits for, if any.
+    awaited: Option<RequestId>,
     /// The `_Server` schema and its `Database` rows (when the server has `_Server`).
     server_schema: Option<DatabaseSchema>,
     server_rows: HashMap<Uuid, ovsdb_proto::Row>,
@@ -738,6 +740,7 @@ impl Task {
             buf: vec![0; 256 * 1024],
             external: HashMap::new(),
             internal: HashMap::new(),
+            awaited: None,
             server_schema: None,
             server_rows: HashMap::new(),
             detached: HashMap::new(),
@@ -1167,6 +1170,11 @@ impl Task {
             Command::Call { call, reply } => {
                 let method = call.method();
                 let id = s.conn.call(call);
+                // Callers that gave up (a transact deadline) leave a closed channel behind;
+                // forget those now and then so they do not pile up on a long session.
+                if s.external.len() >= 64 && id % 64 == 0 {
+                    s.external.retain(|_, (_, tx)| !tx.is_closed());
+                }
                 s.external.insert(id, (method, reply));
                 s.flush();
             }
@@ -1282,8 +1290,11 @@ impl Task {
                             }
                             _ => {}
                         }
-                    } else {
+                    } else if s.awaited == Some(id) {
                         s.internal.insert(id, result);
+                    } else {
+                        // The caller gave up (a transact deadline): nobody wants it.
+                        debug!(remote = %s.remote, %method, id, "reply to an abandoned call");
                     }
                 }
                 Event::Notification(call) => self.notification(s, call)?,
@@ -1411,9 +1422,11 @@ impl Task {
         call: Call,
     ) -> std::result::Result<std::result::Result<Reply, CallError>, End> {
         let id = s.conn.call(call);
+        s.awaited = Some(id);
         s.flush();
         loop {
             if let Some(r) = s.internal.remove(&id) {
+                s.awaited = None;
                 return Ok(r);
             }
             let timeout = s.conn.poll_timeout();
