@@ -65,35 +65,45 @@ impl Row {
     /// Brings every column to its type in `table` (see [`Datum::conform`]). Columns the
     /// schema does not know are dropped when `drop_unknown` is set (schema skew: a newer
     /// server), and are an error otherwise.
-    pub fn conform(self, table_name: &str, table: &TableSchema, drop_unknown: bool) -> Result<Row> {
-        let mut out = BTreeMap::new();
-        for (col, value) in self.0 {
-            let Some(cs) = table.column(&col) else {
-                if drop_unknown {
-                    continue;
-                }
+    pub fn conform(
+        mut self,
+        table_name: &str,
+        table: &TableSchema,
+        drop_unknown: bool,
+    ) -> Result<Row> {
+        if let Some(col) = self.0.keys().find(|c| table.column(c).is_none()) {
+            if !drop_unknown {
                 return Err(Error::schema(
                     format!("{table_name}.{col}"),
                     "",
                     "unknown column",
                 ));
+            }
+            self.0.retain(|c, _| table.column(c).is_some());
+        }
+        // In place: most rows already fit, and rebuilding the map would cost an allocation
+        // per node.
+        for (col, value) in self.0.iter_mut() {
+            let Some(cs) = table.column(col) else {
+                continue;
             };
             // The value is written out only for an error message.
             let bad = |value: &Datum, e| {
                 let shown = serde_json::to_string(value).unwrap_or_default();
                 Error::schema(format!("{table_name}.{col}"), shown, e)
             };
-            let v = match value.check(&cs.type_) {
-                Ok(true) => value,
-                Ok(false) => value
-                    .clone()
-                    .conform(&cs.type_)
-                    .map_err(|e| bad(&value, e))?,
-                Err(e) => return Err(bad(&value, e)),
-            };
-            out.insert(col, v);
+            match value.check(&cs.type_) {
+                Ok(true) => {}
+                Ok(false) => {
+                    *value = value
+                        .clone()
+                        .conform(&cs.type_)
+                        .map_err(|e| bad(value, e))?
+                }
+                Err(e) => return Err(bad(value, e)),
+            }
         }
-        Ok(Row(out))
+        Ok(self)
     }
 
     /// Fills every column of `table` that the row lacks with the column's default, as a
