@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
-    self, Atomic, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny,
-    MapAccess, Ref, SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
+    self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
+    SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -7801,68 +7801,7 @@ impl StringEnum for AclAction {
     }
 }
 
-impl Default for AclAction {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for AclAction {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for AclAction {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for AclAction {}
-
-impl PartialOrd for AclAction {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for AclAction {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for AclAction {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for AclAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for AclAction {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(AclAction);
 
 /// The values of `ACL.direction`: `from-lport`, `to-lport`.
 ///
@@ -7908,68 +7847,7 @@ impl StringEnum for AclDirection {
     }
 }
 
-impl Default for AclDirection {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for AclDirection {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for AclDirection {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for AclDirection {}
-
-impl PartialOrd for AclDirection {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for AclDirection {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for AclDirection {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for AclDirection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for AclDirection {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(AclDirection);
 
 /// The values of `ACL.severity`: `alert`, `debug`, `info`, `notice`, `warning`.
 ///
@@ -8033,68 +7911,7 @@ impl StringEnum for AclSeverity {
     }
 }
 
-impl Default for AclSeverity {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for AclSeverity {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for AclSeverity {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for AclSeverity {}
-
-impl PartialOrd for AclSeverity {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for AclSeverity {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for AclSeverity {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for AclSeverity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for AclSeverity {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(AclSeverity);
 
 /// The values of `BFD.status`: `admin_down`, `down`, `init`, `up`.
 ///
@@ -8153,68 +7970,7 @@ impl StringEnum for BfdStatus {
     }
 }
 
-impl Default for BfdStatus {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for BfdStatus {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for BfdStatus {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for BfdStatus {}
-
-impl PartialOrd for BfdStatus {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for BfdStatus {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for BfdStatus {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for BfdStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for BfdStatus {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(BfdStatus);
 
 /// The values of `Load_Balancer.protocol`: `sctp`, `tcp`, `udp`.
 ///
@@ -8268,68 +8024,7 @@ impl StringEnum for LoadBalancerProtocol {
     }
 }
 
-impl Default for LoadBalancerProtocol {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for LoadBalancerProtocol {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for LoadBalancerProtocol {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for LoadBalancerProtocol {}
-
-impl PartialOrd for LoadBalancerProtocol {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for LoadBalancerProtocol {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for LoadBalancerProtocol {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for LoadBalancerProtocol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for LoadBalancerProtocol {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(LoadBalancerProtocol);
 
 /// The values of `Load_Balancer.selection_fields`: `eth_dst`, `eth_src`, `ip_dst`, `ip_src`, `tp_dst`, `tp_src`.
 ///
@@ -8398,68 +8093,7 @@ impl StringEnum for LoadBalancerSelectionFields {
     }
 }
 
-impl Default for LoadBalancerSelectionFields {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for LoadBalancerSelectionFields {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for LoadBalancerSelectionFields {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for LoadBalancerSelectionFields {}
-
-impl PartialOrd for LoadBalancerSelectionFields {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for LoadBalancerSelectionFields {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for LoadBalancerSelectionFields {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for LoadBalancerSelectionFields {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for LoadBalancerSelectionFields {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(LoadBalancerSelectionFields);
 
 /// The values of `Logical_Router_Policy.action`: `allow`, `drop`, `reroute`.
 ///
@@ -8513,68 +8147,7 @@ impl StringEnum for LogicalRouterPolicyAction {
     }
 }
 
-impl Default for LogicalRouterPolicyAction {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for LogicalRouterPolicyAction {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for LogicalRouterPolicyAction {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for LogicalRouterPolicyAction {}
-
-impl PartialOrd for LogicalRouterPolicyAction {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for LogicalRouterPolicyAction {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for LogicalRouterPolicyAction {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for LogicalRouterPolicyAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for LogicalRouterPolicyAction {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(LogicalRouterPolicyAction);
 
 /// The values of `Logical_Router_Static_Route.policy`: `dst-ip`, `src-ip`.
 ///
@@ -8623,68 +8196,7 @@ impl StringEnum for LogicalRouterStaticRoutePolicy {
     }
 }
 
-impl Default for LogicalRouterStaticRoutePolicy {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for LogicalRouterStaticRoutePolicy {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for LogicalRouterStaticRoutePolicy {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for LogicalRouterStaticRoutePolicy {}
-
-impl PartialOrd for LogicalRouterStaticRoutePolicy {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for LogicalRouterStaticRoutePolicy {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for LogicalRouterStaticRoutePolicy {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for LogicalRouterStaticRoutePolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for LogicalRouterStaticRoutePolicy {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(LogicalRouterStaticRoutePolicy);
 
 /// The values of `Meter.unit`: `kbps`, `pktps`.
 ///
@@ -8730,68 +8242,7 @@ impl StringEnum for MeterUnit {
     }
 }
 
-impl Default for MeterUnit {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for MeterUnit {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for MeterUnit {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for MeterUnit {}
-
-impl PartialOrd for MeterUnit {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MeterUnit {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for MeterUnit {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for MeterUnit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for MeterUnit {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(MeterUnit);
 
 /// The values of `Meter_Band.action`: `drop`.
 ///
@@ -8833,68 +8284,7 @@ impl StringEnum for MeterBandAction {
     }
 }
 
-impl Default for MeterBandAction {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for MeterBandAction {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for MeterBandAction {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for MeterBandAction {}
-
-impl PartialOrd for MeterBandAction {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MeterBandAction {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for MeterBandAction {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for MeterBandAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for MeterBandAction {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(MeterBandAction);
 
 /// The values of `Mirror.filter`: `from-lport`, `to-lport`.
 ///
@@ -8940,68 +8330,7 @@ impl StringEnum for MirrorFilter {
     }
 }
 
-impl Default for MirrorFilter {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for MirrorFilter {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for MirrorFilter {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for MirrorFilter {}
-
-impl PartialOrd for MirrorFilter {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MirrorFilter {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for MirrorFilter {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for MirrorFilter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for MirrorFilter {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(MirrorFilter);
 
 /// The values of `Mirror.type`: `erspan`, `gre`.
 ///
@@ -9047,68 +8376,7 @@ impl StringEnum for MirrorType {
     }
 }
 
-impl Default for MirrorType {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for MirrorType {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for MirrorType {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for MirrorType {}
-
-impl PartialOrd for MirrorType {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MirrorType {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for MirrorType {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for MirrorType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for MirrorType {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(MirrorType);
 
 /// The values of `NAT.type`: `dnat`, `dnat_and_snat`, `snat`.
 ///
@@ -9158,68 +8426,7 @@ impl StringEnum for NatType {
     }
 }
 
-impl Default for NatType {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for NatType {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for NatType {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for NatType {}
-
-impl PartialOrd for NatType {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for NatType {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for NatType {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for NatType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for NatType {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(NatType);
 
 /// The values of `QoS.action key`: `dscp`.
 ///
@@ -9261,68 +8468,7 @@ impl StringEnum for QoSActionKey {
     }
 }
 
-impl Default for QoSActionKey {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for QoSActionKey {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for QoSActionKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for QoSActionKey {}
-
-impl PartialOrd for QoSActionKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for QoSActionKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for QoSActionKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for QoSActionKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for QoSActionKey {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(QoSActionKey);
 
 /// The values of `QoS.bandwidth key`: `burst`, `rate`.
 ///
@@ -9368,68 +8514,7 @@ impl StringEnum for QoSBandwidthKey {
     }
 }
 
-impl Default for QoSBandwidthKey {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for QoSBandwidthKey {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for QoSBandwidthKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for QoSBandwidthKey {}
-
-impl PartialOrd for QoSBandwidthKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for QoSBandwidthKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for QoSBandwidthKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for QoSBandwidthKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for QoSBandwidthKey {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(QoSBandwidthKey);
 
 /// The values of `QoS.direction`: `from-lport`, `to-lport`.
 ///
@@ -9475,65 +8560,4 @@ impl StringEnum for QoSDirection {
     }
 }
 
-impl Default for QoSDirection {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for QoSDirection {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for QoSDirection {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for QoSDirection {}
-
-impl PartialOrd for QoSDirection {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for QoSDirection {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for QoSDirection {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for QoSDirection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for QoSDirection {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(QoSDirection);

@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
-    self, Atomic, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny,
-    MapAccess, Ref, SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
+    self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
+    SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -8054,68 +8054,7 @@ impl StringEnum for BfdStatus {
     }
 }
 
-impl Default for BfdStatus {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for BfdStatus {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for BfdStatus {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for BfdStatus {}
-
-impl PartialOrd for BfdStatus {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for BfdStatus {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for BfdStatus {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for BfdStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for BfdStatus {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(BfdStatus);
 
 /// The values of `Controller_Event.event_type`: `empty_lb_backends`.
 ///
@@ -8158,68 +8097,7 @@ impl StringEnum for ControllerEventEventType {
     }
 }
 
-impl Default for ControllerEventEventType {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for ControllerEventEventType {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for ControllerEventEventType {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for ControllerEventEventType {}
-
-impl PartialOrd for ControllerEventEventType {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ControllerEventEventType {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for ControllerEventEventType {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for ControllerEventEventType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for ControllerEventEventType {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(ControllerEventEventType);
 
 /// The values of `DHCP_Options.type`: `bool`, `domains`, `host_id`, `ipv4`, `static_routes`, `str`, `uint16`, `uint32`, `uint8`.
 ///
@@ -8303,68 +8181,7 @@ impl StringEnum for DhcpOptionsType {
     }
 }
 
-impl Default for DhcpOptionsType {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for DhcpOptionsType {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for DhcpOptionsType {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for DhcpOptionsType {}
-
-impl PartialOrd for DhcpOptionsType {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for DhcpOptionsType {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for DhcpOptionsType {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for DhcpOptionsType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for DhcpOptionsType {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(DhcpOptionsType);
 
 /// The values of `DHCPv6_Options.type`: `ipv6`, `mac`, `str`.
 ///
@@ -8418,68 +8235,7 @@ impl StringEnum for DHCPv6OptionsType {
     }
 }
 
-impl Default for DHCPv6OptionsType {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for DHCPv6OptionsType {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for DHCPv6OptionsType {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for DHCPv6OptionsType {}
-
-impl PartialOrd for DHCPv6OptionsType {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for DHCPv6OptionsType {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for DHCPv6OptionsType {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for DHCPv6OptionsType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for DHCPv6OptionsType {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(DHCPv6OptionsType);
 
 /// The values of `Encap.type`: `geneve`, `stt`, `vxlan`.
 ///
@@ -8529,68 +8285,7 @@ impl StringEnum for EncapType {
     }
 }
 
-impl Default for EncapType {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for EncapType {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for EncapType {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for EncapType {}
-
-impl PartialOrd for EncapType {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for EncapType {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for EncapType {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for EncapType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for EncapType {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(EncapType);
 
 /// The values of `Load_Balancer.protocol`: `sctp`, `tcp`, `udp`.
 ///
@@ -8644,68 +8339,7 @@ impl StringEnum for LoadBalancerProtocol {
     }
 }
 
-impl Default for LoadBalancerProtocol {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for LoadBalancerProtocol {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for LoadBalancerProtocol {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for LoadBalancerProtocol {}
-
-impl PartialOrd for LoadBalancerProtocol {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for LoadBalancerProtocol {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for LoadBalancerProtocol {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for LoadBalancerProtocol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for LoadBalancerProtocol {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(LoadBalancerProtocol);
 
 /// The values of `Logical_Flow.pipeline`: `egress`, `ingress`.
 ///
@@ -8752,68 +8386,7 @@ impl StringEnum for LogicalFlowPipeline {
     }
 }
 
-impl Default for LogicalFlowPipeline {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for LogicalFlowPipeline {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for LogicalFlowPipeline {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for LogicalFlowPipeline {}
-
-impl PartialOrd for LogicalFlowPipeline {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for LogicalFlowPipeline {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for LogicalFlowPipeline {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for LogicalFlowPipeline {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for LogicalFlowPipeline {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(LogicalFlowPipeline);
 
 /// The values of `Meter.unit`: `kbps`, `pktps`.
 ///
@@ -8859,68 +8432,7 @@ impl StringEnum for MeterUnit {
     }
 }
 
-impl Default for MeterUnit {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for MeterUnit {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for MeterUnit {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for MeterUnit {}
-
-impl PartialOrd for MeterUnit {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MeterUnit {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for MeterUnit {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for MeterUnit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for MeterUnit {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(MeterUnit);
 
 /// The values of `Meter_Band.action`: `drop`.
 ///
@@ -8962,68 +8474,7 @@ impl StringEnum for MeterBandAction {
     }
 }
 
-impl Default for MeterBandAction {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for MeterBandAction {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for MeterBandAction {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for MeterBandAction {}
-
-impl PartialOrd for MeterBandAction {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MeterBandAction {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for MeterBandAction {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for MeterBandAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for MeterBandAction {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(MeterBandAction);
 
 /// The values of `Mirror.filter`: `from-lport`, `to-lport`.
 ///
@@ -9069,68 +8520,7 @@ impl StringEnum for MirrorFilter {
     }
 }
 
-impl Default for MirrorFilter {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for MirrorFilter {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for MirrorFilter {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for MirrorFilter {}
-
-impl PartialOrd for MirrorFilter {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MirrorFilter {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for MirrorFilter {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for MirrorFilter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for MirrorFilter {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(MirrorFilter);
 
 /// The values of `Mirror.type`: `erspan`, `gre`.
 ///
@@ -9176,68 +8566,7 @@ impl StringEnum for MirrorType {
     }
 }
 
-impl Default for MirrorType {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for MirrorType {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for MirrorType {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for MirrorType {}
-
-impl PartialOrd for MirrorType {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MirrorType {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for MirrorType {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for MirrorType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for MirrorType {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(MirrorType);
 
 /// The values of `Service_Monitor.protocol`: `tcp`, `udp`.
 ///
@@ -9284,68 +8613,7 @@ impl StringEnum for ServiceMonitorProtocol {
     }
 }
 
-impl Default for ServiceMonitorProtocol {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for ServiceMonitorProtocol {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for ServiceMonitorProtocol {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for ServiceMonitorProtocol {}
-
-impl PartialOrd for ServiceMonitorProtocol {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ServiceMonitorProtocol {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for ServiceMonitorProtocol {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for ServiceMonitorProtocol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for ServiceMonitorProtocol {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(ServiceMonitorProtocol);
 
 /// The values of `Service_Monitor.status`: `error`, `offline`, `online`.
 ///
@@ -9399,65 +8667,4 @@ impl StringEnum for ServiceMonitorStatus {
     }
 }
 
-impl Default for ServiceMonitorStatus {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for ServiceMonitorStatus {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for ServiceMonitorStatus {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for ServiceMonitorStatus {}
-
-impl PartialOrd for ServiceMonitorStatus {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for ServiceMonitorStatus {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for ServiceMonitorStatus {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for ServiceMonitorStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for ServiceMonitorStatus {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(ServiceMonitorStatus);

@@ -669,7 +669,7 @@ fn emit_header(o: &mut String, schema: &DatabaseSchema, model: &Model, options: 
         typed.push("SortedMap");
     }
     if !model.enums.is_empty() {
-        typed.extend(["Atomic", "StringEnum"]);
+        typed.push("StringEnum");
     }
     typed.sort_by_key(|s| (*s != "self", s.to_ascii_lowercase()));
     w!(o, "use ovsdb_proto::typed::{{{}}};", typed.join(", "));
@@ -1152,89 +1152,7 @@ fn emit_enum(o: &mut String, e: &EnumDef) {
     w!(o, "    }}");
     w!(o, "}}");
     w!(o);
-    w!(o, "impl Default for {n} {{");
-    w!(o, "    fn default() -> Self {{");
-    w!(o, "        Self::from_name(\"\")");
-    w!(o, "    }}");
-    w!(o, "}}");
-    w!(o);
-    w!(o, "impl From<&str> for {n} {{");
-    w!(o, "    fn from(name: &str) -> Self {{");
-    w!(o, "        Self::from_name(name)");
-    w!(o, "    }}");
-    w!(o, "}}");
-    w!(o);
-    w!(o, "impl PartialEq for {n} {{");
-    w!(o, "    fn eq(&self, other: &Self) -> bool {{");
-    w!(o, "        self.as_str() == other.as_str()");
-    w!(o, "    }}");
-    w!(o, "}}");
-    w!(o);
-    w!(o, "impl Eq for {n} {{}}");
-    w!(o);
-    w!(o, "impl PartialOrd for {n} {{");
-    w!(
-        o,
-        "    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {{"
-    );
-    w!(o, "        Some(self.cmp(other))");
-    w!(o, "    }}");
-    w!(o, "}}");
-    w!(o);
-    w!(o, "impl Ord for {n} {{");
-    w!(
-        o,
-        "    fn cmp(&self, other: &Self) -> std::cmp::Ordering {{"
-    );
-    w!(o, "        self.as_str().cmp(other.as_str())");
-    w!(o, "    }}");
-    w!(o, "}}");
-    w!(o);
-    w!(o, "impl std::hash::Hash for {n} {{");
-    w!(
-        o,
-        "    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {{"
-    );
-    w!(o, "        self.as_str().hash(state);");
-    w!(o, "    }}");
-    w!(o, "}}");
-    w!(o);
-    w!(o, "impl std::fmt::Display for {n} {{");
-    w!(
-        o,
-        "    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{"
-    );
-    w!(o, "        f.write_str(self.as_str())");
-    w!(o, "    }}");
-    w!(o, "}}");
-    w!(o);
-    w!(o, "impl Atomic for {n} {{");
-    w!(
-        o,
-        "    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;"
-    );
-    w!(o);
-    w!(
-        o,
-        "    fn from_atom(atom: &ovsdb_proto::Atom, base: &ovsdb_proto::schema::BaseType) -> std::result::Result<Self, String> {{"
-    );
-    w!(o, "        typed::string_enum_from_atom(atom, base)");
-    w!(o, "    }}");
-    w!(o);
-    w!(o, "    fn to_atom(&self) -> ovsdb_proto::Atom {{");
-    w!(
-        o,
-        "        ovsdb_proto::Atom::String(self.as_str().to_owned())"
-    );
-    w!(o, "    }}");
-    w!(o);
-    w!(
-        o,
-        "    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {{"
-    );
-    w!(o, "        self.cmp(other)");
-    w!(o, "    }}");
-    w!(o, "}}");
+    w!(o, "ovsdb_proto::string_enum_traits!({n});");
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
-    self, Atomic, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny,
-    MapAccess, Ref, SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
+    self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
+    SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -522,65 +522,4 @@ impl StringEnum for RouteOrigin {
     }
 }
 
-impl Default for RouteOrigin {
-    fn default() -> Self {
-        Self::from_name("")
-    }
-}
-
-impl From<&str> for RouteOrigin {
-    fn from(name: &str) -> Self {
-        Self::from_name(name)
-    }
-}
-
-impl PartialEq for RouteOrigin {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for RouteOrigin {}
-
-impl PartialOrd for RouteOrigin {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for RouteOrigin {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl std::hash::Hash for RouteOrigin {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl std::fmt::Display for RouteOrigin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Atomic for RouteOrigin {
-    const KIND: ovsdb_proto::schema::AtomicType = ovsdb_proto::schema::AtomicType::String;
-
-    fn from_atom(
-        atom: &ovsdb_proto::Atom,
-        base: &ovsdb_proto::schema::BaseType,
-    ) -> std::result::Result<Self, String> {
-        typed::string_enum_from_atom(atom, base)
-    }
-
-    fn to_atom(&self) -> ovsdb_proto::Atom {
-        ovsdb_proto::Atom::String(self.as_str().to_owned())
-    }
-
-    fn cmp_atomic(&self, other: &Self) -> std::cmp::Ordering {
-        self.cmp(other)
-    }
-}
+ovsdb_proto::string_enum_traits!(RouteOrigin);
