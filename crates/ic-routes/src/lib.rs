@@ -80,6 +80,7 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod filter;
 mod engine;
 mod plan;
 mod snapshot;
@@ -88,6 +89,7 @@ mod snapshot;
 mod tests;
 
 pub use addr::{Nexthop, PortAddresses, Prefix};
+pub use filter::{AdvertiseCandidate, AllowAll, LearnCandidate, RouteFilter};
 pub use engine::{plan, IC_LEARNED_ROUTE, NB_ID};
 pub use plan::{
     AdvertisementUpdate, Diagnostic, LearnedRouteDelete, LearnedRouteInsert, Operations, Plan,

@@ -1,0 +1,1 @@
+//! VPC isolation across OVN interconnection (issue #6; being built).

@@ -1,0 +1,1 @@
+//! Embedded in-memory OVSDB server (issue #7; being built).
