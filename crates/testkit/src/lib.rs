@@ -6,5 +6,6 @@
 //!   temporary directory and cleans up on drop.
 
 pub mod gen;
+pub mod ovn;
 pub mod raw;
 pub mod server;

@@ -1,0 +1,590 @@
+//! The tokio shell: replicas of the zone's four databases, the `ovn_ic` lock, and rounds.
+//!
+//! A round reads the four replicas under their read locks, runs the [`crate::zone`] steps
+//! and the route engine, and commits at most one transaction per database (the southbound
+//! one guarded by an `assert` of the lock, so a daemon that lost the lock cannot write).
+//! Because `ovsdb-client` returns from `transact` only once the replica holds the
+//! transaction's effects, the next round sees them; rounds repeat until one writes nothing,
+//! then the daemon sleeps until a replica changes or the lock changes hands.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ic_routes::{IcNorthbound, IcSouthbound, Northbound, Snapshot};
+use ovn_ic_nb::TransitSwitch;
+use ovn_ic_sb as icsb;
+use ovn_nb as nb;
+use ovn_sb as sb;
+use ovsdb_client::tls::TlsConfig;
+use ovsdb_client::{Cache, CacheEvent, Client, ClientConfig, ClientError, LockHandle, MonitorSpec};
+use ovsdb_proto::typed::Table;
+use ovsdb_proto::{Operation, Uuid};
+use tokio::sync::{broadcast, watch};
+use tracing::{debug, info, warn};
+
+use crate::zone::{Ops, Registration, Rows, ZoneState};
+
+/// The name of the southbound lock that makes one daemon per zone active (ovn-ic's).
+pub const LOCK_NAME: &str = "ovn_ic";
+
+/// What the control socket asks of the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Run (the initial state; `resume`).
+    Run,
+    /// Release the lock and write nothing, while keeping the replicas current (`pause`).
+    Pause,
+    /// Stop (`exit`).
+    Exit,
+}
+
+/// How the daemon connects and paces itself.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The zone's `OVN_Northbound` (`--ovnnb-db`), Open vSwitch remote syntax.
+    pub ovnnb_db: String,
+    /// The zone's `OVN_Southbound` (`--ovnsb-db`).
+    pub ovnsb_db: String,
+    /// `OVN_IC_Northbound` (`--ic-nb-db`).
+    pub ic_nb_db: String,
+    /// `OVN_IC_Southbound` (`--ic-sb-db`).
+    pub ic_sb_db: String,
+    /// Private key, certificate and CA certificate for `ssl:` remotes.
+    pub tls: Option<TlsFiles>,
+    /// Inactivity probe of every connection (default 5 s, as Open vSwitch).
+    pub probe_interval: Option<Duration>,
+    /// Delay before retrying a round whose transaction failed (default 1 s).
+    pub retry_delay: Duration,
+    /// Deadline of one transaction (default 30 s); its outcome is then unknown and the next
+    /// round recomputes from the replicas.
+    pub transact_timeout: Duration,
+    /// Rounds in a row that may write something before the daemon pauses for
+    /// `retry_delay` (a guard against a peer that undoes our writes; default 50).
+    pub max_busy_rounds: u32,
+}
+
+/// TLS key material as ovs-pki writes it (PEM files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `--private-key`.
+    pub private_key: PathBuf,
+    /// `--certificate`.
+    pub certificate: PathBuf,
+    /// `--ca-cert`.
+    pub ca_cert: PathBuf,
+}
+
+impl Config {
+    /// A configuration with the four remotes and the defaults.
+    pub fn new(
+        ovnnb_db: impl Into<String>,
+        ovnsb_db: impl Into<String>,
+        ic_nb_db: impl Into<String>,
+        ic_sb_db: impl Into<String>,
+    ) -> Self {
+        Config {
+            ovnnb_db: ovnnb_db.into(),
+            ovnsb_db: ovnsb_db.into(),
+            ic_nb_db: ic_nb_db.into(),
+            ic_sb_db: ic_sb_db.into(),
+            tls: None,
+            probe_interval: Some(Duration::from_secs(5)),
+            retry_delay: Duration::from_secs(1),
+            transact_timeout: Duration::from_secs(30),
+            max_busy_rounds: 50,
+        }
+    }
+
+    /// Sets the TLS files.
+    pub fn tls(mut self, tls: Option<TlsFiles>) -> Self {
+        self.tls = tls;
+        self
+    }
+}
+
+/// Why the daemon could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DaemonError {
+    /// A remote or the TLS files are unusable.
+    #[error("{db}: {source}")]
+    Config {
+        /// Which database.
+        db: &'static str,
+        /// The cause.
+        #[source]
+        source: ClientError,
+    },
+    /// A connection failed for good (the client shut down).
+    #[error("{db}: {source}")]
+    Client {
+        /// Which database.
+        db: &'static str,
+        /// The cause.
+        #[source]
+        source: ClientError,
+    },
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RoundStats {
+    /// Whether this daemon held the lock and the zone was registered.
+    pub active: bool,
+    /// Operations sent per database: NB, SB, IC-SB.
+    pub ops: [usize; 3],
+    /// Transactions that failed.
+    pub failed: usize,
+    /// Learned routes inserted and deleted by the route engine.
+    pub learned: (usize, usize),
+    /// Advertisements inserted and deleted by the route engine.
+    pub advertised: (usize, usize),
+    /// Time spent computing (replicas locked), and committing.
+    pub compute: Duration,
+    /// Time spent committing.
+    pub commit: Duration,
+}
+
+impl RoundStats {
+    /// Whether the round wrote anything.
+    pub fn wrote(&self) -> bool {
+        self.ops.iter().any(|n| *n > 0)
+    }
+}
+
+struct Db {
+    name: &'static str,
+    client: Client,
+    cache: Arc<Cache>,
+    events: broadcast::Receiver<CacheEvent>,
+}
+
+/// One zone's interconnection daemon.
+pub struct Daemon {
+    config: Config,
+    nb: Db,
+    sb: Db,
+    ic_nb: Db,
+    ic_sb: Db,
+    lock: LockHandle,
+    state: ZoneState,
+    was_active: bool,
+    control_tx: Arc<watch::Sender<Control>>,
+    control: watch::Receiver<Control>,
+    status: watch::Sender<&'static str>,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("ovnnb_db", &self.config.ovnnb_db)
+            .field("active", &self.was_active)
+            .finish()
+    }
+}
+
+const NB_TABLES: &[&str] = &[
+    nb::NbGlobal::NAME,
+    nb::LogicalSwitch::NAME,
+    nb::LogicalSwitchPort::NAME,
+    nb::LogicalRouter::NAME,
+    nb::LogicalRouterPort::NAME,
+    nb::LogicalRouterStaticRoute::NAME,
+];
+const SB_TABLES: &[&str] = &[
+    sb::Chassis::NAME,
+    sb::Encap::NAME,
+    sb::PortBinding::NAME,
+    sb::DatapathBinding::NAME,
+];
+const IC_NB_TABLES: &[&str] = &[TransitSwitch::NAME];
+const IC_SB_TABLES: &[&str] = &[
+    icsb::AvailabilityZone::NAME,
+    icsb::Gateway::NAME,
+    icsb::Encap::NAME,
+    icsb::DatapathBinding::NAME,
+    icsb::PortBinding::NAME,
+    icsb::Route::NAME,
+];
+
+async fn open(
+    name: &'static str,
+    db: &'static str,
+    remote: &str,
+    tables: &[&str],
+    config: &Config,
+) -> Result<Db, DaemonError> {
+    let mut cc = ClientConfig::new(remote)
+        .map_err(|source| DaemonError::Config { db: name, source })?
+        .probe_interval(config.probe_interval)
+        .transact_timeout(Some(config.transact_timeout));
+    if let Some(files) = &config.tls {
+        let tls = TlsConfig::from_files(&files.private_key, &files.certificate, &files.ca_cert)
+            .map_err(|e| DaemonError::Config {
+                db: name,
+                source: ClientError::from(e),
+            })?;
+        cc = cc.tls(tls);
+    }
+    let client = Client::start(cc);
+    let events = client.subscribe();
+    info!(db = name, remote, "connecting");
+    let cache = client
+        .monitor(db, MonitorSpec::tables(tables.iter().copied()))
+        .await
+        .map_err(|source| DaemonError::Client { db: name, source })?;
+    info!(
+        db = name,
+        rows = cache.read().total_rows(),
+        "replica in sync"
+    );
+    Ok(Db {
+        name,
+        client,
+        cache,
+        events,
+    })
+}
+
+impl Daemon {
+    /// Connects to the four databases, waits for their initial copies and asks for the
+    /// `ovn_ic` lock on the southbound database.
+    pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
+        let (nb, sb, ic_nb, ic_sb) = tokio::try_join!(
+            open("ovnnb", nb::NAME, &config.ovnnb_db, NB_TABLES, &config),
+            open("ovnsb", sb::NAME, &config.ovnsb_db, SB_TABLES, &config),
+            open(
+                "ic-nb",
+                ovn_ic_nb::NAME,
+                &config.ic_nb_db,
+                IC_NB_TABLES,
+                &config
+            ),
+            open("ic-sb", icsb::NAME, &config.ic_sb_db, IC_SB_TABLES, &config),
+        )?;
+        nb.cache.register_typed::<nb::NbGlobal>();
+        nb.cache.register_typed::<nb::LogicalSwitch>();
+        nb.cache.register_typed::<nb::LogicalSwitchPort>();
+        nb.cache.register_typed::<nb::LogicalRouter>();
+        nb.cache.register_typed::<nb::LogicalRouterPort>();
+        nb.cache.register_typed::<nb::LogicalRouterStaticRoute>();
+        sb.cache.register_typed::<sb::Chassis>();
+        sb.cache.register_typed::<sb::Encap>();
+        sb.cache.register_typed::<sb::PortBinding>();
+        sb.cache.register_typed::<sb::DatapathBinding>();
+        ic_nb.cache.register_typed::<TransitSwitch>();
+        ic_sb.cache.register_typed::<icsb::AvailabilityZone>();
+        ic_sb.cache.register_typed::<icsb::Gateway>();
+        ic_sb.cache.register_typed::<icsb::Encap>();
+        ic_sb.cache.register_typed::<icsb::DatapathBinding>();
+        ic_sb.cache.register_typed::<icsb::PortBinding>();
+        ic_sb.cache.register_typed::<icsb::Route>();
+        let (control_tx, control) = watch::channel(Control::Run);
+        let lock = sb
+            .client
+            .lock(LOCK_NAME)
+            .map_err(|source| DaemonError::Client {
+                db: "ovnsb",
+                source,
+            })?;
+        Ok(Daemon {
+            config,
+            nb,
+            sb,
+            ic_nb,
+            ic_sb,
+            lock,
+            state: ZoneState::default(),
+            was_active: false,
+            control_tx: Arc::new(control_tx),
+            control,
+            status: watch::channel("standby").0,
+        })
+    }
+
+    /// The sender the control socket (or an embedding program) uses to pause, resume or
+    /// stop [`Daemon::run`].
+    pub fn controller(&self) -> Arc<watch::Sender<Control>> {
+        self.control_tx.clone()
+    }
+
+    /// The daemon's state as `ovn-appctl status` reports it: `active`, `standby` or `paused`.
+    pub fn status(&self) -> watch::Receiver<&'static str> {
+        self.status.subscribe()
+    }
+
+    /// Whether this daemon holds the `ovn_ic` lock (it is the zone's active instance).
+    pub fn is_active(&self) -> bool {
+        self.lock.is_held()
+    }
+
+    /// Runs one round: when active, computes and commits what the zone needs.
+    pub async fn round(&mut self) -> RoundStats {
+        let mut stats = RoundStats::default();
+        let held = self.lock.is_held();
+        if held != self.was_active {
+            self.status
+                .send_replace(if held { "active" } else { "standby" });
+            if held {
+                info!("ovn-ic lock acquired. This ovn-ic instance is now active.");
+            } else {
+                info!("ovn-ic lock lost. This ovn-ic instance is now on standby.");
+            }
+            self.was_active = held;
+        }
+        if !held {
+            return stats;
+        }
+        let started = Instant::now();
+        let (ops, registered, plan_counts) = self.compute();
+        stats.compute = started.elapsed();
+        stats.active = registered;
+        stats.learned = (plan_counts.0, plan_counts.1);
+        stats.advertised = (plan_counts.2, plan_counts.3);
+        stats.ops = [ops.nb.len(), ops.sb.len(), ops.ic_sb.len()];
+        let commit = Instant::now();
+        let (nb_ops, sb_ops, ic_sb_ops) = (ops.nb, ops.sb, ops.ic_sb);
+        let mut sb_txn = sb_ops;
+        if !sb_txn.is_empty() {
+            sb_txn.insert(
+                0,
+                Operation::Assert {
+                    lock: LOCK_NAME.to_owned(),
+                },
+            );
+        }
+        let (a, b, c) = tokio::join!(
+            commit_db(&self.nb, nb_ops),
+            commit_db(&self.sb, sb_txn),
+            commit_db(&self.ic_sb, ic_sb_ops),
+        );
+        stats.failed = [a, b, c].iter().filter(|ok| !**ok).count();
+        stats.commit = commit.elapsed();
+        if stats.wrote() {
+            debug!(
+                nb = stats.ops[0],
+                sb = stats.ops[1],
+                ic_sb = stats.ops[2],
+                learned_added = stats.learned.0,
+                learned_removed = stats.learned.1,
+                advertised_added = stats.advertised.0,
+                advertised_removed = stats.advertised.1,
+                compute_us = stats.compute.as_micros() as u64,
+                commit_us = stats.commit.as_micros() as u64,
+                "round committed"
+            );
+        }
+        stats
+    }
+
+    /// Computes one round's operations from the replicas (all four read-locked meanwhile,
+    /// so the round sees whole transactions).
+    fn compute(&mut self) -> (Ops, bool, (usize, usize, usize, usize)) {
+        let nb_t = self.nb.cache.read();
+        let sb_t = self.sb.cache.read();
+        let icnb_t = self.ic_nb.cache.read();
+        let icsb_t = self.ic_sb.cache.read();
+        macro_rules! typed {
+            ($tables:expr, $t:ty) => {
+                $tables.typed::<$t>().unwrap_or(empty::<$t>())
+            };
+        }
+        let rows = Rows {
+            nb_global: typed!(nb_t, nb::NbGlobal),
+            switches: typed!(nb_t, nb::LogicalSwitch),
+            switch_ports: typed!(nb_t, nb::LogicalSwitchPort),
+            chassis: typed!(sb_t, sb::Chassis),
+            sb_encaps: typed!(sb_t, sb::Encap),
+            sb_port_bindings: typed!(sb_t, sb::PortBinding),
+            sb_datapaths: typed!(sb_t, sb::DatapathBinding),
+            transit_switches: typed!(icnb_t, TransitSwitch),
+            zones: typed!(icsb_t, icsb::AvailabilityZone),
+            gateways: typed!(icsb_t, icsb::Gateway),
+            ic_encaps: typed!(icsb_t, icsb::Encap),
+            ic_datapaths: typed!(icsb_t, icsb::DatapathBinding),
+            ic_port_bindings: typed!(icsb_t, icsb::PortBinding),
+        };
+        let mut ops = Ops::default();
+        let reg = self.state.run(&rows, &mut ops);
+        let Registration::Registered { name, .. } = reg else {
+            return (ops, false, (0, 0, 0, 0));
+        };
+        let mut snapshot = Snapshot::new(name);
+        let mut n = Northbound::default();
+        if let Some(g) = rows.nb_global.values().min_by_key(|g| g.uuid) {
+            n.nb_global = g.clone();
+        }
+        n.routers = btree(typed!(nb_t, nb::LogicalRouter));
+        n.router_ports = btree(typed!(nb_t, nb::LogicalRouterPort));
+        n.static_routes = btree(typed!(nb_t, nb::LogicalRouterStaticRoute));
+        n.switch_ports = btree(rows.switch_ports);
+        let mut inb = IcNorthbound::default();
+        inb.transit_switches = btree(rows.transit_switches);
+        let mut isb = IcSouthbound::default();
+        isb.availability_zones = btree(rows.zones);
+        isb.port_bindings = btree(rows.ic_port_bindings);
+        isb.routes = btree(typed!(icsb_t, icsb::Route));
+        snapshot.nb = n;
+        snapshot.ic_nb = inb;
+        snapshot.ic_sb = isb;
+        drop((nb_t, sb_t, icnb_t, icsb_t));
+        let plan = snapshot.plan();
+        for d in &plan.diagnostics {
+            warn!("{d}");
+        }
+        let counts = (
+            plan.learned_to_insert.len(),
+            plan.learned_to_delete.len(),
+            plan.advertisements_to_insert.len(),
+            plan.advertisements_to_delete.len(),
+        );
+        let route_ops = plan.operations();
+        ops.nb.extend(route_ops.nb);
+        ops.ic_sb.extend(route_ops.ic_sb);
+        (ops, true, counts)
+    }
+
+    /// Runs rounds until `shutdown` completes: a round after every replica change and every
+    /// change of lock ownership, repeated while rounds write.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut busy = 0u32;
+        loop {
+            let control = *self.control.borrow_and_update();
+            match control {
+                Control::Exit => break,
+                Control::Pause => {
+                    if self.status.send_replace("paused") != "paused" {
+                        info!("This ovn-ic instance is now paused.");
+                        let _ = self.sb.client.unlock(LOCK_NAME);
+                        self.was_active = false;
+                    }
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = self.control.changed() => {}
+                    }
+                    continue;
+                }
+                Control::Run => {
+                    if *self.status.borrow() == "paused" {
+                        self.status.send_replace("standby");
+                        match self.sb.client.lock(LOCK_NAME) {
+                            Ok(lock) => self.lock = lock,
+                            Err(e) => warn!(error = %e, "cannot ask for the lock again"),
+                        }
+                    }
+                }
+            }
+            let stats = self.round().await;
+            let again = if stats.failed > 0 {
+                busy = 0;
+                Some(self.config.retry_delay)
+            } else if stats.wrote() {
+                busy += 1;
+                if busy >= self.config.max_busy_rounds {
+                    warn!(rounds = busy, "still writing after many rounds; pausing");
+                    busy = 0;
+                    Some(self.config.retry_delay)
+                } else {
+                    Some(Duration::ZERO)
+                }
+            } else {
+                busy = 0;
+                None
+            };
+            if again == Some(Duration::ZERO) {
+                self.drain_events();
+                continue;
+            }
+            let sleep = tokio::time::sleep(again.unwrap_or(Duration::from_secs(3600)));
+            tokio::pin!(sleep);
+            let mut lock = self.lock.clone();
+            let held = lock.is_held();
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.control.changed() => {}
+                _ = &mut sleep, if again.is_some() => {}
+                _ = wait_change(&mut self.nb.events) => {}
+                _ = wait_change(&mut self.sb.events) => {}
+                _ = wait_change(&mut self.ic_nb.events) => {}
+                _ = wait_change(&mut self.ic_sb.events) => {}
+                _ = async { if held { lock.lost().await } else { lock.acquired().await } } => {}
+            }
+            self.drain_events();
+        }
+        info!("exiting");
+        self.shutdown();
+    }
+
+    fn drain_events(&mut self) {
+        for db in [&mut self.nb, &mut self.sb, &mut self.ic_nb, &mut self.ic_sb] {
+            while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = db.events.try_recv()
+            {
+            }
+        }
+    }
+
+    /// Closes the four connections (releasing the lock).
+    pub fn shutdown(&self) {
+        for db in [&self.nb, &self.sb, &self.ic_nb, &self.ic_sb] {
+            db.client.shutdown();
+        }
+    }
+}
+
+async fn wait_change(rx: &mut broadcast::Receiver<CacheEvent>) {
+    loop {
+        match rx.recv().await {
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+            // The client is gone: never wake up for it again.
+            Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+        }
+    }
+}
+
+/// Commits `ops` to `db`; false when the transaction failed (logged).
+async fn commit_db(db: &Db, ops: Vec<Operation>) -> bool {
+    if ops.is_empty() {
+        return true;
+    }
+    let n = ops.len();
+    match db.client.transact(db.cache.db(), ops).await {
+        Ok(reply) => match reply.into_result() {
+            Ok(_) => true,
+            Err((index, error)) => {
+                warn!(db = db.name, operations = n, index, %error, "transaction failed");
+                false
+            }
+        },
+        Err(e) => {
+            warn!(db = db.name, operations = n, error = %e, "transaction not committed");
+            false
+        }
+    }
+}
+
+fn btree<T: Clone>(rows: &HashMap<Uuid, T>) -> std::collections::BTreeMap<Uuid, T> {
+    rows.iter().map(|(k, v)| (*k, v.clone())).collect()
+}
+
+fn empty<T: 'static + Send + Sync>() -> &'static HashMap<Uuid, T> {
+    // One leaked empty map per row type, made once: a table the server lacks (schema skew)
+    // reads as empty.
+    use std::any::{Any, TypeId};
+    use std::sync::{Mutex, OnceLock};
+    static EMPTY: OnceLock<Mutex<HashMap<TypeId, &'static (dyn Any + Send + Sync)>>> =
+        OnceLock::new();
+    let mut map = EMPTY
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let any = *map
+        .entry(TypeId::of::<T>())
+        .or_insert_with(|| Box::leak(Box::new(HashMap::<Uuid, T>::new())));
+    any.downcast_ref::<HashMap<Uuid, T>>()
+        .expect("keyed by its own type")
+}

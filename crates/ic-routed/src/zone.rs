@@ -1,0 +1,852 @@
+//! An availability zone's duties besides routes, as pure functions over typed rows: what
+//! ovn-ic 23.03 does in `az_run`, `ts_run`, `gateway_run` and `port_binding_run`, plus the
+//! port-binding cleanup at the start of its `route_run`.
+//!
+//! Each step reads the zone's replicas ([`Rows`]) and appends the operations that bring the
+//! databases in line to an [`Ops`]; nothing here touches a socket. The daemon commits one
+//! transaction per database per round and runs the next round on the updated replicas, so
+//! a step may leave work for the next round (a transit switch's NB logical switch is created
+//! in one round, its ports are bound in the next), exactly as ovn-ic converges over its
+//! main-loop iterations.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use ovn_ic_nb::TransitSwitch;
+use ovn_ic_sb as icsb;
+use ovn_nb::{LogicalSwitch, LogicalSwitchPort, NbGlobal};
+use ovn_sb as sb;
+use ovsdb_proto::typed::{Ref, SortedMap, StringEnum as _, Table};
+use ovsdb_proto::{
+    parse_uuid, Atom, Condition, Datum, Function, Mutation, Mutator, Operation, Row, Uuid,
+};
+use tracing::{debug, info, warn};
+
+/// Lowest tunnel key of a transit switch's datapath (`OVN_MIN_DP_KEY_GLOBAL`): the top 2^16
+/// keys of the 24-bit datapath key space are reserved for interconnection.
+pub const MIN_DP_KEY_GLOBAL: u32 = (1 << 24) - (1 << 16) + 1;
+/// Highest tunnel key of a transit switch's datapath (`OVN_MAX_DP_KEY_GLOBAL`).
+pub const MAX_DP_KEY_GLOBAL: u32 = (1 << 24) - 1;
+/// Highest tunnel key of a transit-switch port (keys are 15 bits, from 1).
+pub const MAX_PORT_KEY: u32 = (1 << 15) - 1;
+
+/// The zone's replicas, as the daemon's caches hold them: typed rows by UUID.
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    /// NB `NB_Global` rows (the first one counts).
+    pub nb_global: &'a HashMap<Uuid, NbGlobal>,
+    /// NB `Logical_Switch`.
+    pub switches: &'a HashMap<Uuid, LogicalSwitch>,
+    /// NB `Logical_Switch_Port`.
+    pub switch_ports: &'a HashMap<Uuid, LogicalSwitchPort>,
+    /// SB `Chassis`.
+    pub chassis: &'a HashMap<Uuid, sb::Chassis>,
+    /// SB `Encap`.
+    pub sb_encaps: &'a HashMap<Uuid, sb::Encap>,
+    /// SB `Port_Binding`.
+    pub sb_port_bindings: &'a HashMap<Uuid, sb::PortBinding>,
+    /// SB `Datapath_Binding`.
+    pub sb_datapaths: &'a HashMap<Uuid, sb::DatapathBinding>,
+    /// IC-NB `Transit_Switch`.
+    pub transit_switches: &'a HashMap<Uuid, TransitSwitch>,
+    /// IC-SB `Availability_Zone`.
+    pub zones: &'a HashMap<Uuid, icsb::AvailabilityZone>,
+    /// IC-SB `Gateway`.
+    pub gateways: &'a HashMap<Uuid, icsb::Gateway>,
+    /// IC-SB `Encap`.
+    pub ic_encaps: &'a HashMap<Uuid, icsb::Encap>,
+    /// IC-SB `Datapath_Binding`.
+    pub ic_datapaths: &'a HashMap<Uuid, icsb::DatapathBinding>,
+    /// IC-SB `Port_Binding`.
+    pub ic_port_bindings: &'a HashMap<Uuid, icsb::PortBinding>,
+}
+
+/// Operations for one round, one list per database.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Ops {
+    /// For the zone's `OVN_Northbound`.
+    pub nb: Vec<Operation>,
+    /// For the zone's `OVN_Southbound` (the daemon prefixes an `assert` of its lock).
+    pub sb: Vec<Operation>,
+    /// For `OVN_IC_Southbound`.
+    pub ic_sb: Vec<Operation>,
+}
+
+impl Ops {
+    /// Whether no database is written.
+    pub fn is_empty(&self) -> bool {
+        self.nb.is_empty() && self.sb.is_empty() && self.ic_sb.is_empty()
+    }
+}
+
+/// What the zone steps remember between rounds, as ovn-ic keeps it in static variables: the
+/// zone name last registered and the tunnel-key allocation hints.
+#[derive(Debug, Clone)]
+pub struct ZoneState {
+    az_name: Option<String>,
+    dp_hint: u32,
+    port_hint: u32,
+    new_uuid: fn() -> Uuid,
+}
+
+impl Default for ZoneState {
+    fn default() -> Self {
+        ZoneState {
+            az_name: None,
+            dp_hint: MIN_DP_KEY_GLOBAL,
+            port_hint: 0,
+            new_uuid: Uuid::new_v4,
+        }
+    }
+}
+
+/// The zone this daemon serves, as `az_run` finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registration {
+    /// No `NB_Global` row yet.
+    NoNbGlobal,
+    /// `NB_Global.name` is empty: interconnection is off for this zone.
+    Unnamed,
+    /// The zone's `Availability_Zone` row is being inserted this round.
+    Registering(String),
+    /// The zone is registered.
+    Registered {
+        /// Its name.
+        name: String,
+        /// Its `Availability_Zone` row.
+        uuid: Uuid,
+    },
+}
+
+impl ZoneState {
+    /// A state whose new rows get UUIDs from `new_uuid` (tests use a counter).
+    pub fn with_uuid_source(new_uuid: fn() -> Uuid) -> Self {
+        ZoneState {
+            new_uuid,
+            ..ZoneState::default()
+        }
+    }
+
+    /// Runs every step of a round except route exchange and returns the zone's
+    /// registration; the route engine runs only when it is [`Registration::Registered`].
+    pub fn run(&mut self, rows: &Rows<'_>, ops: &mut Ops) -> Registration {
+        let reg = self.az_run(rows, ops);
+        if let Registration::Registered { uuid, .. } = &reg {
+            self.ts_run(rows, ops);
+            gateway_run(*uuid, rows, ops, self.new_uuid);
+            self.port_binding_run(*uuid, rows, ops);
+            route_port_cleanup(*uuid, rows, ops);
+        }
+        reg
+    }
+
+    /// `az_run`: registers the zone in IC-SB under `NB_Global.name` and removes its old row
+    /// when the name changes while the daemon runs.
+    pub fn az_run(&mut self, rows: &Rows<'_>, ops: &mut Ops) -> Registration {
+        let Some(global) = first(rows.nb_global) else {
+            info!("NB Global not exist.");
+            return Registration::NoNbGlobal;
+        };
+        if let Some(old) = &self.az_name {
+            if *old != global.name {
+                if let Some(az) = rows.zones.values().find(|az| az.name == *old) {
+                    info!(zone = %old, "zone renamed, unregistering the old name");
+                    ops.ic_sb.push(icsb::AvailabilityZone::delete_op(az.uuid));
+                }
+                self.az_name = None;
+            }
+        }
+        if global.name.is_empty() {
+            return Registration::Unnamed;
+        }
+        self.az_name = Some(global.name.clone());
+        let mut found: Vec<&icsb::AvailabilityZone> = rows
+            .zones
+            .values()
+            .filter(|az| az.name == global.name)
+            .collect();
+        found.sort_by_key(|az| az.uuid);
+        if let Some(az) = found.first() {
+            return Registration::Registered {
+                name: global.name.clone(),
+                uuid: az.uuid,
+            };
+        }
+        info!(zone = %global.name, "Register AZ {} to interconnection DB.", global.name);
+        let mut az = icsb::AvailabilityZone::default();
+        az.name = global.name.clone();
+        ops.ic_sb.push(az.insert_op());
+        Registration::Registering(global.name.clone())
+    }
+
+    /// `ts_run`: keeps one NB logical switch per IC-NB transit switch (with
+    /// `other_config:interconn-ts` and the datapath tunnel key from IC-SB as
+    /// `requested-tnl-key`), and one IC-SB datapath binding per transit switch.
+    pub fn ts_run(&mut self, rows: &Rows<'_>, ops: &mut Ops) {
+        let mut isb_dps: BTreeMap<&str, Vec<&icsb::DatapathBinding>> = BTreeMap::new();
+        let mut used_keys: HashSet<i64> = HashSet::new();
+        for dp in sorted(rows.ic_datapaths) {
+            isb_dps
+                .entry(dp.transit_switch.as_str())
+                .or_default()
+                .push(dp);
+            used_keys.insert(dp.tunnel_key);
+        }
+        let transit_switches = sorted(rows.transit_switches);
+
+        // NB side.
+        let mut nb_tses: BTreeMap<&str, Vec<&LogicalSwitch>> = BTreeMap::new();
+        for ls in sorted(rows.switches) {
+            if let Some(ts) = ls.other_config.get("interconn-ts") {
+                nb_tses.entry(ts.as_str()).or_default().push(ls);
+            }
+        }
+        for ts in &transit_switches {
+            let key = isb_dps
+                .get(ts.name.as_str())
+                .and_then(|v| v.first())
+                .map(|dp| dp.tunnel_key);
+            let existing = nb_tses.get_mut(ts.name.as_str()).and_then(|v| {
+                if v.is_empty() {
+                    None
+                } else {
+                    Some(v.remove(0))
+                }
+            });
+            match existing {
+                None => {
+                    let mut other_config = SortedMap::new();
+                    other_config.insert("interconn-ts".to_owned(), ts.name.clone());
+                    if let Some(k) = key {
+                        other_config.insert("requested-tnl-key".to_owned(), k.to_string());
+                    }
+                    let mut ls = LogicalSwitch::default();
+                    ls.name = ts.name.clone();
+                    ls.other_config = other_config;
+                    info!(transit_switch = %ts.name, "creating the NB logical switch of a transit switch");
+                    ops.nb.push(ls.insert_op());
+                }
+                Some(ls) => {
+                    if let Some(k) = key {
+                        if int_option(&ls.other_config, "requested-tnl-key") != k {
+                            debug!(transit_switch = %ts.name, key = k, "Set other_config:requested-tnl-key for transit switch in NB.");
+                            ops.nb.push(set_key_op(
+                                LogicalSwitch::NAME,
+                                ls.uuid,
+                                "other_config",
+                                "requested-tnl-key",
+                                &k.to_string(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for extra in nb_tses.values().flatten() {
+            info!(switch = %extra.name, "deleting the NB logical switch of a transit switch that is gone");
+            ops.nb.push(LogicalSwitch::delete_op(extra.uuid));
+        }
+
+        // IC-SB side: one datapath binding per transit switch.
+        for ts in &transit_switches {
+            match isb_dps.get_mut(ts.name.as_str()) {
+                Some(v) if !v.is_empty() => {
+                    v.remove(0);
+                }
+                _ => {
+                    let Some(key) = allocate(
+                        &mut used_keys,
+                        MIN_DP_KEY_GLOBAL,
+                        MAX_DP_KEY_GLOBAL,
+                        &mut self.dp_hint,
+                    ) else {
+                        warn!("all transit switch datapath tunnel ids exhausted");
+                        continue;
+                    };
+                    // Another zone may bind the switch at the same time: the wait makes
+                    // this transaction fail instead of creating a second binding.
+                    ops.ic_sb.push(wait_absent(
+                        icsb::DatapathBinding::NAME,
+                        "transit_switch",
+                        &ts.name,
+                    ));
+                    let mut dp = icsb::DatapathBinding::default();
+                    dp.transit_switch = ts.name.clone();
+                    dp.tunnel_key = i64::from(key);
+                    ops.ic_sb.push(dp.insert_op());
+                }
+            }
+        }
+        for extra in isb_dps.values().flatten() {
+            ops.ic_sb.push(icsb::DatapathBinding::delete_op(extra.uuid));
+        }
+    }
+
+    /// `port_binding_run`: IC-SB port bindings for this zone's router ports on transit
+    /// switches (address, gateway chassis, `router-id`), NB `remote` ports for other
+    /// zones' ports, tunnel keys from IC-SB back to NB, and remote gateways into SB.
+    pub fn port_binding_run(&mut self, az: Uuid, rows: &Rows<'_>, ops: &mut Ops) {
+        let sb_pb_by_name: HashMap<&str, &sb::PortBinding> = rows
+            .sb_port_bindings
+            .values()
+            .map(|pb| (pb.logical_port.as_str(), pb))
+            .collect();
+        let ctx = SbView {
+            pbs: &sb_pb_by_name,
+            rows,
+        };
+        let mut all_local: BTreeMap<Uuid, &icsb::PortBinding> = rows
+            .ic_port_bindings
+            .values()
+            .filter(|pb| pb.availability_zone.uuid() == az)
+            .map(|pb| (pb.uuid, pb))
+            .collect();
+        let mut by_ts: HashMap<&str, Vec<&icsb::PortBinding>> = HashMap::new();
+        for pb in sorted(rows.ic_port_bindings) {
+            by_ts
+                .entry(pb.transit_switch.as_str())
+                .or_default()
+                .push(pb);
+        }
+        let mut deleted: HashSet<Uuid> = HashSet::new();
+
+        for ts in sorted(rows.transit_switches) {
+            let Some(ls) = find_ts_in_nb(rows, &ts.name) else {
+                debug!(transit_switch = %ts.name, "Transit switch not found in NB.");
+                continue;
+            };
+            let mut local: BTreeMap<&str, &icsb::PortBinding> = BTreeMap::new();
+            let mut remote: BTreeMap<&str, &icsb::PortBinding> = BTreeMap::new();
+            let mut used: HashSet<i64> = HashSet::new();
+            for pb in by_ts.get(ts.name.as_str()).into_iter().flatten() {
+                if pb.availability_zone.uuid() == az {
+                    local.insert(pb.logical_port.as_str(), pb);
+                    all_local.remove(&pb.uuid);
+                } else {
+                    remote.insert(pb.logical_port.as_str(), pb);
+                }
+                used.insert(pb.tunnel_key);
+            }
+
+            let mut ports: Vec<&LogicalSwitchPort> = ls
+                .ports
+                .iter()
+                .filter_map(|r| rows.switch_ports.get(&r.uuid()))
+                .collect();
+            ports.sort_by_key(|p| p.uuid);
+            for lsp in ports {
+                match lsp.type_.as_str() {
+                    "router" => {
+                        let Some(sb_pb) = sb_pb_by_name.get(lsp.name.as_str()) else {
+                            continue;
+                        };
+                        match local.remove(lsp.name.as_str()) {
+                            None => {
+                                let Some(key) =
+                                    allocate(&mut used, 1, MAX_PORT_KEY, &mut self.port_hint)
+                                else {
+                                    warn!("all transit port tunnel ids exhausted");
+                                    continue;
+                                };
+                                create_isb_pb(&ctx, sb_pb, az, &ts.name, key, ops);
+                            }
+                            Some(isb_pb) => sync_local_port(&ctx, isb_pb, sb_pb, lsp, ops),
+                        }
+                    }
+                    "remote" => match remote.remove(lsp.name.as_str()) {
+                        None => {
+                            info!(port = %lsp.name, transit_switch = %ts.name, "removing a remote port whose zone unbound it");
+                            ops.nb.push(LogicalSwitch::mutate_op(
+                                ls.uuid,
+                                vec![Mutation::new(
+                                    "ports",
+                                    Mutator::Delete,
+                                    Datum::set([Atom::Uuid(lsp.uuid)]),
+                                )],
+                            ));
+                        }
+                        Some(isb_pb) => {
+                            let Some(sb_pb) = sb_pb_by_name.get(lsp.name.as_str()) else {
+                                continue;
+                            };
+                            sync_remote_port(&ctx, isb_pb, lsp, sb_pb, ops);
+                        }
+                    },
+                    other => {
+                        debug!(port = %lsp.name, transit_switch = %ts.name, r#type = other, "Ignore lsp on ts.");
+                    }
+                }
+            }
+            for pb in local.values() {
+                if deleted.insert(pb.uuid) {
+                    ops.ic_sb.push(icsb::PortBinding::delete_op(pb.uuid));
+                }
+            }
+            for pb in remote.values() {
+                create_nb_lsp(pb, ls, ops, self.new_uuid);
+            }
+        }
+        for pb in all_local.values() {
+            if deleted.insert(pb.uuid) {
+                ops.ic_sb.push(icsb::PortBinding::delete_op(pb.uuid));
+            }
+        }
+    }
+}
+
+/// `route_run`'s first step: a local IC-SB port binding whose NB switch port is gone or has
+/// no `options:router-port` is deleted ("Route sync ignores port … Deleting it").
+pub fn route_port_cleanup(az: Uuid, rows: &Rows<'_>, ops: &mut Ops) {
+    let lsp_by_name: HashMap<&str, &LogicalSwitchPort> = rows
+        .switch_ports
+        .values()
+        .map(|p| (p.name.as_str(), p))
+        .collect();
+    for pb in sorted(rows.ic_port_bindings) {
+        if pb.availability_zone.uuid() != az {
+            continue;
+        }
+        let has_lrp = lsp_by_name
+            .get(pb.logical_port.as_str())
+            .is_some_and(|lsp| lsp.options.get("router-port").is_some());
+        let already = ops.ic_sb.iter().any(|op| is_delete_of(op, pb.uuid));
+        if !has_lrp && !already {
+            warn!(port = %pb.logical_port, transit_switch = %pb.transit_switch, "Route sync ignores port because logical router port is not found in NB. Deleting it");
+            ops.ic_sb.push(icsb::PortBinding::delete_op(pb.uuid));
+        }
+    }
+}
+
+fn is_delete_of(op: &Operation, uuid: Uuid) -> bool {
+    matches!(op, Operation::Delete { conditions, .. } if *conditions == vec![Condition::uuid(uuid)])
+}
+
+/// `gateway_run`: this zone's interconnection gateways (SB chassis with
+/// `other_config:is-interconn=true`) into IC-SB, other zones' gateways into SB as chassis
+/// with `other_config:is-remote=true`.
+pub fn gateway_run(az: Uuid, rows: &Rows<'_>, ops: &mut Ops, new_uuid: fn() -> Uuid) {
+    let mut local: BTreeMap<&str, &icsb::Gateway> = BTreeMap::new();
+    let mut remote: BTreeMap<&str, &icsb::Gateway> = BTreeMap::new();
+    for gw in sorted(rows.gateways) {
+        if gw.availability_zone.uuid() == az {
+            local.insert(gw.name.as_str(), gw);
+        } else {
+            remote.insert(gw.name.as_str(), gw);
+        }
+    }
+    for chassis in sorted(rows.chassis) {
+        if bool_option(&chassis.other_config, "is-interconn") {
+            match local.remove(chassis.name.as_str()) {
+                None => {
+                    let uuid = new_uuid();
+                    let mut gw = icsb::Gateway::default();
+                    gw.uuid = uuid;
+                    gw.availability_zone = Ref::new(az);
+                    gw.name = chassis.name.clone();
+                    info!(gateway = %chassis.name, "registering an interconnection gateway");
+                    ops.ic_sb.push(gw.insert_op());
+                    sync_sb_gw_to_isb(rows, chassis, uuid, ops, new_uuid);
+                }
+                Some(gw) => {
+                    if gateway_changed(rows, gw, chassis) {
+                        sync_sb_gw_to_isb(rows, chassis, gw.uuid, ops, new_uuid);
+                    }
+                }
+            }
+        } else if bool_option(&chassis.other_config, "is-remote") {
+            match remote.remove(chassis.name.as_str()) {
+                None => ops.sb.push(sb::Chassis::delete_op(chassis.uuid)),
+                Some(gw) => {
+                    if gateway_changed(rows, gw, chassis) {
+                        sync_isb_gw_to_sb(rows, gw, chassis.uuid, ops, new_uuid);
+                    }
+                }
+            }
+        }
+    }
+    for gw in local.values() {
+        ops.ic_sb.push(icsb::Gateway::delete_op(gw.uuid));
+    }
+    for gw in remote.values() {
+        let uuid = new_uuid();
+        let mut chassis = sb::Chassis::default();
+        chassis.uuid = uuid;
+        chassis.name = gw.name.clone();
+        ops.sb.push(chassis.insert_op());
+        sync_isb_gw_to_sb(rows, gw, uuid, ops, new_uuid);
+    }
+}
+
+/// `is_gateway_data_changed`: hostname, number of encaps, or an encap of the gateway without
+/// an equal (type, ip, options) encap on the chassis.
+fn gateway_changed(rows: &Rows<'_>, gw: &icsb::Gateway, chassis: &sb::Chassis) -> bool {
+    if gw.hostname != chassis.hostname || gw.encaps.len() != chassis.encaps.len() {
+        return true;
+    }
+    let chassis_encaps: Vec<&sb::Encap> = chassis
+        .encaps
+        .iter()
+        .filter_map(|r| rows.sb_encaps.get(&r.uuid()))
+        .collect();
+    for r in &gw.encaps {
+        let Some(e) = rows.ic_encaps.get(&r.uuid()) else {
+            return true;
+        };
+        match chassis_encaps
+            .iter()
+            .find(|c| c.type_.as_str() == e.type_.as_str() && c.ip == e.ip)
+        {
+            Some(c) if c.options == e.options => {}
+            _ => return true,
+        }
+    }
+    false
+}
+
+fn sync_sb_gw_to_isb(
+    rows: &Rows<'_>,
+    chassis: &sb::Chassis,
+    gw: Uuid,
+    ops: &mut Ops,
+    new_uuid: fn() -> Uuid,
+) {
+    let mut encaps = Vec::new();
+    for e in chassis
+        .encaps
+        .iter()
+        .filter_map(|r| rows.sb_encaps.get(&r.uuid()))
+    {
+        let uuid = new_uuid();
+        let mut row = icsb::Encap::default();
+        row.uuid = uuid;
+        row.gateway_name = chassis.name.clone();
+        row.ip = e.ip.clone();
+        row.type_ = icsb::EncapType::from_name(e.type_.as_str());
+        row.options = e.options.clone();
+        ops.ic_sb.push(row.insert_op());
+        encaps.push(Atom::Uuid(uuid));
+    }
+    let mut row = Row::new();
+    row.insert(
+        "hostname",
+        Datum::from(Atom::from(chassis.hostname.as_str())),
+    );
+    row.insert("encaps", Datum::set(encaps));
+    ops.ic_sb.push(update_row(icsb::Gateway::NAME, gw, row));
+}
+
+fn sync_isb_gw_to_sb(
+    rows: &Rows<'_>,
+    gw: &icsb::Gateway,
+    chassis: Uuid,
+    ops: &mut Ops,
+    new_uuid: fn() -> Uuid,
+) {
+    let mut encaps = Vec::new();
+    for e in gw
+        .encaps
+        .iter()
+        .filter_map(|r| rows.ic_encaps.get(&r.uuid()))
+    {
+        let uuid = new_uuid();
+        let mut row = sb::Encap::default();
+        row.uuid = uuid;
+        row.chassis_name = gw.name.clone();
+        row.ip = e.ip.clone();
+        row.type_ = sb::EncapType::from_name(e.type_.as_str());
+        row.options = e.options.clone();
+        ops.sb.push(row.insert_op());
+        encaps.push(Atom::Uuid(uuid));
+    }
+    let mut row = Row::new();
+    row.insert("hostname", Datum::from(Atom::from(gw.hostname.as_str())));
+    row.insert("encaps", Datum::set(encaps));
+    ops.sb.push(update_row(sb::Chassis::NAME, chassis, row));
+    ops.sb.push(set_key_op(
+        sb::Chassis::NAME,
+        chassis,
+        "other_config",
+        "is-remote",
+        "true",
+    ));
+}
+
+/// The SB rows `port_binding_run` looks up by name.
+struct SbView<'a, 'r> {
+    pbs: &'a HashMap<&'r str, &'r sb::PortBinding>,
+    rows: &'a Rows<'r>,
+}
+
+impl<'r> SbView<'_, 'r> {
+    /// The router-side port binding of a transit-switch port (`options:peer`).
+    fn peer(&self, pb: &sb::PortBinding) -> Option<&'r sb::PortBinding> {
+        let peer = pb.options.get("peer")?;
+        self.pbs.get(peer.as_str()).copied()
+    }
+
+    /// `"<mac> <network>…"` of the router port, as northd writes it into `mac`.
+    fn lrp_address(&self, pb: &sb::PortBinding) -> Option<&'r str> {
+        self.peer(pb)?.mac.first().map(String::as_str)
+    }
+
+    /// The chassis of the router port's chassis-redirect port (`cr-<lrp>`), if bound.
+    fn gateway(&self, pb: &sb::PortBinding) -> Option<&'r str> {
+        let peer = self.peer(pb)?;
+        let crp = self.pbs.get(format!("cr-{}", peer.logical_port).as_str())?;
+        let chassis = self.rows.chassis.get(&crp.chassis?.uuid())?;
+        Some(chassis.name.as_str())
+    }
+
+    /// The NB logical router of the router port (`external_ids:logical-router` of its SB
+    /// datapath).
+    fn router_id(&self, pb: &sb::PortBinding) -> Option<Uuid> {
+        let peer = self.peer(pb)?;
+        let dp = self.rows.sb_datapaths.get(&peer.datapath.uuid())?;
+        parse_uuid(dp.external_ids.get("logical-router")?)
+    }
+}
+
+fn create_isb_pb(
+    ctx: &SbView<'_, '_>,
+    sb_pb: &sb::PortBinding,
+    az: Uuid,
+    ts: &str,
+    key: u32,
+    ops: &mut Ops,
+) {
+    let mut pb = icsb::PortBinding::default();
+    pb.availability_zone = Ref::new(az);
+    pb.transit_switch = ts.to_owned();
+    pb.logical_port = sb_pb.logical_port.clone();
+    pb.tunnel_key = i64::from(key);
+    if let Some(address) = ctx.lrp_address(sb_pb) {
+        pb.address = address.to_owned();
+    }
+    if let Some(gw) = ctx.gateway(sb_pb) {
+        pb.gateway = gw.to_owned();
+    }
+    match ctx.router_id(sb_pb) {
+        Some(lr) => {
+            pb.external_ids
+                .insert("router-id".to_owned(), lr.to_string());
+        }
+        None => {
+            warn!(port = %sb_pb.logical_port, "Can't get router uuid for transit switch port.")
+        }
+    }
+    info!(port = %pb.logical_port, transit_switch = ts, tunnel_key = key, "binding a local transit switch port");
+    ops.ic_sb.push(pb.insert_op());
+}
+
+fn sync_local_port(
+    ctx: &SbView<'_, '_>,
+    isb_pb: &icsb::PortBinding,
+    sb_pb: &sb::PortBinding,
+    lsp: &LogicalSwitchPort,
+    ops: &mut Ops,
+) {
+    let mut row = Row::new();
+    let address = ctx.lrp_address(sb_pb).unwrap_or("");
+    if address != isb_pb.address {
+        row.insert("address", Datum::from(Atom::from(address)));
+    }
+    let gateway = ctx.gateway(sb_pb).unwrap_or("");
+    if gateway != isb_pb.gateway {
+        row.insert("gateway", Datum::from(Atom::from(gateway)));
+    }
+    if !row.is_empty() {
+        ops.ic_sb
+            .push(update_row(icsb::PortBinding::NAME, isb_pb.uuid, row));
+    }
+    match ctx.router_id(sb_pb) {
+        Some(lr) => {
+            let current = isb_pb
+                .external_ids
+                .get("router-id")
+                .and_then(|s| parse_uuid(s));
+            if current != Some(lr) {
+                ops.ic_sb.push(set_key_op(
+                    icsb::PortBinding::NAME,
+                    isb_pb.uuid,
+                    "external_ids",
+                    "router-id",
+                    &lr.to_string(),
+                ));
+            }
+        }
+        None => {
+            warn!(port = %isb_pb.logical_port, "Can't get router uuid for transit switch port.")
+        }
+    }
+    sync_lsp_tnl_key(lsp, isb_pb.tunnel_key, ops);
+}
+
+fn sync_remote_port(
+    ctx: &SbView<'_, '_>,
+    isb_pb: &icsb::PortBinding,
+    lsp: &LogicalSwitchPort,
+    sb_pb: &sb::PortBinding,
+    ops: &mut Ops,
+) {
+    let want: Vec<String> = if isb_pb.address.is_empty() {
+        Vec::new()
+    } else {
+        vec![isb_pb.address.clone()]
+    };
+    if lsp.addresses != want {
+        let mut row = Row::new();
+        row.insert("addresses", Datum::set(want.iter().map(String::as_str)));
+        ops.nb
+            .push(update_row(LogicalSwitchPort::NAME, lsp.uuid, row));
+    }
+    sync_lsp_tnl_key(lsp, isb_pb.tunnel_key, ops);
+
+    let current = sb_pb
+        .chassis
+        .and_then(|c| ctx.rows.chassis.get(&c.uuid()))
+        .map(|c| c.name.as_str());
+    if !isb_pb.gateway.is_empty() {
+        if current != Some(isb_pb.gateway.as_str()) {
+            let Some(chassis) = ctx.rows.chassis.values().find(|c| c.name == isb_pb.gateway) else {
+                debug!(chassis = %isb_pb.gateway, port = %lsp.name, "Chassis is not found in SB, syncing from ISB to SB skipped for logical port.");
+                return;
+            };
+            let mut row = Row::new();
+            row.insert("chassis", Datum::set([Atom::Uuid(chassis.uuid)]));
+            ops.sb
+                .push(update_row(sb::PortBinding::NAME, sb_pb.uuid, row));
+        }
+    } else if sb_pb.chassis.is_some() {
+        let mut row = Row::new();
+        row.insert("chassis", Datum::set(Vec::<Atom>::new()));
+        ops.sb
+            .push(update_row(sb::PortBinding::NAME, sb_pb.uuid, row));
+    }
+}
+
+fn create_nb_lsp(
+    isb_pb: &icsb::PortBinding,
+    ls: &LogicalSwitch,
+    ops: &mut Ops,
+    new_uuid: fn() -> Uuid,
+) {
+    let uuid = new_uuid();
+    let mut lsp = LogicalSwitchPort::default();
+    lsp.uuid = uuid;
+    lsp.name = isb_pb.logical_port.clone();
+    lsp.type_ = "remote".to_owned();
+    lsp.up = Some(true);
+    if !isb_pb.address.is_empty() {
+        lsp.addresses = vec![isb_pb.address.clone()];
+    }
+    lsp.options.insert(
+        "requested-tnl-key".to_owned(),
+        isb_pb.tunnel_key.to_string(),
+    );
+    info!(port = %lsp.name, transit_switch = %ls.name, "creating a remote port");
+    ops.nb.push(lsp.insert_op());
+    ops.nb.push(LogicalSwitch::mutate_op(
+        ls.uuid,
+        vec![Mutation::new(
+            "ports",
+            Mutator::Insert,
+            Datum::set([Atom::Uuid(uuid)]),
+        )],
+    ));
+}
+
+fn sync_lsp_tnl_key(lsp: &LogicalSwitchPort, key: i64, ops: &mut Ops) {
+    if int_option(&lsp.options, "requested-tnl-key") != key {
+        debug!(port = %lsp.name, key, "Set options:requested-tnl-key for lsp in NB.");
+        ops.nb.push(set_key_op(
+            LogicalSwitchPort::NAME,
+            lsp.uuid,
+            "options",
+            "requested-tnl-key",
+            &key.to_string(),
+        ));
+    }
+}
+
+/// The NB logical switch of transit switch `name`: named `name`, with
+/// `other_config:interconn-ts=name`.
+fn find_ts_in_nb<'r>(rows: &Rows<'r>, name: &str) -> Option<&'r LogicalSwitch> {
+    sorted(rows.switches).into_iter().find(|ls| {
+        ls.name == name && ls.other_config.get("interconn-ts").map(String::as_str) == Some(name)
+    })
+}
+
+/// `ovn_allocate_tnlid`: the first free key after `hint` in `[min, max]`, wrapping around.
+pub fn allocate(used: &mut HashSet<i64>, min: u32, max: u32, hint: &mut u32) -> Option<u32> {
+    let next = |k: u32| if k >= max || k < min { min } else { k + 1 };
+    let start = *hint;
+    let mut k = next(start);
+    let span = u64::from(max - min) + 1;
+    for _ in 0..span {
+        if used.insert(i64::from(k)) {
+            *hint = k;
+            return Some(k);
+        }
+        k = next(k);
+    }
+    None
+}
+
+fn first<T: Table>(rows: &HashMap<Uuid, T>) -> Option<&T> {
+    rows.values().min_by_key(|r| r.uuid())
+}
+
+fn sorted<T: Table>(rows: &HashMap<Uuid, T>) -> Vec<&T> {
+    let mut v: Vec<&T> = rows.values().collect();
+    v.sort_by_key(|r| r.uuid());
+    v
+}
+
+/// `smap_get_int`: the option as an integer, 0 when absent or not a number.
+fn int_option(map: &SortedMap<String, String>, key: &str) -> i64 {
+    map.get(key)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `smap_get_bool` with default false.
+fn bool_option(map: &SortedMap<String, String>, key: &str) -> bool {
+    map.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn update_row(table: &str, uuid: Uuid, row: Row) -> Operation {
+    Operation::Update {
+        table: table.to_owned(),
+        conditions: vec![Condition::uuid(uuid)],
+        row,
+    }
+}
+
+/// Sets one key of a map column without touching the others (the IDL's `setkey`): delete
+/// the key, then insert the new pair, in one `mutate`.
+fn set_key_op(table: &str, uuid: Uuid, column: &str, key: &str, value: &str) -> Operation {
+    Operation::Mutate {
+        table: table.to_owned(),
+        conditions: vec![Condition::uuid(uuid)],
+        mutations: vec![
+            Mutation::new(column, Mutator::Delete, Datum::set([key])),
+            Mutation::new(column, Mutator::Insert, Datum::map([(key, value)])),
+        ],
+    }
+}
+
+/// A `wait` that fails the transaction unless no row of `table` has `column == value`.
+fn wait_absent(table: &str, column: &str, value: &str) -> Operation {
+    Operation::Wait {
+        table: table.to_owned(),
+        timeout: Some(0),
+        conditions: vec![Condition::new(
+            column,
+            Function::Eq,
+            Datum::from(Atom::from(value)),
+        )],
+        columns: vec![column.to_owned()],
+        until: ovsdb_proto::WaitUntil::Equal,
+        rows: Vec::new(),
+    }
+}

@@ -1,0 +1,391 @@
+//! A real OVN interconnection lab on one machine: global IC-NB and IC-SB `ovsdb-server`s and,
+//! per availability zone, NB and SB `ovsdb-server`s, an `ovn-northd`, and an interconnection
+//! daemon (the real `ovn-ic` or our `ic-routed`). Everything lives in one temp dir, talks
+//! over unix sockets, and is stopped on drop, even when a test fails.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::server::{
+    process_alive, require_binaries, require_files, run, OvsdbServer, OVN_IC_NB_SCHEMA,
+    OVN_IC_SB_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA,
+};
+
+/// The binaries a lab needs besides `ovsdb-server`.
+pub const OVN_BINARIES: &[&str] = &[
+    "ovsdb-server",
+    "ovn-northd",
+    "ovn-ic",
+    "ovn-nbctl",
+    "ovn-sbctl",
+    "ovn-ic-nbctl",
+    "ovn-ic-sbctl",
+];
+
+/// Whether the real OVN binaries and schemas are here (see [`crate::server::real_servers`]
+/// for the skip policy: with `OVNLINK_REAL_TESTS=1` a missing binary is a failure).
+pub fn real_ovn() -> bool {
+    require_binaries(OVN_BINARIES)
+        && require_files(&[
+            OVN_NB_SCHEMA,
+            OVN_SB_SCHEMA,
+            OVN_IC_NB_SCHEMA,
+            OVN_IC_SB_SCHEMA,
+        ])
+}
+
+/// Which interconnection daemon a zone runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IcDaemon {
+    /// Debian's `ovn-ic`.
+    OvnIc,
+    /// `ic-routed` at this path (an integration test passes
+    /// `env!("CARGO_BIN_EXE_ic-routed")`).
+    IcRouted(PathBuf),
+}
+
+/// A daemon started with `--detach --pidfile`, stopped by its pid file.
+#[derive(Debug)]
+pub struct Detached {
+    name: String,
+    pidfile: PathBuf,
+    logfile: PathBuf,
+    ctl: PathBuf,
+}
+
+impl Detached {
+    fn start(program: &Path, name: &str, dir: &Path, args: &[String]) -> io::Result<Detached> {
+        let pidfile = dir.join(format!("{name}.pid"));
+        let logfile = dir.join(format!("{name}.log"));
+        let ctl = dir.join(format!("{name}.ctl"));
+        let _ = fs::remove_file(&pidfile);
+        let mut all = vec![
+            "--detach".to_owned(),
+            "--no-chdir".to_owned(),
+            format!("--pidfile={}", pidfile.display()),
+            format!("--log-file={}", logfile.display()),
+            format!("--unixctl={}", ctl.display()),
+        ];
+        all.extend(args.iter().cloned());
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let program = program
+            .to_str()
+            .ok_or_else(|| io::Error::other("non-UTF-8 path"))?;
+        run(program, &refs)?;
+        let d = Detached {
+            name: name.to_owned(),
+            pidfile,
+            logfile,
+            ctl,
+        };
+        if !wait_for(Duration::from_secs(10), || d.pid().is_some()) {
+            return Err(io::Error::other(format!(
+                "{name} wrote no pid file; log:\n{}",
+                d.log()
+            )));
+        }
+        Ok(d)
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        let pid = fs::read_to_string(&self.pidfile)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        process_alive(pid).then_some(pid)
+    }
+
+    /// The control socket (for `ovn-appctl -t`).
+    pub fn ctl(&self) -> &Path {
+        &self.ctl
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.logfile).unwrap_or_default()
+    }
+
+    /// SIGTERM, then SIGKILL after 3 s; waits until the process is gone.
+    pub fn stop(&mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = run("kill", &["-s", "TERM", &pid.to_string()]);
+            if !wait_for(Duration::from_secs(3), || !process_alive(pid)) {
+                let _ = run("kill", &["-s", "KILL", &pid.to_string()]);
+                wait_for(Duration::from_secs(5), || !process_alive(pid));
+            }
+        }
+        let _ = fs::remove_file(&self.pidfile);
+    }
+
+    /// SIGKILL, as a crash.
+    pub fn kill_hard(&mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = run("kill", &["-s", "KILL", &pid.to_string()]);
+            wait_for(Duration::from_secs(5), || !process_alive(pid));
+        }
+    }
+
+    /// The daemon's name in the lab.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One availability zone: NB, SB, northd and (once started) its interconnection daemons.
+#[derive(Debug)]
+pub struct Zone {
+    /// The zone's name (`NB_Global.name`).
+    pub name: String,
+    // Field order matters for drop: daemons first, then the servers.
+    ics: Vec<Detached>,
+    northd: Detached,
+    /// The zone's NB server.
+    pub nb: OvsdbServer,
+    /// The zone's SB server.
+    pub sb: OvsdbServer,
+    dir: PathBuf,
+}
+
+impl Zone {
+    /// `ovn-nbctl` against this zone's NB.
+    pub fn nbctl(&self, args: &[&str]) -> io::Result<String> {
+        let db = format!("--db={}", self.nb.remote());
+        let mut all = vec![db.as_str()];
+        all.extend_from_slice(args);
+        run("ovn-nbctl", &all)
+    }
+
+    /// `ovn-sbctl` against this zone's SB.
+    pub fn sbctl(&self, args: &[&str]) -> io::Result<String> {
+        let db = format!("--db={}", self.sb.remote());
+        let mut all = vec![db.as_str()];
+        all.extend_from_slice(args);
+        run("ovn-sbctl", &all)
+    }
+
+    /// Starts an interconnection daemon for this zone (a second one is a standby).
+    pub fn start_ic(&mut self, which: &IcDaemon, ic_nb: &str, ic_sb: &str) -> io::Result<()> {
+        let (program, base) = match which {
+            IcDaemon::OvnIc => (
+                crate::server::find_binary("ovn-ic")
+                    .ok_or_else(|| io::Error::other("ovn-ic not found"))?,
+                "ovn-ic",
+            ),
+            IcDaemon::IcRouted(p) => (p.clone(), "ic-routed"),
+        };
+        let name = format!("{base}-{}", self.ics.len());
+        let args = vec![
+            format!("--ovnnb-db={}", self.nb.remote()),
+            format!("--ovnsb-db={}", self.sb.remote()),
+            format!("--ic-nb-db={ic_nb}"),
+            format!("--ic-sb-db={ic_sb}"),
+        ];
+        let d = Detached::start(&program, &name, &self.dir, &args)?;
+        self.ics.push(d);
+        Ok(())
+    }
+
+    /// The interconnection daemons started so far, oldest first.
+    pub fn ics(&mut self) -> &mut Vec<Detached> {
+        &mut self.ics
+    }
+
+    /// `ovn-northd` of this zone.
+    pub fn northd(&self) -> &Detached {
+        &self.northd
+    }
+
+    /// The routes of `router` as `ovn-nbctl lr-route-list` prints them.
+    pub fn routes(&self, router: &str) -> io::Result<String> {
+        self.nbctl(&["lr-route-list", router])
+    }
+
+    /// The logs of this zone's daemons, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut s = String::new();
+        for d in self.ics.iter().chain(std::iter::once(&self.northd)) {
+            let log = d.log();
+            let lines: Vec<&str> = log.lines().collect();
+            s.push_str(&format!(
+                "--- {} {} (last 40 lines)\n{}\n",
+                self.name,
+                d.name(),
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            ));
+        }
+        s
+    }
+}
+
+/// A lab: global IC databases plus zones.
+#[derive(Debug)]
+pub struct IcLab {
+    /// The zones, in creation order.
+    pub zones: Vec<Zone>,
+    /// `OVN_IC_Northbound`.
+    pub ic_nb: OvsdbServer,
+    /// `OVN_IC_Southbound`.
+    pub ic_sb: OvsdbServer,
+    dir: tempfile::TempDir,
+}
+
+impl IcLab {
+    /// Starts the IC databases and `n` zones named `az1`…`azN` (NB, SB, northd; no
+    /// interconnection daemon yet), with `NB_Global.name` set and route advertisement and
+    /// learning enabled, as upstream's tests do.
+    pub fn start(n: usize) -> io::Result<IcLab> {
+        let dir = tempfile::Builder::new().prefix("iclab").tempdir()?;
+        let ic_nb = OvsdbServer::start(OVN_IC_NB_SCHEMA)?;
+        let ic_sb = OvsdbServer::start(OVN_IC_SB_SCHEMA)?;
+        let mut lab = IcLab {
+            zones: Vec::new(),
+            ic_nb,
+            ic_sb,
+            dir,
+        };
+        run(
+            "ovn-ic-nbctl",
+            &[&format!("--db={}", lab.ic_nb.remote()), "init"],
+        )?;
+        run(
+            "ovn-ic-sbctl",
+            &[&format!("--db={}", lab.ic_sb.remote()), "init"],
+        )?;
+        for i in 1..=n {
+            lab.add_zone(&format!("az{i}"))?;
+        }
+        Ok(lab)
+    }
+
+    /// Adds a zone named `name`.
+    pub fn add_zone(&mut self, name: &str) -> io::Result<&mut Zone> {
+        let zdir = self.dir.path().join(name);
+        fs::create_dir_all(&zdir)?;
+        let nb = OvsdbServer::start(OVN_NB_SCHEMA)?;
+        let sb = OvsdbServer::start(OVN_SB_SCHEMA)?;
+        let northd_bin = crate::server::find_binary("ovn-northd")
+            .ok_or_else(|| io::Error::other("ovn-northd not found"))?;
+        let northd = Detached::start(
+            &northd_bin,
+            "ovn-northd",
+            &zdir,
+            &[
+                format!("--ovnnb-db={}", nb.remote()),
+                format!("--ovnsb-db={}", sb.remote()),
+            ],
+        )?;
+        let zone = Zone {
+            name: name.to_owned(),
+            ics: Vec::new(),
+            northd,
+            nb,
+            sb,
+            dir: zdir,
+        };
+        zone.nbctl(&["init"])?;
+        zone.nbctl(&[
+            "set",
+            "NB_Global",
+            ".",
+            &format!("name={name}"),
+            "options:ic-route-adv=true",
+            "options:ic-route-learn=true",
+        ])?;
+        self.zones.push(zone);
+        Ok(self.zones.last_mut().expect("just pushed"))
+    }
+
+    /// Starts `which` in zone `i` (0-based).
+    pub fn start_ic(&mut self, i: usize, which: &IcDaemon) -> io::Result<()> {
+        let (nb, sb) = (self.ic_nb.remote(), self.ic_sb.remote());
+        self.zones[i].start_ic(which, &nb, &sb)
+    }
+
+    /// `ovn-ic-nbctl` against IC-NB.
+    pub fn ic_nbctl(&self, args: &[&str]) -> io::Result<String> {
+        let db = format!("--db={}", self.ic_nb.remote());
+        let mut all = vec![db.as_str()];
+        all.extend_from_slice(args);
+        run("ovn-ic-nbctl", &all)
+    }
+
+    /// `ovn-ic-sbctl` against IC-SB.
+    pub fn ic_sbctl(&self, args: &[&str]) -> io::Result<String> {
+        let db = format!("--db={}", self.ic_sb.remote());
+        let mut all = vec![db.as_str()];
+        all.extend_from_slice(args);
+        run("ovn-ic-sbctl", &all)
+    }
+
+    /// Every daemon's log tail, for failure messages.
+    pub fn logs(&self) -> String {
+        self.zones.iter().map(Zone::logs).collect()
+    }
+
+    /// The lab's directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Builds upstream's usual per-zone router: `lr<N>` attached to transit switch `ts`
+    /// through `lrp-lr<N>-<ts>` (`mac`, `networks`) and switch port `lsp-<ts>-lr<N>`, with
+    /// the port's gateway chassis set so northd binds it like upstream's tests.
+    pub fn attach_router(
+        &self,
+        zone: usize,
+        router: &str,
+        ts: &str,
+        mac: &str,
+        networks: &[&str],
+    ) -> io::Result<()> {
+        let z = &self.zones[zone];
+        let lrp = format!("lrp-{router}-{ts}");
+        let lsp = format!("lsp-{ts}-{router}");
+        z.nbctl(&["--may-exist", "lr-add", router])?;
+        let mut args = vec!["lrp-add", router, &lrp, mac];
+        args.extend_from_slice(networks);
+        z.nbctl(&args)?;
+        z.nbctl(&[
+            "lsp-add",
+            ts,
+            &lsp,
+            "--",
+            "lsp-set-addresses",
+            &lsp,
+            "router",
+            "--",
+            "lsp-set-type",
+            &lsp,
+            "router",
+            "--",
+            "lsp-set-options",
+            &lsp,
+            &format!("router-port={lrp}"),
+        ])?;
+        Ok(())
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes; true if it held.
+pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
