@@ -1135,6 +1135,11 @@ impl Task {
             }
         }
         loop {
+            // Messages left queued behind an internal call's reply.
+            if let Err(end) = self.drain_events(s) {
+                return end;
+            }
+            s.flush();
             let timeout = s.conn.poll_timeout();
             tokio::select! {
                 biased;
@@ -1292,6 +1297,10 @@ impl Task {
                         }
                     } else if s.awaited == Some(id) {
                         s.internal.insert(id, result);
+                        // Stop here: the caller of `rpc` handles this reply (a monitor's
+                        // initial copy) before the messages that followed it (that
+                        // monitor's first updates), which stay queued for the next drain.
+                        return Ok(());
                     } else {
                         // The caller gave up (a transact deadline): nobody wants it.
                         debug!(remote = %s.remote, %method, id, "reply to an abandoned call");
@@ -1429,6 +1438,13 @@ impl Task {
                 s.awaited = None;
                 return Ok(r);
             }
+            // Messages left queued behind an earlier internal call's reply come first.
+            self.drain_events(s)?;
+            if let Some(r) = s.internal.remove(&id) {
+                s.awaited = None;
+                return Ok(r);
+            }
+            s.flush();
             let timeout = s.conn.poll_timeout();
             tokio::select! {
                 read = s.reader.read(&mut s.buf) => self.input(s, read)?,

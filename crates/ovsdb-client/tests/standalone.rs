@@ -393,3 +393,64 @@ async fn typed_tables_and_indexes_follow_every_transaction() {
         .contains_key(&uuid));
     assert_eq!(t.typed::<ovn_nb::LogicalSwitch>().unwrap().len(), 1);
 }
+
+/// Rows committed by another client while a monitor is being set up are never lost: the
+/// updates that follow the monitor's reply in the same read are applied after its initial
+/// copy, not before (where the copy would wipe them). A regression test for a lost
+/// `Transit_Switch` that made two ic-routed zones fight over a datapath binding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_racing_the_initial_copy_are_kept() {
+    if !server::real_servers() {
+        return;
+    }
+    let srv = OvsdbServer::start(OVN_NB_SCHEMA).unwrap();
+    let writer = Client::connect(ClientConfig::new(&srv.remote()).unwrap(), WAIT)
+        .await
+        .unwrap();
+    for round in 0..20 {
+        let client = Client::connect(ClientConfig::new(&srv.remote()).unwrap(), WAIT)
+            .await
+            .unwrap();
+        // Commit a burst while the monitor request is in flight.
+        let burst = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                for i in 0..20 {
+                    writer
+                        .transact_checked(NB, vec![insert_switch(&format!("r{round}-{i}"))])
+                        .await
+                        .unwrap();
+                }
+            })
+        };
+        client
+            .monitor(NB, MonitorSpec::tables(["Logical_Switch"]))
+            .await
+            .unwrap();
+        burst.await.unwrap();
+        let want: Vec<String> = {
+            let reply = writer
+                .transact_checked(
+                    NB,
+                    vec![Operation::Select {
+                        table: "Logical_Switch".into(),
+                        conditions: vec![],
+                        columns: Some(vec!["name".into()]),
+                    }],
+                )
+                .await
+                .unwrap();
+            let OperationResult::Select { rows } = &reply[0] else {
+                panic!("select reply {reply:?}")
+            };
+            let mut v: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r.get("name")?.as_atom()?.as_str().map(str::to_owned))
+                .collect();
+            v.sort();
+            v
+        };
+        eventually("the monitor to hold every committed row", || names(&client) == want).await;
+        client.shutdown();
+    }
+}
