@@ -552,6 +552,10 @@ async fn commit_db(db: &Db, ops: Vec<Operation>) -> bool {
         return true;
     }
     let n = ops.len();
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let json = serde_json::to_string(&ops).unwrap_or_default();
+        tracing::trace!(db = db.name, %json, "transact");
+    }
     match db.client.transact(db.cache.db(), ops).await {
         Ok(reply) => match reply.into_result() {
             Ok(_) => true,

@@ -277,8 +277,20 @@ impl ZoneState {
                 }
             }
         }
-        for extra in isb_dps.values().flatten() {
-            ops.ic_sb.push(icsb::DatapathBinding::delete_op(extra.uuid));
+        // Bindings of switches that left IC-NB go. Duplicates of a live switch (two zones
+        // bound it at once; only ovn-ic can do that, our insert is guarded by a `wait`)
+        // are left for ovn-ic to resolve: it keeps an arbitrary one of them, and deleting
+        // the one it keeps would make both daemons delete and recreate bindings forever.
+        for (ts, extra) in &isb_dps {
+            if rows.transit_switches.values().any(|t| t.name == *ts) {
+                if !extra.is_empty() {
+                    warn!(transit_switch = %ts, bindings = extra.len() + 1, "transit switch has several IC-SB datapath bindings; using the first");
+                }
+                continue;
+            }
+            for dp in extra {
+                ops.ic_sb.push(icsb::DatapathBinding::delete_op(dp.uuid));
+            }
         }
     }
 

@@ -268,6 +268,904 @@ Route Table <main>:
     });
 }
 
+/// Upstream "route sync -- route tables": routes of a route table are advertised only
+/// through a port with that table and learned only through one; connected networks always
+/// go to `<main>`.
+fn route_tables(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    for i in 1..=2 {
+        let z = i - 1;
+        wait_switch(&lab, z, "ts1");
+        let lr = format!("lr{i}");
+        lab.attach_router(
+            z,
+            &lr,
+            "ts1",
+            &format!("aa:aa:aa:aa:aa:0{i}"),
+            &[&format!("169.254.100.{i}/24")],
+        )
+        .unwrap();
+        let zone = &lab.zones[z];
+        zone.nbctl(&[
+            "lr-route-add",
+            &lr,
+            &format!("10.11.{i}.0/24"),
+            "169.254.0.1",
+        ])
+        .unwrap();
+        zone.nbctl(&[
+            "--policy=src-ip",
+            "--route-table=rtb1",
+            "lr-route-add",
+            &lr,
+            &format!("10.22.{i}.0/24"),
+            "169.254.0.2",
+        ])
+        .unwrap();
+    }
+    expect_routes(
+        &lab,
+        0,
+        "lr1",
+        "IPv4 Routes
+Route Table <main>:
+             10.11.1.0/24               169.254.0.1 dst-ip
+             10.11.2.0/24             169.254.100.2 dst-ip (learned)
+
+Route Table rtb1:
+             10.22.1.0/24               169.254.0.2 src-ip
+",
+    );
+    // Move the static routes to rtb1: nothing is learned while the ports use <main>.
+    for i in 1..=2 {
+        let zone = &lab.zones[i - 1];
+        let lr = format!("lr{i}");
+        zone.nbctl(&[
+            "lr-route-del",
+            &lr,
+            &format!("10.11.{i}.0/24"),
+            "169.254.0.1",
+        ])
+        .unwrap();
+        zone.nbctl(&[
+            "--route-table=rtb1",
+            "lr-route-add",
+            &lr,
+            &format!("10.11.{i}.0/24"),
+            "169.254.0.1",
+        ])
+        .unwrap();
+    }
+    let rtb1_only = "IPv4 Routes
+Route Table rtb1:
+             10.11.1.0/24               169.254.0.1 dst-ip
+             10.22.1.0/24               169.254.0.2 src-ip
+";
+    expect_routes(&lab, 0, "lr1", rtb1_only);
+    wait_routes(&lab, 1, "lr2", "nothing learned", |s| {
+        !s.contains("learned")
+    });
+    // AZ2's port joins rtb1: it advertises 10.11.2.0/24 in rtb1; AZ1 (port in <main>)
+    // does not learn it.
+    lab.zones[1]
+        .nbctl(&["lrp-set-options", "lrp-lr2-ts1", "route_table=rtb1"])
+        .unwrap();
+    assert!(
+        wait_for(CONVERGE, || lab
+            .ic_sbctl(&["find", "route", "route_table=rtb1"])
+            .unwrap_or_default()
+            .contains("10.11.2.0/24")),
+        "{}",
+        lab.logs()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(lab.zones[0].routes("lr1").unwrap(), rtb1_only);
+    lab.zones[0]
+        .nbctl(&["lrp-set-options", "lrp-lr1-ts1", "route_table=rtb1"])
+        .unwrap();
+    expect_routes(
+        &lab,
+        0,
+        "lr1",
+        "IPv4 Routes
+Route Table rtb1:
+             10.11.1.0/24               169.254.0.1 dst-ip
+             10.11.2.0/24             169.254.100.2 dst-ip (learned)
+             10.22.1.0/24               169.254.0.2 src-ip
+",
+    );
+    // Default routes in rtb1, and a connected network (learned into <main>).
+    let (az1, az2) = (&lab.zones[0], &lab.zones[1]);
+    az1.nbctl(&[
+        "--route-table=rtb1",
+        "lr-route-add",
+        "lr1",
+        "0.0.0.0/0",
+        "169.254.0.3",
+    ])
+    .unwrap();
+    az1.nbctl(&["set", "nb_global", ".", "options:ic-route-adv-default=true"])
+        .unwrap();
+    az2.nbctl(&[
+        "set",
+        "nb_global",
+        ".",
+        "options:ic-route-learn-default=true",
+    ])
+    .unwrap();
+    az1.nbctl(&[
+        "lrp-add",
+        "lr1",
+        "lrp-lr1-ls1",
+        "aa:aa:aa:aa:bb:01",
+        "192.168.0.1/24",
+    ])
+    .unwrap();
+    expect_routes(
+        &lab,
+        1,
+        "lr2",
+        "IPv4 Routes
+Route Table <main>:
+           192.168.0.0/24             169.254.100.1 dst-ip (learned)
+
+Route Table rtb1:
+             10.11.1.0/24             169.254.100.1 dst-ip (learned)
+             10.11.2.0/24               169.254.0.1 dst-ip
+             10.22.2.0/24               169.254.0.2 src-ip
+                0.0.0.0/0             169.254.100.1 dst-ip (learned)
+",
+    );
+    az2.nbctl(&[
+        "set",
+        "nb_global",
+        ".",
+        "options:ic-route-blacklist=\"10.11.0.0/16,192.168.0.0/16\"",
+    ])
+    .unwrap();
+    expect_routes(
+        &lab,
+        1,
+        "lr2",
+        "IPv4 Routes
+Route Table rtb1:
+             10.11.2.0/24               169.254.0.1 dst-ip
+             10.22.2.0/24               169.254.0.2 src-ip
+                0.0.0.0/0             169.254.100.1 dst-ip (learned)
+",
+    );
+    wait_routes(&lab, 0, "lr1", "AZ1 stops learning 10.11", |s| {
+        !s.lines()
+            .any(|l| l.contains("learned") && l.contains("10.11"))
+    });
+}
+
+/// Upstream "route sync -- IPv6 route tables": IPv6 connected networks, and no learning
+/// through link-local-only transit ports.
+fn ipv6(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    for i in 1..=2 {
+        let z = i - 1;
+        wait_switch(&lab, z, "ts1");
+        let lr = format!("lr{i}");
+        lab.attach_router(
+            z,
+            &lr,
+            "ts1",
+            &format!("aa:aa:aa:aa:aa:0{i}"),
+            &[&format!("2001:db8:1::{i}/64")],
+        )
+        .unwrap();
+        lab.zones[z]
+            .nbctl(&[
+                "lrp-add",
+                &lr,
+                &format!("lrp-lr{i}-p{i}"),
+                &format!("00:00:00:00:00:0{i}"),
+                &format!("2002:db8:1::{i}/64"),
+            ])
+            .unwrap();
+    }
+    wait_routes(&lab, 0, "lr1", "IPv6 learned", |s| {
+        let learned: Vec<String> = s
+            .lines()
+            .filter(|l| l.contains("learned"))
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .collect();
+        learned == ["2002:db8:1::/64 2001:db8:1::2"]
+    });
+    for i in 1..=2 {
+        let zone = &lab.zones[i - 1];
+        let lr = format!("lr{i}");
+        zone.nbctl(&["lrp-del", &format!("lrp-lr{i}-ts1")]).unwrap();
+        zone.nbctl(&[
+            "lrp-add",
+            &lr,
+            &format!("lrp-lr{i}-ts1"),
+            &format!("aa:aa:aa:aa:aa:0{i}"),
+            &format!("169.254.100.{i}/24"),
+        ])
+        .unwrap();
+    }
+    wait_routes(
+        &lab,
+        0,
+        "lr1",
+        "nothing learned over IPv4-only ports",
+        |s| !s.contains("learned"),
+    );
+}
+
+/// Upstream "route sync -- multiple route tables": one router on three transit switches
+/// with one route table each gives ECMP for connected networks and per-table static
+/// routes; a second VPC on other switches learns only its own peer's routes.
+fn multiple_route_tables(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    for (vpc, n) in [(1, 3), (2, 2)] {
+        for i in 1..=2 {
+            let lr = format!("lr{vpc}{i}");
+            lab.zones[i - 1].nbctl(&["lr-add", &lr]).unwrap();
+            for j in 1..=n {
+                let ts = format!("ts{vpc}{j}");
+                lab.ic_nbctl(&["--may-exist", "ts-add", &ts]).unwrap();
+                wait_switch(&lab, i - 1, &ts);
+                lab.attach_router(
+                    i - 1,
+                    &lr,
+                    &ts,
+                    &format!("aa:aa:aa:aa:a{j}:0{i}"),
+                    &[&format!("169.254.10{j}.{i}/24")],
+                )
+                .unwrap();
+                lab.zones[i - 1]
+                    .nbctl(&[
+                        "lrp-set-options",
+                        &format!("lrp-{lr}-{ts}"),
+                        &format!("route_table=rtb{j}"),
+                    ])
+                    .unwrap();
+            }
+        }
+    }
+    let az2 = &lab.zones[1];
+    az2.nbctl(&[
+        "lrp-add",
+        "lr12",
+        "lrp-lr12",
+        "aa:aa:aa:aa:bb:01",
+        "192.168.0.1/24",
+    ])
+    .unwrap();
+    for (j, nh) in [
+        (1, "192.168.0.10"),
+        (2, "192.168.0.11"),
+        (3, "192.168.0.12"),
+    ] {
+        az2.nbctl(&[
+            &format!("--route-table=rtb{j}"),
+            "lr-route-add",
+            "lr12",
+            "10.10.10.0/24",
+            nh,
+        ])
+        .unwrap();
+    }
+    az2.nbctl(&[
+        "lrp-add",
+        "lr22",
+        "lrp-lr22",
+        "aa:aa:aa:aa:bb:01",
+        "192.168.0.1/24",
+    ])
+    .unwrap();
+    wait_routes(&lab, 0, "lr11", "ECMP over three switches", |s| {
+        let mut v: Vec<String> = s
+            .lines()
+            .filter(|l| l.contains("192.168") && l.contains("learned"))
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {}", w[0], w[1], w.get(4).copied().unwrap_or(""))
+            })
+            .collect();
+        v.sort();
+        v == [
+            "192.168.0.0/24 169.254.101.2 ecmp",
+            "192.168.0.0/24 169.254.102.2 ecmp",
+            "192.168.0.0/24 169.254.103.2 ecmp",
+        ]
+    });
+    for j in 1..=3 {
+        let out = format!(
+            "IPv4 Routes\nRoute Table rtb{j}:\n            10.10.10.0/24             169.254.10{j}.2 dst-ip (learned)\n"
+        );
+        let mut last = String::new();
+        let ok = wait_for(CONVERGE, || {
+            last = lab.zones[0]
+                .nbctl(&[&format!("--route-table=rtb{j}"), "lr-route-list", "lr11"])
+                .unwrap_or_default();
+            last == out
+        });
+        assert!(ok, "rtb{j}: {last}\n{}", lab.logs());
+    }
+    wait_routes(&lab, 0, "lr21", "VPC2 learns only its peer", |s| {
+        let mut v: Vec<&str> = s.lines().filter(|l| l.contains("192.168")).collect();
+        v.sort();
+        v == [
+            "           192.168.0.0/24             169.254.101.2 dst-ip (learned) ecmp",
+            "           192.168.0.0/24             169.254.102.2 dst-ip (learned) ecmp",
+        ]
+    });
+}
+
+/// Upstream "same routes destination": each zone keeps its own default and 10.0.0.0/24
+/// routes and learns only the other's connected network.
+fn same_destination(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    for i in 1..=2 {
+        let z = i - 1;
+        let zone = &lab.zones[z];
+        zone.nbctl(&[
+            "set",
+            "nb_global",
+            ".",
+            "options:ic-route-learn-default=true",
+            "options:ic-route-adv-default=true",
+        ])
+        .unwrap();
+        wait_switch(&lab, z, "ts1");
+        let lr = format!("lr1{i}");
+        lab.attach_router(
+            z,
+            &lr,
+            "ts1",
+            &format!("aa:aa:aa:aa:aa:0{i}"),
+            &[&format!("169.254.100.{i}/24")],
+        )
+        .unwrap();
+        zone.nbctl(&[
+            "lrp-add",
+            &lr,
+            "lrp-local-subnet",
+            &format!("00:00:00:00:00:0{i}"),
+            &format!("192.168.{i}.1/24"),
+        ])
+        .unwrap();
+        zone.nbctl(&[
+            "lr-route-add",
+            &lr,
+            "10.0.0.0/24",
+            &format!("192.168.{i}.10"),
+        ])
+        .unwrap();
+        zone.nbctl(&["lr-route-add", &lr, "0.0.0.0/0", &format!("192.168.{i}.11")])
+            .unwrap();
+    }
+    for (z, i, o) in [(0, 1, 2), (1, 2, 1)] {
+        let want = vec![
+            format!("                0.0.0.0/0              192.168.{i}.11 dst-ip"),
+            format!("              10.0.0.0/24              192.168.{i}.10 dst-ip"),
+            format!("           192.168.{o}.0/24             169.254.100.{o} dst-ip (learned)"),
+        ];
+        wait_routes(&lab, z, &format!("lr1{i}"), "own routes kept", |s| {
+            let mut v: Vec<&str> = s.lines().filter(|l| l.contains("dst-ip")).collect();
+            v.sort();
+            v == want
+        });
+    }
+}
+
+/// Upstream "route sync", origins: IC-SB rows and learned rows carry `static` or
+/// `connected`, connected prefixes keep their host bits.
+fn origins(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    for i in 1..=2 {
+        let z = i - 1;
+        wait_switch(&lab, z, "ts1");
+        let lr = format!("lr{i}");
+        lab.attach_router(
+            z,
+            &lr,
+            "ts1",
+            &format!("aa:aa:aa:aa:aa:0{i}"),
+            &[&format!("169.254.100.{i}/24")],
+        )
+        .unwrap();
+        let zone = &lab.zones[z];
+        zone.nbctl(&[
+            "lrp-add",
+            &lr,
+            &format!("lrp-lr{i}-p{i}"),
+            &format!("00:00:00:00:00:0{i}"),
+            &format!("192.168.{i}.1/24"),
+        ])
+        .unwrap();
+        zone.nbctl(&[
+            "lr-route-add",
+            &lr,
+            &format!("10.11.{i}.0/24"),
+            "169.254.0.1",
+        ])
+        .unwrap();
+    }
+    let count = |out: String| out.lines().filter(|l| l.starts_with("_uuid")).count();
+    for i in 1..=2 {
+        for (prefix, origin) in [
+            (format!("10.11.{i}.0/24"), "static"),
+            (format!("192.168.{i}.1/24"), "connected"),
+        ] {
+            let ok = wait_for(CONVERGE, || {
+                count(
+                    lab.ic_sbctl(&[
+                        "find",
+                        "route",
+                        &format!("ip_prefix=\"{prefix}\""),
+                        &format!("origin={origin}"),
+                    ])
+                    .unwrap_or_default(),
+                ) == 1
+            });
+            assert!(ok, "IC-SB route {prefix} {origin}\n{}", lab.logs());
+            let learner = &lab.zones[2 - i];
+            let ok = wait_for(CONVERGE, || {
+                count(
+                    learner
+                        .nbctl(&[
+                            "find",
+                            "Logical_Router_Static_Route",
+                            &format!("ip_prefix=\"{prefix}\""),
+                            &format!("options:origin={origin}"),
+                        ])
+                        .unwrap_or_default(),
+                ) == 1
+            });
+            assert!(
+                ok,
+                "learned {prefix} {origin} in {}\n{}",
+                learner.name,
+                lab.logs()
+            );
+        }
+    }
+}
+
+/// Replaces every UUID in `text` by `<N>`, numbered by first appearance (upstream's
+/// `uuidfilt`).
+fn uuidfilt(text: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = String::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if i + 36 <= b.len() && ovsdb_proto::parse_uuid(&text[i..i + 36]).is_some() {
+            let u = text[i..i + 36].to_owned();
+            let n = seen.iter().position(|s| *s == u).unwrap_or_else(|| {
+                seen.push(u);
+                seen.len() - 1
+            });
+            out.push_str(&format!("<{n}>"));
+            i += 36;
+        } else {
+            let ch = text[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+fn wait_output(what: &str, lab: &IcLab, mut get: impl FnMut() -> String, want: &str) {
+    let mut last = String::new();
+    let ok = wait_for(CONVERGE, || {
+        last = get();
+        last == want
+    });
+    assert!(ok, "{what}:\n{last}\nexpected:\n{want}\n{}", lab.logs());
+}
+
+/// Upstream "AZ register": zones register, a renamed zone replaces its row, an emptied
+/// name unregisters.
+fn az_register(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    let show = || lab.ic_sbctl(&["show"]).unwrap_or_default();
+    wait_output(
+        "zones",
+        &lab,
+        show,
+        "availability-zone az1\navailability-zone az2\n",
+    );
+    lab.zones[0]
+        .nbctl(&["set", "NB_Global", ".", "name=az3"])
+        .unwrap();
+    wait_output(
+        "renamed",
+        &lab,
+        show,
+        "availability-zone az2\navailability-zone az3\n",
+    );
+    lab.zones[1]
+        .nbctl(&["set", "NB_Global", ".", "name=\"\""])
+        .unwrap();
+    wait_output("unnamed", &lab, show, "availability-zone az3\n");
+}
+
+/// Upstream "transit switch handling": one IC-SB datapath binding and one NB logical
+/// switch per transit switch, the NB switch's datapath gets the IC tunnel key, deletion.
+fn transit_switches(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    let az1 = &lab.zones[0];
+    az1.sbctl(&["chassis-add", "fakechassis", "vxlan", "192.168.0.2"])
+        .unwrap();
+    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    lab.ic_nbctl(&["ts-add", "ts2"]).unwrap();
+    let dps = || {
+        let mut v: Vec<String> = lab
+            .ic_sbctl(&[
+                "--bare",
+                "--columns=transit_switch",
+                "list",
+                "Datapath_Binding",
+            ])
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v.join(" ")
+    };
+    let switches = |z: usize| {
+        let mut v: Vec<String> = lab.zones[z]
+            .nbctl(&["--bare", "--columns=name", "list", "Logical_Switch"])
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v.join(" ")
+    };
+    wait_output("IC-SB datapaths", &lab, dps, "ts1 ts2");
+    for z in 0..2 {
+        wait_output("NB switches", &lab, || switches(z), "ts1 ts2");
+    }
+    let key = lab
+        .ic_sbctl(&[
+            "--bare",
+            "--columns=tunnel_key",
+            "find",
+            "Datapath_Binding",
+            "transit_switch=ts1",
+        ])
+        .unwrap();
+    let key = key.trim();
+    assert!(key.parse::<u32>().is_ok_and(|k| k >= 16711681), "{key}");
+    wait_output(
+        "SB datapath key",
+        &lab,
+        || {
+            az1.sbctl(&[
+                "--bare",
+                "--columns=tunnel_key",
+                "find",
+                "Datapath_Binding",
+                "external_ids:interconn-ts=ts1",
+            ])
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+        },
+        key,
+    );
+    lab.ic_nbctl(&["ts-del", "ts1"]).unwrap();
+    wait_output("IC-SB datapaths", &lab, dps, "ts2");
+    for z in 0..2 {
+        wait_output("NB switches", &lab, || switches(z), "ts2");
+    }
+}
+
+/// Upstream "port sync" (without a chassis to bind the gateway port): a router port on
+/// a transit switch becomes a `remote` port with its address in the other zone, follows
+/// address changes, loses its address with its router port, and goes with its switch port.
+fn port_sync(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    wait_switch(&lab, 0, "ts1");
+    wait_switch(&lab, 1, "ts1");
+    lab.attach_router(0, "lr1", "ts1", "aa:aa:aa:aa:aa:01", &["169.254.100.1/24"])
+        .unwrap();
+    let (az1, az2) = (&lab.zones[0], &lab.zones[1]);
+    let show2 = || uuidfilt(&az2.nbctl(&["show"]).unwrap_or_default());
+    wait_output(
+        "remote port",
+        &lab,
+        show2,
+        "switch <0> (ts1)\n    port lsp-ts1-lr1\n        type: remote\n        addresses: [\"aa:aa:aa:aa:aa:01 169.254.100.1/24\"]\n",
+    );
+    wait_output(
+        "SB remote binding",
+        &lab,
+        || {
+            az2.sbctl(&[
+                "-f",
+                "csv",
+                "-d",
+                "bare",
+                "--no-headings",
+                "--columns",
+                "logical_port,type",
+                "list",
+                "port_binding",
+            ])
+            .unwrap_or_default()
+        },
+        "lsp-ts1-lr1,remote\n",
+    );
+    // The remote port's tunnel key is the IC-SB binding's.
+    let key = lab
+        .ic_sbctl(&[
+            "--bare",
+            "--columns=tunnel_key",
+            "find",
+            "Port_Binding",
+            "logical_port=lsp-ts1-lr1",
+        ])
+        .unwrap();
+    wait_output(
+        "requested-tnl-key",
+        &lab,
+        || {
+            az2.nbctl(&[
+                "get",
+                "Logical_Switch_Port",
+                "lsp-ts1-lr1",
+                "options:requested-tnl-key",
+            ])
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('"')
+            .to_owned()
+        },
+        key.trim(),
+    );
+    az1.nbctl(&[
+        "set",
+        "logical_router_port",
+        "lrp-lr1-ts1",
+        "mac=\"aa:aa:aa:aa:aa:02\"",
+        "networks=\"169.254.100.2/24 169.254.200.3/24\"",
+    ])
+    .unwrap();
+    assert!(
+        wait_for(CONVERGE, || show2()
+            .contains("aa:aa:aa:aa:aa:02 169.254.100.2/24 169.254.200.3/24")),
+        "{}",
+        lab.logs()
+    );
+    az1.nbctl(&["lrp-del", "lrp-lr1-ts1"]).unwrap();
+    wait_output(
+        "address gone",
+        &lab,
+        show2,
+        "switch <0> (ts1)\n    port lsp-ts1-lr1\n        type: remote\n",
+    );
+    az1.nbctl(&["lsp-del", "lsp-ts1-lr1"]).unwrap();
+    wait_output("remote port gone", &lab, show2, "switch <0> (ts1)\n");
+}
+
+/// Upstream "gateway sync", with chassis rows made by `ovn-sbctl` instead of an
+/// ovn-controller: an interconnection gateway of AZ1 appears in AZ2's SB as a remote
+/// chassis, follows encap changes and goes when it stops being a gateway.
+fn gateway_sync(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    let (az1, az2) = (&lab.zones[0], &lab.zones[1]);
+    az1.sbctl(&["chassis-add", "gw1", "geneve", "192.168.0.1"])
+        .unwrap();
+    az1.sbctl(&[
+        "set",
+        "chassis",
+        "gw1",
+        "hostname=gw1",
+        "other_config:is-interconn=true",
+    ])
+    .unwrap();
+    let show2 = || az2.sbctl(&["show"]).unwrap_or_default();
+    wait_output("remote chassis", &lab, show2, "Chassis gw1\n    hostname: gw1\n    Encap geneve\n        ip: \"192.168.0.1\"\n        options: {csum=\"true\"}\n");
+    wait_output(
+        "is-remote",
+        &lab,
+        || {
+            az2.sbctl(&[
+                "-f",
+                "csv",
+                "-d",
+                "bare",
+                "--no-headings",
+                "--columns",
+                "other_config",
+                "list",
+                "chassis",
+            ])
+            .unwrap_or_default()
+        },
+        "is-remote=true\n",
+    );
+    assert!(
+        lab.ic_sbctl(&["show"]).unwrap().contains("gateway gw1"),
+        "{}",
+        lab.logs()
+    );
+    // Encap change.
+    let encap = az1
+        .sbctl(&[
+            "--bare",
+            "--columns=_uuid",
+            "find",
+            "Encap",
+            "chassis_name=gw1",
+        ])
+        .unwrap();
+    az1.sbctl(&["set", "encap", encap.trim(), "ip=192.168.0.2"])
+        .unwrap();
+    assert!(
+        wait_for(CONVERGE, || show2().contains("192.168.0.2")),
+        "{}",
+        lab.logs()
+    );
+    az1.sbctl(&["set", "chassis", "gw1", "other_config:is-interconn=false"])
+        .unwrap();
+    wait_output("gateway gone", &lab, show2, "");
+    az1.sbctl(&["set", "chassis", "gw1", "other_config:is-interconn=true"])
+        .unwrap();
+    assert!(
+        wait_for(CONVERGE, || show2().contains("gw1")),
+        "{}",
+        lab.logs()
+    );
+    az1.sbctl(&["chassis-del", "gw1"]).unwrap();
+    wait_output("chassis deleted", &lab, show2, "");
+}
+
+/// Upstream "port-bindings deletion upon TS deletion" and "route deletion upon TS
+/// deletion": deleting a transit switch takes its port bindings and its routes with it,
+/// while the same prefix on other switches stays.
+fn ts_deletion(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    for z in 0..2 {
+        lab.zones[z]
+            .nbctl(&[
+                "set",
+                "nb_global",
+                ".",
+                "options:ic-route-adv-default=true",
+                "options:ic-route-learn-default=true",
+            ])
+            .unwrap();
+    }
+    for (az, ts) in [(1, 1), (1, 2), (2, 1)] {
+        let name = format!("ts{az}-{ts}");
+        lab.ic_nbctl(&["ts-add", &name]).unwrap();
+        wait_switch(&lab, az - 1, &name);
+        let lr = format!("lr{az}-{ts}");
+        lab.attach_router(
+            az - 1,
+            &lr,
+            &name,
+            &format!("00:00:00:00:00:0{az}"),
+            &[&format!("10.0.{az}.1/24")],
+        )
+        .unwrap();
+        lab.zones[az - 1]
+            .nbctl(&[
+                "lr-route-add",
+                &lr,
+                "192.168.0.0/16",
+                &format!("10.0.{az}.10"),
+            ])
+            .unwrap();
+    }
+    let routes = || {
+        lab.ic_sbctl(&[
+            "--bare",
+            "--columns=transit_switch",
+            "find",
+            "Route",
+            "ip_prefix=\"192.168.0.0/16\"",
+        ])
+        .unwrap_or_default()
+        .split_whitespace()
+        .count()
+    };
+    assert!(wait_for(CONVERGE, || routes() == 3), "{}", lab.logs());
+    let pb = || {
+        lab.ic_sbctl(&[
+            "--bare",
+            "--columns=logical_port",
+            "find",
+            "Port_Binding",
+            "transit_switch=ts1-1",
+        ])
+        .unwrap_or_default()
+    };
+    assert!(
+        wait_for(CONVERGE, || pb().contains("lsp-ts1-1-lr1-1")),
+        "{}",
+        lab.logs()
+    );
+    lab.ic_nbctl(&["ts-del", "ts1-1"]).unwrap();
+    assert!(wait_for(CONVERGE, || routes() == 2), "{}", lab.logs());
+    assert!(
+        wait_for(CONVERGE, || pb().trim().is_empty()),
+        "{}",
+        lab.logs()
+    );
+}
+
+/// Upstream "duplicate NB route adv/learn": two identical static routes give one
+/// advertisement.
+fn duplicate_routes(daemons: &[IcDaemon]) {
+    let lab = lab(daemons);
+    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    for i in 1..=2 {
+        let z = i - 1;
+        lab.zones[z]
+            .nbctl(&[
+                "set",
+                "nb_global",
+                ".",
+                "options:ic-route-adv-default=true",
+                "options:ic-route-learn-default=true",
+            ])
+            .unwrap();
+        wait_switch(&lab, z, "ts1");
+        // Router names differ per zone: switch-port names must be unique across zones.
+        lab.attach_router(
+            z,
+            &format!("lr{i}"),
+            "ts1",
+            &format!("00:00:00:00:0{i}:01"),
+            &[&format!("10.0.{i}.1/24")],
+        )
+        .unwrap();
+    }
+    for _ in 0..2 {
+        lab.zones[0]
+            .nbctl(&[
+                "--id=@id",
+                "create",
+                "logical-router-static-route",
+                "ip_prefix=1.1.1.1/32",
+                "nexthop=10.0.1.10",
+                "--",
+                "add",
+                "logical-router",
+                "lr1",
+                "static_routes",
+                "@id",
+            ])
+            .unwrap();
+    }
+    let count = || {
+        lab.ic_sbctl(&[
+            "--bare",
+            "--columns=_uuid",
+            "find",
+            "Route",
+            "ip_prefix=\"1.1.1.1/32\"",
+        ])
+        .unwrap_or_default()
+        .split_whitespace()
+        .count()
+    };
+    assert!(wait_for(CONVERGE, || count() == 1), "{}", lab.logs());
+    wait_routes(&lab, 1, "lr2", "learned once", |s| {
+        s.lines().filter(|l| l.contains("1.1.1.1")).count() == 1
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(count(), 1);
+}
+
 #[test]
 fn route_sync_all_ic_routed() {
     if !real_ovn() {
@@ -283,4 +1181,69 @@ fn route_sync_mixed_with_ovn_ic() {
     }
     route_sync(&[IcDaemon::OvnIc, ic_routed()]);
     route_sync(&[ic_routed(), IcDaemon::OvnIc]);
+}
+
+/// Runs `scenario` with ic-routed in both zones, then beside ovn-ic in each position.
+fn all_modes(scenario: fn(&[IcDaemon])) {
+    if !real_ovn() {
+        return;
+    }
+    scenario(&[ic_routed(), ic_routed()]);
+    scenario(&[IcDaemon::OvnIc, ic_routed()]);
+    scenario(&[ic_routed(), IcDaemon::OvnIc]);
+}
+
+#[test]
+fn route_tables_all_modes() {
+    all_modes(route_tables);
+}
+
+#[test]
+fn ipv6_all_modes() {
+    all_modes(ipv6);
+}
+
+#[test]
+fn multiple_route_tables_all_modes() {
+    all_modes(multiple_route_tables);
+}
+
+#[test]
+fn same_destination_all_modes() {
+    all_modes(same_destination);
+}
+
+#[test]
+fn origins_all_modes() {
+    all_modes(origins);
+}
+
+#[test]
+fn az_register_all_modes() {
+    all_modes(az_register);
+}
+
+#[test]
+fn transit_switches_all_modes() {
+    all_modes(transit_switches);
+}
+
+#[test]
+fn port_sync_all_modes() {
+    all_modes(port_sync);
+}
+
+#[test]
+fn gateway_sync_all_modes() {
+    all_modes(gateway_sync);
+}
+
+#[test]
+fn ts_deletion_all_modes() {
+    all_modes(ts_deletion);
+}
+
+#[test]
+fn duplicate_routes_all_modes() {
+    all_modes(duplicate_routes);
 }
