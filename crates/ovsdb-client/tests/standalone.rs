@@ -450,7 +450,10 @@ async fn updates_racing_the_initial_copy_are_kept() {
             v.sort();
             v
         };
-        eventually("the monitor to hold every committed row", || names(&client) == want).await;
+        eventually("the monitor to hold every committed row", || {
+            names(&client) == want
+        })
+        .await;
         client.shutdown();
     }
 }
