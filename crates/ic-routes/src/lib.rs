@@ -4,41 +4,75 @@
 //! `OVN_Northbound`, plus the global `OVN_IC_Northbound` and `OVN_IC_Southbound`) and returns
 //! a [`Plan`]: the IC-SB `Route` rows (this zone's *advertisements*) to insert, update or
 //! delete, and the NB `Logical_Router_Static_Route` rows (*learned routes*) to add to or take
-//! off each router. It never touches a socket; the caller (the future `ic-routed`) turns the
-//! plan into transactions with [`Plan::operations`].
+//! off each router. It never touches a socket; the caller (`ic-routed`) turns the plan into
+//! transactions with [`Plan::operations`].
+//!
+//! Two ways to run it:
+//!
+//! - **Full recompute**: [`plan`] / [`plan_filtered`] (or [`Snapshot::plan`]) over all rows,
+//!   as ovn-ic does on every wake-up.
+//! - **Incremental**: an [`Engine`] fed the monitors' row changes ([`Change`]) returns delta
+//!   plans whose cost follows the change, not the table sizes; see [`incremental`] for the
+//!   contract (echoes of the engine's own writes, pending writes, failed transactions).
+//!   [`Engine::full_plan`] is the full recompute over the engine's rows, the reference.
 //!
 //! ```
-//! use ic_routes::Snapshot;
+//! use ic_routes::{Change, Engine, Snapshot};
 //!
 //! let snapshot = Snapshot::new("az1"); // fill snapshot.nb, .ic_nb, .ic_sb from replicas
 //! let plan = snapshot.plan();
 //! let ops = plan.operations(); // ops.nb → the zone's NB, ops.ic_sb → IC-SB
 //! assert!(plan.is_empty() && ops.nb.is_empty() && ops.ic_sb.is_empty());
+//!
+//! let mut engine = Engine::unfiltered("az1");
+//! let changes: Vec<Change> = Vec::new(); // the monitors' updates, echoes included
+//! let delta = engine.apply(&changes);
+//! assert!(delta.is_empty());
 //! ```
+//!
+//! A [`RouteFilter`] (VPC isolation, crate `isolation`) is consulted for every route that
+//! passed ovn-ic's own checks, before it is advertised or learned; [`AllowAll`] is ovn-ic.
 //!
 //! # Semantics
 //!
-//! Those of OVN 23.03's `ovn-ic` (`route_run`, reference `ovn-ic-routes.md` §2.3–2.4, §2.6),
-//! so that a zone running this engine interoperates with zones running Debian's 23.03.1:
+//! Those of OVN `main` (reference `ovn-ic-routes.md` §2.5) for the features listed below,
+//! with 23.03.1 interoperability: the rows written are the ones a 23.03.1 `ovn-ic` learns
+//! correctly (it ignores the extra `external_ids` keys), and rows 23.03.1 writes (no
+//! `lr-id`) are learned.
 //!
 //! - `NB_Global` options `ic-route-adv`, `ic-route-learn`, `ic-route-adv-default`,
-//!   `ic-route-learn-default` (true only if `"true"`, any case); the deny list
-//!   `ic-route-denylist`, falling back to `ic-route-blacklist` when absent or empty (§1.1),
-//!   applies to both directions.
+//!   `ic-route-learn-default`, `ic-route-adv-lb`, `ic-route-learn-lb` (true only if
+//!   `"true"`, any case); the deny list `ic-route-denylist`, falling back to
+//!   `ic-route-blacklist` when absent or empty (§1.1), applies to both directions.
 //! - Transit-switch ports are this zone's IC-SB port bindings: `logical_port` → NB switch
 //!   port → `options:router-port`; the router is `external_ids:router-id` (§2.2). The
 //!   port's route table is its router port's `options:route_table`.
-//! - Advertised: the router's non-learned static routes of the port's route table (not
-//!   `src-ip`, prefix and nexthop parse, nexthop not fe80::/64), and the networks of its
-//!   non-transit-switch router ports (origin `connected`, route table `""`, host bits kept).
-//!   Not advertised: plen 0 without `ic-route-adv-default`, link-local prefixes
-//!   (169.254/16, fe80::/10), denied prefixes, learned routes. The nexthop is the first
-//!   address of the prefix's family of the transit-switch port (§2.4).
-//! - Learned: other zones' routes on the same transit switch whose route table is `""` or
-//!   the port's, that parse, whose nexthop is not link-local, whose prefix is neither
-//!   link-local nor denied nor plen 0 without `ic-route-learn-default`, and for which the
-//!   router has no non-learned static route with the same `route_table` and `ip_prefix`
-//!   strings. Learned rows copy `ip_prefix`, `nexthop` and `route_table` verbatim and carry
+//! - Advertised, per transit switch over **all** the zone's routers on it (≥ 23.09): the
+//!   router's non-learned static routes of the port's route table (not `src-ip`; prefix
+//!   parses; nexthop parses and is not fe80::/64, or is `discard` (≥ 26.03)), the networks of
+//!   its non-transit-switch router ports (origin `connected`, route table `""`, host bits
+//!   kept), and with `ic-route-adv-lb` the VIPs of its load balancers and load-balancer
+//!   groups (/32, /128, origin `loadbalancer`, ≥ 25.09) — only if
+//!   [`IcSouthbound::supports_lb_origin`] says the IC-SB schema has that origin, which
+//!   23.03's does not. Not advertised: plen 0 without `ic-route-adv-default`, link-local
+//!   prefixes (169.254/16, fe80::/10), prefixes denied by the global list or the port's or
+//!   router's `ic-route-deny-adv` (≥ 26.03), prefixes outside a non-empty
+//!   `ic-route-filter-adv` allow list of the port or router (≥ 25.09; deny beats allow),
+//!   learned routes. The nexthop is the first address of the prefix's family of the
+//!   transit-switch port. Rows carry `external_ids` `nb-id`, `lr-id` (the advertising
+//!   router, ≥ 23.09) and `ic-route-tag` (the port's `options:ic-route-tag`, ≥ 25.03).
+//! - Learned: routes on the router's transit switches whose `lr-id` is another router's
+//!   (so routers of the same zone learn each other's routes), or, without `lr-id` (23.03
+//!   advertisers), from another zone; not carrying the `ic-route-tag` equal to the port's
+//!   `ic-route-filter-tag`; whose route table is `""` or the port's; that parse, whose
+//!   nexthop is not link-local and lies inside one of the transit-switch port's networks
+//!   (c03bda692); whose prefix is neither link-local, nor plen 0 without
+//!   `ic-route-learn-default`, nor denied (global list, `ic-route-deny-learn`), nor outside a
+//!   non-empty `ic-route-filter-learn`; origin `loadbalancer` only with `ic-route-learn-lb`;
+//!   not by a disabled router (`enabled=false`), not through a port with an empty address;
+//!   not when the router has a non-learned static route with the same `route_table` and
+//!   `ip_prefix` strings, nor a load-balancer VIP inside the prefix. Learned rows copy
+//!   `ip_prefix`, `nexthop` and `route_table` verbatim and carry
 //!   `external_ids:ic-learned-route` and `options:origin` (§2.6). One row per (route table,
 //!   prefix, nexthop, origin) on a router: different nexthops give ECMP.
 //! - Rows are matched semantically (parsed prefix with host bits, nexthop, origin, route
@@ -50,9 +84,11 @@
 //!   least as long as any IPv6 entry; fixed upstream in c4f248a31).
 //! - Duplicate connected networks (or a static route and a network with the same prefix)
 //!   give one advertisement and a [`Diagnostic`], no crash (23.03 dereferenced NULL), and the
-//!   IC-SB unique index (which ignores `origin`) is never violated.
+//!   IC-SB unique index (which ignores `origin`) is never violated (upstream still can,
+//!   quirk 3).
 //! - Two IC-SB rows with the same prefix and nexthop give one learned row, never a relearn
-//!   loop; two identical learned rows are reduced to one.
+//!   loop; two identical learned rows are reduced to one (upstream ≥ 24.03.8 keeps one NB
+//!   row per IC-SB row instead).
 //! - All of this zone's advertisements are reconciled at once: routes of a transit switch
 //!   that left IC-NB, of a port that is gone or lost its addresses, are withdrawn (23.03
 //!   left them forever).
@@ -68,29 +104,41 @@
 //! - A NB route whose `ic-learned-route` is not a UUID is treated as a bad learned route and
 //!   deleted (23.03 advertised it yet counted it as learned).
 //! - Strict address parsing (Rust's parsers, leading whitespace allowed) instead of
-//!   `scanf`'s leniency; deny-list entries are trimmed and empty entries skipped.
+//!   `scanf`'s leniency; CIDR-list entries are trimmed and empty entries skipped.
+//! - An unset `ic-route-filter-tag` filters nothing (upstream treats it as the tag `""`).
 //!
 //! # Not done yet
 //!
-//! Several routers of one zone on one transit switch are handled as one per-switch
-//! advertisement set (no `lr-id`, no learning between routers of the same zone); route tags,
-//! allow lists (`ic-route-filter-*`), per-router deny lists, discard routes, load-balancer
-//! VIP routes, the HEAD nexthop-in-subnet learning check, incremental updates, and the
-//! deletion of port bindings without router port (`ic-routed`'s job) are left for later.
+//! OVN `main`-only features: `ic-route-ipv4-next-hop-ipv6`, `override-connected` and
+//! IC-SB `Route.options`, origin `connected-dynamic`; SB `Learned_Route` (BGP) prefixes
+//! (26.03; the engine reads no SB); transit routers; deleting IC-SB port bindings without
+//! router port (`ic-routed`'s job). The incremental engine recomputes a whole router when
+//! its ports, options or load balancers change, and the whole zone when `NB_Global`
+//! options, transit switches or availability zones change (see [`incremental`]).
 #![forbid(unsafe_code)]
 
 pub mod addr;
-pub mod filter;
+mod core;
 mod engine;
+pub mod filter;
+pub mod incremental;
 mod plan;
 mod snapshot;
 
 #[cfg(test)]
 mod tests;
 
+/// The generated `OVN_IC_Northbound` rows the engine reads (re-exported).
+pub use ovn_ic_nb;
+/// The generated `OVN_IC_Southbound` rows the engine reads and writes (re-exported).
+pub use ovn_ic_sb;
+/// The generated `OVN_Northbound` rows the engine reads and writes (re-exported).
+pub use ovn_nb;
+
 pub use addr::{Nexthop, PortAddresses, Prefix};
+pub use engine::{plan, plan_filtered, IC_LEARNED_ROUTE, IC_ROUTE_TAG, LR_ID, NB_ID};
 pub use filter::{AdvertiseCandidate, AllowAll, LearnCandidate, RouteFilter};
-pub use engine::{plan, IC_LEARNED_ROUTE, NB_ID};
+pub use incremental::{Change, Database, Engine, Row, Table};
 pub use plan::{
     AdvertisementUpdate, Diagnostic, LearnedRouteDelete, LearnedRouteInsert, Operations, Plan,
 };

@@ -88,6 +88,17 @@ pub enum Diagnostic {
         /// Its `nexthop`.
         nexthop: String,
     },
+    /// An entry of a per-router or per-port CIDR list option (`ic-route-filter-adv`,
+    /// `ic-route-filter-learn`, `ic-route-deny-adv`, `ic-route-deny-learn`) is not a CIDR;
+    /// it is ignored (a list whose entries are all invalid still allows nothing).
+    BadFilterEntry {
+        /// The router's name or the transit-switch port's `logical_port`.
+        owner: String,
+        /// The option key.
+        key: String,
+        /// The entry.
+        entry: String,
+    },
     /// Two local sources gave the same advertisement (same transit switch, route table,
     /// prefix and nexthop); the later one was dropped.
     DuplicateAdvertisement {
@@ -138,6 +149,10 @@ impl fmt::Display for Diagnostic {
             } => write!(
                 f,
                 "bad format of learned route in NB {uuid}: {ip_prefix} -> {nexthop}, deleted"
+            ),
+            Diagnostic::BadFilterEntry { owner, key, entry } => write!(
+                f,
+                "bad format in {owner} options:{key}: {entry:?}, CIDR expected"
             ),
             Diagnostic::DuplicateAdvertisement {
                 transit_switch,

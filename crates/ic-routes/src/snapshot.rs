@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use ovn_ic_nb::TransitSwitch;
 use ovn_ic_sb::{AvailabilityZone, PortBinding, Route};
 use ovn_nb::{
-    LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitchPort, NbGlobal,
+    LoadBalancer, LoadBalancerGroup, LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute,
+    LogicalSwitchPort, NbGlobal,
 };
 use ovsdb_proto::Uuid;
 
@@ -25,6 +26,10 @@ pub struct Northbound {
     pub static_routes: BTreeMap<Uuid, LogicalRouterStaticRoute>,
     /// `Logical_Switch_Port` rows (transit-switch ports are found by name).
     pub switch_ports: BTreeMap<Uuid, LogicalSwitchPort>,
+    /// `Load_Balancer` rows (VIPs of the routers' load balancers, OVN ≥ 25.09 features).
+    pub load_balancers: BTreeMap<Uuid, LoadBalancer>,
+    /// `Load_Balancer_Group` rows.
+    pub load_balancer_groups: BTreeMap<Uuid, LoadBalancerGroup>,
 }
 
 /// The rows of `OVN_IC_Northbound` the route exchange reads.
@@ -45,6 +50,11 @@ pub struct IcSouthbound {
     pub port_bindings: BTreeMap<Uuid, PortBinding>,
     /// `Route` rows (advertisements of every zone).
     pub routes: BTreeMap<Uuid, Route>,
+    /// Whether the server's IC-SB schema lets `Route.origin` be `loadbalancer` (schema
+    /// ≥ 2.2.0, OVN 25.09; 23.03's 1.1.x does not). The engine advertises load-balancer
+    /// VIPs only when this is set (and `NB_Global` `options:ic-route-adv-lb` is true), so
+    /// it never writes a value the server rejects. Default: false.
+    pub supports_lb_origin: bool,
 }
 
 /// Everything one zone's route exchange reads: its zone name, its NB rows and the global
@@ -76,6 +86,12 @@ impl Snapshot {
         crate::plan(&self.zone, &self.nb, &self.ic_nb, &self.ic_sb)
     }
 
+    /// The plan of a full recompute over this snapshot with `filter` consulted (see
+    /// [`crate::plan_filtered`]).
+    pub fn plan_filtered(&self, filter: &dyn crate::RouteFilter) -> Plan {
+        crate::plan_filtered(&self.zone, &self.nb, &self.ic_nb, &self.ic_sb, filter)
+    }
+
     /// Applies `plan` to this snapshot as the servers would apply its operations, giving new
     /// rows the UUIDs `new_uuid` returns.
     pub fn apply(&mut self, plan: &Plan, new_uuid: &mut impl FnMut() -> Uuid) {
@@ -89,18 +105,29 @@ impl Northbound {
     /// `new_uuid` returns. A learned route removed from its router is deleted once no router
     /// refers to it (OVSDB garbage-collects the non-root table).
     pub fn apply(&mut self, plan: &Plan, new_uuid: &mut impl FnMut() -> Uuid) {
+        let mut removed: BTreeMap<Uuid, std::collections::BTreeSet<Uuid>> = BTreeMap::new();
         for d in &plan.learned_to_delete {
-            if let Some(lr) = self.routers.get_mut(&d.router) {
-                lr.static_routes.retain(|r| r.uuid() != d.route);
-            }
-            let referenced = self
-                .routers
-                .values()
-                .any(|lr| lr.static_routes.iter().any(|r| r.uuid() == d.route));
-            if !referenced {
-                self.static_routes.remove(&d.route);
+            removed.entry(d.router).or_default().insert(d.route);
+        }
+        for (lr, routes) in &removed {
+            if let Some(lr) = self.routers.get_mut(lr) {
+                lr.static_routes.retain(|r| !routes.contains(&r.uuid()));
             }
         }
+        let candidates: std::collections::BTreeSet<Uuid> =
+            removed.values().flatten().copied().collect();
+        if !candidates.is_empty() {
+            let referenced: std::collections::BTreeSet<Uuid> = self
+                .routers
+                .values()
+                .flat_map(|lr| lr.static_routes.iter().map(|r| r.uuid()))
+                .filter(|u| candidates.contains(u))
+                .collect();
+            for u in candidates.difference(&referenced) {
+                self.static_routes.remove(u);
+            }
+        }
+        let mut touched = std::collections::BTreeSet::new();
         for ins in &plan.learned_to_insert {
             let Some(lr) = self.routers.get_mut(&ins.router) else {
                 continue;
@@ -108,8 +135,13 @@ impl Northbound {
             let mut row = ins.route.clone();
             row.uuid = new_uuid();
             lr.static_routes.push(row.uuid.into());
-            lr.static_routes.sort();
+            touched.insert(ins.router);
             self.static_routes.insert(row.uuid, row);
+        }
+        for lr in touched {
+            if let Some(lr) = self.routers.get_mut(&lr) {
+                lr.static_routes.sort();
+            }
         }
     }
 }

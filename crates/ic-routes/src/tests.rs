@@ -1213,7 +1213,8 @@ fn operations_of_a_plan() {
         serde_json::json!([
             {"op": "insert", "table": "Route",
              "row": {"availability_zone": ["uuid", w.zones[0].az.to_string()],
-                     "external_ids": ["map", [["nb-id", nb_route.uuid.to_string()]]],
+                     "external_ids": ["map", [["lr-id", lr1.to_string()],
+                                              ["nb-id", nb_route.uuid.to_string()]]],
                      "ip_prefix": "10.11.1.0/24", "nexthop": "169.254.100.1",
                      "origin": "static", "transit_switch": "ts1"}}
         ])
@@ -1467,3 +1468,6 @@ fn port_on_vanished_transit_switch_is_not_a_connected_network() {
         .collect();
     assert_eq!(w.ic_routes(), want);
 }
+
+mod features;
+mod incremental;
