@@ -1,0 +1,19 @@
+//! The crate's error type.
+
+/// What went wrong, split by who is at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Malformed input: a row dump, an inventory or a row that does not decode.
+    #[error("malformed input: {0}")]
+    Input(String),
+    /// A policy file that does not parse or does not validate.
+    #[error("invalid policy: {0}")]
+    Policy(String),
+    /// A configuration value out of range (for example a transit pool too small).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Operations that cannot be applied to the rows (API misuse of [`crate::Tables::apply`]).
+    #[error("cannot apply operations: {0}")]
+    Apply(String),
+}

@@ -1,0 +1,165 @@
+//! [`VpcFilter`]: the [`ic_routes::RouteFilter`] that keeps VPCs apart.
+//!
+//! A router learns an IC-SB route only when the learning VPC and the advertising VPC may
+//! talk ([`Policy::allows`]). The advertising VPC is identified by the first rule that
+//! gives an answer ([`SourceRule`], in this order):
+//!
+//! 1. `external_ids:lr-id` (ovn-ic ≥ 23.09): the advertising `Logical_Router` UUID, looked
+//!    up among the advertiser zone's routers.
+//! 2. `external_ids:nb-id` (every version, including stock 23.03.1): the NB row the route
+//!    came from (router port for `connected`, static route for `static`), looked up among the
+//!    advertiser zone's rows (any zone's when the advertiser zone is unknown and the UUID is
+//!    unambiguous).
+//! 3. The nexthop: the address of the advertiser's port on the transit switch, looked up
+//!    among the transit-switch ports of every zone (NB rows and IC-SB port bindings).
+//! 4. `external_ids:ovnlink:vpc`, a tag an advertiser of this project may write (a claim,
+//!    hence after the facts above).
+//! 5. Prefix containment in a known VPC's tenant CIDRs (of the advertiser zone). With
+//!    overlapping CIDRs several VPCs contain the prefix: the route is learned only if every
+//!    one of them may talk to the learner.
+//!
+//! A route whose source none of these identifies is decided by
+//! [`Policy::unknown_source`] (default deny); a learning router that is not a VPC by
+//! [`Policy::unknown_learner`] (default deny). Advertisement is narrowed too: a Neutron
+//! router never advertises its external gateway networks.
+
+use ic_routes::{AdvertiseCandidate, LearnCandidate, Nexthop, RouteFilter};
+use ovsdb_proto::Uuid;
+
+use crate::policy::Policy;
+use crate::vpc::{Inventory, Vpc, VpcId};
+use crate::VPC_KEY;
+
+/// Which rule identified a route's source VPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceRule {
+    /// `external_ids:lr-id`.
+    LrId,
+    /// `external_ids:nb-id`.
+    NbId,
+    /// The nexthop is a known VPC router's transit-switch port.
+    TransitPort,
+    /// `external_ids:ovnlink:vpc`.
+    Tag,
+    /// Prefix containment in tenant CIDRs.
+    Prefix,
+}
+
+/// The advertising VPC of a route, as far as it can be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// One VPC.
+    Vpc(VpcId, SourceRule),
+    /// Several VPCs could have advertised it (overlapping CIDRs, shared nexthop).
+    Ambiguous(Vec<VpcId>, SourceRule),
+    /// Not identified.
+    Unknown,
+}
+
+/// The VPC route filter (see the module docs).
+#[derive(Debug, Clone)]
+pub struct VpcFilter {
+    inventory: Inventory,
+    policy: Policy,
+}
+
+impl VpcFilter {
+    /// A filter over the VPCs of every zone and a policy.
+    pub fn new(inventory: Inventory, policy: Policy) -> Self {
+        VpcFilter { inventory, policy }
+    }
+
+    /// The inventory.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Identifies the advertising VPC of a learn candidate.
+    pub fn source(&self, c: &LearnCandidate<'_>) -> Source {
+        let inv = &self.inventory;
+        let zone = c.advertiser_zone;
+        let ids = &c.route.external_ids;
+        let one = |v: Option<&Vpc>, rule| v.map(|v| Source::Vpc(v.id.clone(), rule));
+        if let Some(s) = ids
+            .get("lr-id")
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .and_then(|u| {
+                let v = if zone.is_empty() {
+                    inv.by_nb_row("", u)
+                } else {
+                    inv.by_router(zone, u)
+                };
+                one(v, SourceRule::LrId)
+            })
+        {
+            return s;
+        }
+        if let Some(s) = ids
+            .get("nb-id")
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .and_then(|u| one(inv.by_nb_row(zone, u), SourceRule::NbId))
+        {
+            return s;
+        }
+        if let Some(nh) = Nexthop::parse(&c.route.nexthop) {
+            let v: Vec<&Vpc> = inv
+                .by_transit_port(c.transit_switch, nh.0)
+                .into_iter()
+                .filter(|v| zone.is_empty() || v.zone == zone)
+                .collect();
+            match v.as_slice() {
+                [] => {}
+                [one] => return Source::Vpc(one.id.clone(), SourceRule::TransitPort),
+                many => {
+                    return Source::Ambiguous(
+                        many.iter().map(|v| v.id.clone()).collect(),
+                        SourceRule::TransitPort,
+                    )
+                }
+            }
+        }
+        if let Some(v) = ids.get(VPC_KEY).and_then(|t| inv.get(&VpcId(t.clone()))) {
+            return Source::Vpc(v.id.clone(), SourceRule::Tag);
+        }
+        match inv.by_prefix(zone, c.prefix).as_slice() {
+            [] => Source::Unknown,
+            [one] => Source::Vpc(one.id.clone(), SourceRule::Prefix),
+            many => Source::Ambiguous(
+                many.iter().map(|v| v.id.clone()).collect(),
+                SourceRule::Prefix,
+            ),
+        }
+    }
+}
+
+impl RouteFilter for VpcFilter {
+    fn learn(&self, c: &LearnCandidate<'_>) -> bool {
+        let Some(learner) = self.inventory.by_router(c.zone, c.router.uuid) else {
+            return self.policy.unknown_learner.allows();
+        };
+        let allowed = |id: &VpcId| {
+            self.inventory
+                .get(id)
+                .is_some_and(|src| self.policy.allows(learner, src))
+        };
+        match self.source(c) {
+            Source::Vpc(id, _) => allowed(&id),
+            Source::Ambiguous(ids, _) => ids.iter().all(allowed),
+            Source::Unknown => self.policy.unknown_source.allows(),
+        }
+    }
+
+    fn advertise(&self, c: &AdvertiseCandidate<'_>) -> bool {
+        match self.inventory.by_router(c.zone, c.router.uuid) {
+            Some(v) => !v.external.iter().any(|e| c.prefix.is_within(e)),
+            None => true,
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! Row builders and the shared test topologies.
+
+use std::collections::BTreeMap;
+
+use ic_routes::{LearnCandidate, Prefix, RouteFilter};
+use ovn_ic_nb::TransitSwitch;
+use ovn_ic_sb::{AvailabilityZone, PortBinding, Route, RouteOrigin};
+use ovn_nb::{
+    LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitch, LogicalSwitchPort,
+};
+use ovsdb_proto::typed::SortedMap;
+use ovsdb_proto::Uuid;
+
+use crate::rows::{World, ZoneNb};
+
+pub fn ids(pairs: &[(&str, &str)]) -> SortedMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// Deterministic UUIDs.
+#[derive(Debug)]
+pub struct Uuids(pub u128);
+
+impl Uuids {
+    pub fn next(&mut self) -> Uuid {
+        self.0 += 1;
+        Uuid::from_u128(self.0)
+    }
+}
+
+pub struct B<'a> {
+    pub z: &'a mut ZoneNb,
+    pub u: &'a mut Uuids,
+}
+
+impl B<'_> {
+    pub fn router(&mut self, name: &str, ext: &[(&str, &str)]) -> Uuid {
+        let uuid = self.u.next();
+        self.z.routers.insert(
+            uuid,
+            mk!(LogicalRouter {
+                uuid: uuid,
+                name: name.into(),
+                external_ids: ids(ext),
+            }),
+        );
+        uuid
+    }
+
+    pub fn switch(&mut self, name: &str, other: &[(&str, &str)]) -> Uuid {
+        let uuid = self.u.next();
+        self.z.switches.insert(
+            uuid,
+            mk!(LogicalSwitch {
+                uuid: uuid,
+                name: name.into(),
+                other_config: ids(other),
+            }),
+        );
+        uuid
+    }
+
+    pub fn lsp(
+        &mut self,
+        ls: Uuid,
+        name: &str,
+        type_: &str,
+        opts: &[(&str, &str)],
+        ext: &[(&str, &str)],
+    ) -> Uuid {
+        let uuid = self.u.next();
+        self.z.switch_ports.insert(
+            uuid,
+            mk!(LogicalSwitchPort {
+                uuid: uuid,
+                name: name.into(),
+                type_: type_.into(),
+                options: ids(opts),
+                external_ids: ids(ext),
+            }),
+        );
+        let s = self.z.switches.get_mut(&ls).unwrap();
+        s.ports.push(uuid.into());
+        s.ports.sort();
+        uuid
+    }
+
+    /// A router port attached to switch `ls` through a router-type switch port.
+    pub fn lrp(
+        &mut self,
+        lr: Uuid,
+        name: &str,
+        networks: &[&str],
+        ext: &[(&str, &str)],
+        ls: Option<Uuid>,
+    ) -> Uuid {
+        let uuid = self.u.next();
+        let mut nets: Vec<String> = networks.iter().map(|s| (*s).to_owned()).collect();
+        nets.sort();
+        self.z.router_ports.insert(
+            uuid,
+            mk!(LogicalRouterPort {
+                uuid: uuid,
+                name: name.into(),
+                mac: crate::net::mac(&[name]),
+                networks: nets,
+                external_ids: ids(ext),
+            }),
+        );
+        let r = self.z.routers.get_mut(&lr).unwrap();
+        r.ports.push(uuid.into());
+        r.ports.sort();
+        if let Some(ls) = ls {
+            self.lsp(
+                ls,
+                &format!("{name}-lsp"),
+                "router",
+                &[("router-port", name)],
+                &[],
+            );
+        }
+        uuid
+    }
+
+    pub fn route(&mut self, lr: Uuid, prefix: &str, nexthop: &str, ext: &[(&str, &str)]) -> Uuid {
+        let uuid = self.u.next();
+        self.z.static_routes.insert(
+            uuid,
+            mk!(LogicalRouterStaticRoute {
+                uuid: uuid,
+                ip_prefix: prefix.into(),
+                nexthop: nexthop.into(),
+                external_ids: ids(ext),
+            }),
+        );
+        let r = self.z.routers.get_mut(&lr).unwrap();
+        r.static_routes.push(uuid.into());
+        r.static_routes.sort();
+        uuid
+    }
+}
+
+/// A Neutron router with one tenant network, its router-interface port and a gateway port.
+pub fn neutron_router(
+    b: &mut B<'_>,
+    id: &str,
+    human: &str,
+    project: &str,
+    cidr_gw: &str,
+    ext_gw: Option<&str>,
+) -> Uuid {
+    let name = format!("neutron-{id}");
+    let lr = b.router(
+        &name,
+        &[
+            ("neutron:router_name", human),
+            ("neutron:revision_number", "3"),
+        ],
+    );
+    let net = b.switch(&format!("neutron-net-{id}"), &[]);
+    b.lrp(
+        lr,
+        &format!("lrp-if-{id}"),
+        &[cidr_gw],
+        &[
+            ("neutron:router_name", &name),
+            ("neutron:is_ext_gw", "False"),
+        ],
+        Some(net),
+    );
+    b.lsp(
+        net,
+        &format!("if-{id}"),
+        "router",
+        &[("router-port", &format!("lrp-if-{id}"))],
+        &[
+            ("neutron:device_id", id),
+            ("neutron:device_owner", "network:router_interface"),
+            ("neutron:project_id", project),
+        ],
+    );
+    b.lsp(
+        net,
+        &format!("vm-{id}"),
+        "",
+        &[],
+        &[("neutron:project_id", project), ("neutron:port_name", "vm")],
+    );
+    if let Some(gw) = ext_gw {
+        b.lrp(
+            lr,
+            &format!("lrp-gw-{id}"),
+            &[gw],
+            &[
+                ("neutron:router_name", &name),
+                ("neutron:is_ext_gw", "True"),
+            ],
+            None,
+        );
+    }
+    lr
+}
+
+/// A Kube-OVN custom VPC router with one subnet and one pod.
+pub fn kube_vpc(b: &mut B<'_>, vpc: &str, subnet: &str, cidr_gw: &str) -> Uuid {
+    let lr = b.router(vpc, &[("vendor", "kube-ovn")]);
+    let ls = b.switch(subnet, &[("vendor", "kube-ovn")]);
+    b.lrp(
+        lr,
+        &format!("{vpc}-{subnet}"),
+        &[cidr_gw],
+        &[("vendor", "kube-ovn")],
+        Some(ls),
+    );
+    b.lsp(
+        ls,
+        &format!("pod1.{vpc}"),
+        "",
+        &[],
+        &[
+            ("pod", &format!("{vpc}/pod1")),
+            ("vendor", "kube-ovn"),
+            ("ls", subnet),
+        ],
+    );
+    lr
+}
+
+/// Attaches `lr` to transit switch `ts` (its local LS must exist) with `addr`.
+pub fn attach(b: &mut B<'_>, lr: Uuid, ts: &str, addr: &str) -> Uuid {
+    let ls =
+        *b.z.switches
+            .iter()
+            .find(|(_, s)| s.other_config.get("interconn-ts").map(String::as_str) == Some(ts))
+            .unwrap()
+            .0;
+    let rname = b.z.routers[&lr].name.clone();
+    b.lrp(lr, &format!("{rname}-{ts}"), &[addr], &[], Some(ls))
+}
+
+/// Fills IC-SB as stock ovn-ic 23.03 would (AZs, port bindings, connected routes with
+/// `nb-id`), then the learned routes every router would have with `filter` (`None` =
+/// stock ovn-ic: learn everything from other zones on the same transit switch).
+pub fn exchange(world: &mut World, u: &mut Uuids, filter: Option<&dyn RouteFilter>) {
+    let ic = &mut world.ic;
+    let mut az_uuid = BTreeMap::new();
+    for z in &world.zones {
+        let uuid = u.next();
+        ic.availability_zones.insert(
+            uuid,
+            mk!(AvailabilityZone {
+                uuid: uuid,
+                name: z.zone.clone()
+            }),
+        );
+        az_uuid.insert(z.zone.clone(), uuid);
+    }
+    for z in &world.zones {
+        let ix = crate::vpc::ZoneIndex::new(z);
+        for lr in z.routers.values() {
+            let ports = ix.ports(z, lr);
+            for tsp in ports
+                .iter()
+                .filter(|p| ix.lrp_ts.contains_key(p.name.as_str()))
+            {
+                let ts = ix.lrp_ts[tsp.name.as_str()];
+                let uuid = u.next();
+                ic.port_bindings.insert(
+                    uuid,
+                    mk!(PortBinding {
+                        uuid: uuid,
+                        transit_switch: ts.into(),
+                        availability_zone: az_uuid[&z.zone].into(),
+                        logical_port: format!("{}-lsp", tsp.name),
+                        address: format!("{} {}", tsp.mac, tsp.networks.join(" ")),
+                        external_ids: ids(&[("router-id", &lr.uuid.to_string())]),
+                    }),
+                );
+                let nh = Prefix::parse(&tsp.networks[0]).unwrap().addr().to_string();
+                for p in ports
+                    .iter()
+                    .filter(|p| !ix.lrp_ts.contains_key(p.name.as_str()))
+                {
+                    for n in &p.networks {
+                        let pre = Prefix::parse(n).unwrap();
+                        if pre.is_link_local() {
+                            continue;
+                        }
+                        let uuid = u.next();
+                        ic.routes.insert(
+                            uuid,
+                            mk!(Route {
+                                uuid: uuid,
+                                transit_switch: ts.into(),
+                                availability_zone: az_uuid[&z.zone].into(),
+                                ip_prefix: n.clone(),
+                                nexthop: nh.clone(),
+                                origin: RouteOrigin::Connected,
+                                external_ids: ids(&[("nb-id", &p.uuid.to_string())]),
+                            }),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let az_name: BTreeMap<Uuid, String> = ic
+        .availability_zones
+        .values()
+        .map(|a| (a.uuid, a.name.clone()))
+        .collect();
+    let routes: Vec<Route> = ic.routes.values().cloned().collect();
+    for z in &mut world.zones {
+        let mut learned: Vec<(Uuid, Route)> = Vec::new();
+        {
+            let ix = crate::vpc::ZoneIndex::new(z);
+            for lr in z.routers.values() {
+                for tsp in ix.ports(z, lr) {
+                    let Some(ts) = ix.lrp_ts.get(tsp.name.as_str()) else {
+                        continue;
+                    };
+                    for r in routes.iter().filter(|r| r.transit_switch == *ts) {
+                        let adv = &az_name[&r.availability_zone.uuid()];
+                        if *adv == z.zone {
+                            continue;
+                        }
+                        let prefix = Prefix::parse(&r.ip_prefix).unwrap();
+                        let c = LearnCandidate {
+                            zone: &z.zone,
+                            router: lr,
+                            transit_switch: ts,
+                            advertiser_zone: adv,
+                            route: r,
+                            prefix: &prefix,
+                        };
+                        if filter.is_none_or(|f| f.learn(&c)) {
+                            learned.push((lr.uuid, r.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut b = B { z, u };
+        for (lr, r) in learned {
+            b.route(
+                lr,
+                &r.ip_prefix,
+                &r.nexthop,
+                &[("ic-learned-route", &r.uuid.to_string())],
+            );
+        }
+    }
+}
+
+/// Topology A: zone `os` with Neutron routers r1 (tenant-a, project p1) and r2 (tenant-b,
+/// project p2), both 10.0.0.0/24 (overlap), zone `k8s` with custom VPCs vpc-a 10.16.0.0/16
+/// and vpc-b 10.17.0.0/16; all four on the one transit switch `ts` (169.254.100.0/24).
+/// No IC-SB rows yet (see [`exchange`]).
+pub fn topology_a(u: &mut Uuids) -> World {
+    topology_a_with(u, "10.0.0.1/24")
+}
+
+/// [`topology_a`] with r2's tenant network `r2_net`.
+pub fn topology_a_with(u: &mut Uuids, r2_net: &str) -> World {
+    let mut world = World::default();
+    let ts_uuid = u.next();
+    world.ic.transit_switches.insert(
+        ts_uuid,
+        mk!(TransitSwitch {
+            uuid: ts_uuid,
+            name: "ts".into(),
+            external_ids: ids(&[("subnet", "169.254.100.0/24")]),
+        }),
+    );
+    let mut os = ZoneNb::new("os");
+    {
+        let mut b = B { z: &mut os, u };
+        b.switch("ts", &[("interconn-ts", "ts")]);
+        let r1 = neutron_router(
+            &mut b,
+            "r1",
+            "tenant-a",
+            "p1",
+            "10.0.0.1/24",
+            Some("172.24.4.10/24"),
+        );
+        let r2 = neutron_router(
+            &mut b,
+            "r2",
+            "tenant-b",
+            "p2",
+            r2_net,
+            Some("172.24.4.11/24"),
+        );
+        attach(&mut b, r1, "ts", "169.254.100.11/24");
+        attach(&mut b, r2, "ts", "169.254.100.12/24");
+    }
+    let mut k8s = ZoneNb::new("k8s");
+    {
+        let mut b = B { z: &mut k8s, u };
+        b.switch("ts", &[("interconn-ts", "ts")]);
+        let a = kube_vpc(&mut b, "vpc-a", "subnet-a", "10.16.0.1/16");
+        let bb = kube_vpc(&mut b, "vpc-b", "subnet-b", "10.17.0.1/16");
+        attach(&mut b, a, "ts", "169.254.100.21/24");
+        attach(&mut b, bb, "ts", "169.254.100.22/24");
+    }
+    world.zones = vec![os, k8s];
+    world
+}
+
+/// Zones `os` (r1 10.0.0.0/24, r2 `r2_net`) and `k8s` (vpc-a 10.16.0.0/16, vpc-b
+/// 10.17.0.0/16) with no transit-switch ports; IC-NB holds the transit switches `ts_names`
+/// (the first with subnet 169.254.100.0/24), mirrored into both zones.
+pub fn bare(u: &mut Uuids, r2_net: &str, ts_names: &[&str]) -> World {
+    let mut world = World::default();
+    for (i, ts) in ts_names.iter().enumerate() {
+        let uuid = u.next();
+        let mut t = mk!(TransitSwitch {
+            uuid: uuid,
+            name: (*ts).to_owned()
+        });
+        if i == 0 {
+            t.external_ids = ids(&[("subnet", "169.254.100.0/24")]);
+        }
+        world.ic.transit_switches.insert(uuid, t);
+    }
+    let mut os = ZoneNb::new("os");
+    {
+        let mut b = B { z: &mut os, u };
+        neutron_router(
+            &mut b,
+            "r1",
+            "tenant-a",
+            "p1",
+            "10.0.0.1/24",
+            Some("172.24.4.10/24"),
+        );
+        neutron_router(
+            &mut b,
+            "r2",
+            "tenant-b",
+            "p2",
+            r2_net,
+            Some("172.24.4.11/24"),
+        );
+    }
+    let mut k8s = ZoneNb::new("k8s");
+    {
+        let mut b = B { z: &mut k8s, u };
+        kube_vpc(&mut b, "vpc-a", "subnet-a", "10.16.0.1/16");
+        kube_vpc(&mut b, "vpc-b", "subnet-b", "10.17.0.1/16");
+    }
+    world.zones = vec![os, k8s];
+    mirror_ts(&mut world, u);
+    world
+}
+
+/// What ovn-ic does with IC-NB transit switches in every zone: a logical switch with
+/// `other_config:interconn-ts` per transit switch (created or deleted).
+pub fn mirror_ts(world: &mut World, u: &mut Uuids) {
+    let names: Vec<String> = world
+        .ic
+        .transit_switches
+        .values()
+        .map(|t| t.name.clone())
+        .collect();
+    for z in &mut world.zones {
+        z.switches.retain(|_, s| {
+            s.other_config
+                .get("interconn-ts")
+                .is_none_or(|t| names.contains(t))
+        });
+        for n in &names {
+            if !z
+                .switches
+                .values()
+                .any(|s| s.other_config.get("interconn-ts") == Some(n))
+            {
+                B { z, u }.switch(n, &[("interconn-ts", n)]);
+            }
+        }
+    }
+}
+
+/// Shared NB (topology C): zone `shared` with Neutron r1 10.0.0.0/24, r2 10.1.0.0/24 and
+/// Kube-OVN vpc-a 10.16.0.0/16, vpc-b 10.17.0.0/16.
+pub fn shared(u: &mut Uuids) -> World {
+    let mut z = ZoneNb::new("shared");
+    {
+        let mut b = B { z: &mut z, u };
+        neutron_router(
+            &mut b,
+            "r1",
+            "tenant-a",
+            "p1",
+            "10.0.0.1/24",
+            Some("172.24.4.10/24"),
+        );
+        neutron_router(
+            &mut b,
+            "r2",
+            "tenant-b",
+            "p2",
+            "10.1.0.1/24",
+            Some("172.24.4.11/24"),
+        );
+        kube_vpc(&mut b, "vpc-a", "subnet-a", "10.16.0.1/16");
+        kube_vpc(&mut b, "vpc-b", "subnet-b", "10.17.0.1/16");
+    }
+    let mut world = World::default();
+    world.zones.push(z);
+    world
+}
+
+/// The policy of [`topology_a`]: tenant-a ↔ vpc-a, project p2 ↔ vpc-b.
+pub fn policy_a() -> crate::Policy {
+    crate::Policy::from_json(
+        r#"{"pairs": [
+            {"openstack": {"router_name": "tenant-a"}, "kubernetes": {"vpc": "vpc-a"}},
+            {"openstack": {"project": "p2"}, "kubernetes": {"zone": "k8s", "vpc": "vpc-b"}}
+        ]}"#,
+    )
+    .unwrap()
+}
