@@ -12,13 +12,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ic_routes::{IcNorthbound, IcSouthbound, Northbound, Snapshot};
+use ic_routes::{
+    AllowAll, Change, Engine, IcNorthbound, IcSouthbound, Northbound, RouteFilter,
+    Row as EngineRow, Snapshot, Table as EngineTable,
+};
 use ovn_ic_nb::TransitSwitch;
 use ovn_ic_sb as icsb;
 use ovn_nb as nb;
 use ovn_sb as sb;
 use ovsdb_client::tls::TlsConfig;
-use ovsdb_client::{Cache, CacheEvent, Client, ClientConfig, ClientError, LockHandle, MonitorSpec};
+use ovsdb_client::{
+    Cache, CacheEvent, Client, ClientConfig, ClientError, LockHandle, MonitorSpec, Tables,
+};
 use ovsdb_proto::typed::Table;
 use ovsdb_proto::{Operation, Uuid};
 use tokio::sync::{broadcast, watch};
@@ -41,7 +46,7 @@ pub enum Control {
 }
 
 /// How the daemon connects and paces itself.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// The zone's `OVN_Northbound` (`--ovnnb-db`), Open vSwitch remote syntax.
@@ -64,6 +69,35 @@ pub struct Config {
     /// Rounds in a row that may write something before the daemon pauses for
     /// `retry_delay` (a guard against a peer that undoes our writes; default 50).
     pub max_busy_rounds: u32,
+    /// A policy the route engine consults before it advertises or learns a route (VPC
+    /// isolation, crate `isolation`); `None` is ovn-ic's behaviour.
+    pub filter: Option<Arc<dyn RouteFilter>>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("ovnnb_db", &self.ovnnb_db)
+            .field("ovnsb_db", &self.ovnsb_db)
+            .field("ic_nb_db", &self.ic_nb_db)
+            .field("ic_sb_db", &self.ic_sb_db)
+            .field("tls", &self.tls)
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A shared filter, as the engine takes it.
+#[derive(Debug, Clone)]
+struct SharedFilter(Arc<dyn RouteFilter>);
+
+impl RouteFilter for SharedFilter {
+    fn learn(&self, candidate: &ic_routes::LearnCandidate<'_>) -> bool {
+        self.0.learn(candidate)
+    }
+    fn advertise(&self, candidate: &ic_routes::AdvertiseCandidate<'_>) -> bool {
+        self.0.advertise(candidate)
+    }
 }
 
 /// TLS key material as ovs-pki writes it (PEM files).
@@ -95,7 +129,14 @@ impl Config {
             retry_delay: Duration::from_secs(1),
             transact_timeout: Duration::from_secs(30),
             max_busy_rounds: 50,
+            filter: None,
         }
+    }
+
+    /// Sets the route filter.
+    pub fn filter(mut self, filter: Option<Arc<dyn RouteFilter>>) -> Self {
+        self.filter = filter;
+        self
     }
 
     /// Sets the TLS files.
@@ -176,6 +217,12 @@ pub struct Daemon {
     control_tx: Arc<watch::Sender<Control>>,
     control: watch::Receiver<Control>,
     status: watch::Sender<&'static str>,
+    /// The incremental route engine, once the zone is registered.
+    engine: Option<Engine>,
+    /// Rows changed since the engine last looked, by database (NB, IC-NB, IC-SB).
+    changed: Vec<(usize, String, Uuid)>,
+    /// The engine must be rebuilt from the replicas (start, resync, lag, failed write).
+    rebuild: bool,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -194,6 +241,8 @@ const NB_TABLES: &[&str] = &[
     nb::LogicalRouter::NAME,
     nb::LogicalRouterPort::NAME,
     nb::LogicalRouterStaticRoute::NAME,
+    nb::LoadBalancer::NAME,
+    nb::LoadBalancerGroup::NAME,
 ];
 const SB_TABLES: &[&str] = &[
     sb::Chassis::NAME,
@@ -272,6 +321,8 @@ impl Daemon {
         nb.cache.register_typed::<nb::LogicalRouter>();
         nb.cache.register_typed::<nb::LogicalRouterPort>();
         nb.cache.register_typed::<nb::LogicalRouterStaticRoute>();
+        nb.cache.register_typed::<nb::LoadBalancer>();
+        nb.cache.register_typed::<nb::LoadBalancerGroup>();
         sb.cache.register_typed::<sb::Chassis>();
         sb.cache.register_typed::<sb::Encap>();
         sb.cache.register_typed::<sb::PortBinding>();
@@ -303,6 +354,9 @@ impl Daemon {
             control_tx: Arc::new(control_tx),
             control,
             status: watch::channel("standby").0,
+            engine: None,
+            changed: Vec::new(),
+            rebuild: true,
         })
     }
 
@@ -363,6 +417,10 @@ impl Daemon {
             commit_db(&self.ic_sb, ic_sb_ops),
         );
         stats.failed = [a, b, c].iter().filter(|ok| !**ok).count();
+        if !a || !c {
+            // The engine's pending writes to that database will never echo back.
+            self.rebuild = true;
+        }
         stats.commit = commit.elapsed();
         if stats.wrote() {
             debug!(
@@ -413,26 +471,48 @@ impl Daemon {
         let Registration::Registered { name, .. } = reg else {
             return (ops, false, (0, 0, 0, 0));
         };
-        let mut snapshot = Snapshot::new(name);
-        let mut n = Northbound::default();
-        if let Some(g) = rows.nb_global.values().min_by_key(|g| g.uuid) {
-            n.nb_global = g.clone();
-        }
-        n.routers = btree(typed!(nb_t, nb::LogicalRouter));
-        n.router_ports = btree(typed!(nb_t, nb::LogicalRouterPort));
-        n.static_routes = btree(typed!(nb_t, nb::LogicalRouterStaticRoute));
-        n.switch_ports = btree(rows.switch_ports);
-        let mut inb = IcNorthbound::default();
-        inb.transit_switches = btree(rows.transit_switches);
-        let mut isb = IcSouthbound::default();
-        isb.availability_zones = btree(rows.zones);
-        isb.port_bindings = btree(rows.ic_port_bindings);
-        isb.routes = btree(typed!(icsb_t, icsb::Route));
-        snapshot.nb = n;
-        snapshot.ic_nb = inb;
-        snapshot.ic_sb = isb;
-        drop((nb_t, sb_t, icnb_t, icsb_t));
-        let plan = snapshot.plan();
+        let rebuild = self.rebuild || self.engine.as_ref().is_none_or(|e| e.zone() != name);
+        let plan = if rebuild {
+            // A full copy: at start, after a resync or a lagged event stream, after a failed
+            // write (the engine's pending writes are then unknown), or a zone rename.
+            let mut snapshot = Snapshot::new(name);
+            let mut n = Northbound::default();
+            if let Some(g) = rows.nb_global.values().min_by_key(|g| g.uuid) {
+                n.nb_global = g.clone();
+            }
+            n.routers = btree(typed!(nb_t, nb::LogicalRouter));
+            n.router_ports = btree(typed!(nb_t, nb::LogicalRouterPort));
+            n.static_routes = btree(typed!(nb_t, nb::LogicalRouterStaticRoute));
+            n.switch_ports = btree(rows.switch_ports);
+            n.load_balancers = btree(typed!(nb_t, nb::LoadBalancer));
+            n.load_balancer_groups = btree(typed!(nb_t, nb::LoadBalancerGroup));
+            let mut inb = IcNorthbound::default();
+            inb.transit_switches = btree(rows.transit_switches);
+            let mut isb = IcSouthbound::default();
+            isb.availability_zones = btree(rows.zones);
+            isb.port_bindings = btree(rows.ic_port_bindings);
+            isb.routes = btree(typed!(icsb_t, icsb::Route));
+            isb.supports_lb_origin = supports_lb_origin(&self.ic_sb.cache);
+            snapshot.nb = n;
+            snapshot.ic_nb = inb;
+            snapshot.ic_sb = isb;
+            drop((nb_t, sb_t, icnb_t, icsb_t));
+            self.changed.clear();
+            self.rebuild = false;
+            let mut engine = match &self.config.filter {
+                Some(f) => Engine::from_snapshot(snapshot, SharedFilter(f.clone())),
+                None => Engine::from_snapshot(snapshot, AllowAll),
+            };
+            let plan = engine.apply(&[]);
+            self.engine = Some(engine);
+            plan
+        } else {
+            let changes = row_changes(&self.changed, &nb_t, &icnb_t, &icsb_t);
+            drop((nb_t, sb_t, icnb_t, icsb_t));
+            self.changed.clear();
+            let engine = self.engine.as_mut().expect("checked above");
+            engine.apply_changes(changes)
+        };
         for d in &plan.diagnostics {
             warn!("{d}");
         }
@@ -508,10 +588,10 @@ impl Daemon {
                 _ = &mut shutdown => break,
                 _ = self.control.changed() => {}
                 _ = &mut sleep, if again.is_some() => {}
-                _ = wait_change(&mut self.nb.events) => {}
-                _ = wait_change(&mut self.sb.events) => {}
-                _ = wait_change(&mut self.ic_nb.events) => {}
-                _ = wait_change(&mut self.ic_sb.events) => {}
+                ev = next_event(&mut self.nb.events) => self.note(NB, ev),
+                ev = next_event(&mut self.ic_nb.events) => self.note(IC_NB, ev),
+                ev = next_event(&mut self.ic_sb.events) => self.note(IC_SB, ev),
+                ev = next_event(&mut self.sb.events) => self.note(SB, ev),
                 _ = async { if held { lock.lost().await } else { lock.acquired().await } } => {}
             }
             self.drain_events();
@@ -520,11 +600,47 @@ impl Daemon {
         self.shutdown();
     }
 
+    /// Takes every event already queued.
     fn drain_events(&mut self) {
-        for db in [&mut self.nb, &mut self.sb, &mut self.ic_nb, &mut self.ic_sb] {
-            while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = db.events.try_recv()
-            {
+        for which in [NB, IC_NB, IC_SB, SB] {
+            loop {
+                let ev = match which {
+                    NB => self.nb.events.try_recv(),
+                    IC_NB => self.ic_nb.events.try_recv(),
+                    IC_SB => self.ic_sb.events.try_recv(),
+                    _ => self.sb.events.try_recv(),
+                };
+                match ev {
+                    Ok(ev) => self.note(which, Ok(ev)),
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        self.note(which, Err(broadcast::error::RecvError::Lagged(n)))
+                    }
+                    Err(_) => break,
+                }
             }
+        }
+    }
+
+    /// Records what a replica event means for the route engine.
+    fn note(&mut self, which: usize, ev: Result<CacheEvent, broadcast::error::RecvError>) {
+        if which == SB {
+            return; // the route engine reads no SB table; the event only wakes a round
+        }
+        match ev {
+            Ok(CacheEvent::Changed { changes, .. }) => {
+                for c in changes.iter() {
+                    self.changed.push((which, c.table.clone(), c.uuid));
+                }
+            }
+            Ok(_) => self.rebuild = true,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                debug!(
+                    missed = n,
+                    "replica events lagged; rebuilding the route engine"
+                );
+                self.rebuild = true;
+            }
+            Err(broadcast::error::RecvError::Closed) => {}
         }
     }
 
@@ -536,14 +652,88 @@ impl Daemon {
     }
 }
 
-async fn wait_change(rx: &mut broadcast::Receiver<CacheEvent>) {
-    loop {
-        match rx.recv().await {
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return,
-            // The client is gone: never wake up for it again.
-            Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
-        }
+const NB: usize = 0;
+const IC_NB: usize = 1;
+const IC_SB: usize = 2;
+const SB: usize = 3;
+
+/// The next event of a replica; never returns once the client is gone.
+async fn next_event(
+    rx: &mut broadcast::Receiver<CacheEvent>,
+) -> Result<CacheEvent, broadcast::error::RecvError> {
+    match rx.recv().await {
+        Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        other => other,
     }
+}
+
+/// The engine's view of the rows that changed: each (database, table, row) once, in the
+/// order of its last change, with the replica's current content (or a delete).
+fn row_changes(
+    changed: &[(usize, String, Uuid)],
+    nb_t: &Tables,
+    icnb_t: &Tables,
+    icsb_t: &Tables,
+) -> Vec<Change> {
+    let mut last: HashMap<(usize, &str, Uuid), usize> = HashMap::new();
+    for (i, (db, table, uuid)) in changed.iter().enumerate() {
+        last.insert((*db, table.as_str(), *uuid), i);
+    }
+    let mut order: Vec<(usize, (usize, &str, Uuid))> =
+        last.into_iter().map(|(k, i)| (i, k)).collect();
+    order.sort_unstable_by_key(|(i, _)| *i);
+    let mut out = Vec::with_capacity(order.len());
+    macro_rules! row {
+        ($tables:expr, $t:ty, $variant:ident, $uuid:expr) => {
+            match $tables.typed::<$t>().and_then(|m| m.get(&$uuid)) {
+                Some(r) => Change::Upsert(EngineRow::$variant(r.clone())),
+                None => Change::Delete(EngineTable::$variant, $uuid),
+            }
+        };
+    }
+    for (_, (db, table, uuid)) in order {
+        let change = match (db, table) {
+            (NB, "NB_Global") => row!(nb_t, nb::NbGlobal, NbGlobal, uuid),
+            (NB, "Logical_Router") => row!(nb_t, nb::LogicalRouter, LogicalRouter, uuid),
+            (NB, "Logical_Router_Port") => {
+                row!(nb_t, nb::LogicalRouterPort, LogicalRouterPort, uuid)
+            }
+            (NB, "Logical_Router_Static_Route") => row!(
+                nb_t,
+                nb::LogicalRouterStaticRoute,
+                LogicalRouterStaticRoute,
+                uuid
+            ),
+            (NB, "Logical_Switch_Port") => {
+                row!(nb_t, nb::LogicalSwitchPort, LogicalSwitchPort, uuid)
+            }
+            (NB, "Load_Balancer") => row!(nb_t, nb::LoadBalancer, LoadBalancer, uuid),
+            (NB, "Load_Balancer_Group") => {
+                row!(nb_t, nb::LoadBalancerGroup, LoadBalancerGroup, uuid)
+            }
+            (IC_NB, "Transit_Switch") => row!(icnb_t, TransitSwitch, TransitSwitch, uuid),
+            (IC_SB, "Availability_Zone") => {
+                row!(icsb_t, icsb::AvailabilityZone, AvailabilityZone, uuid)
+            }
+            (IC_SB, "Port_Binding") => row!(icsb_t, icsb::PortBinding, PortBinding, uuid),
+            (IC_SB, "Route") => row!(icsb_t, icsb::Route, Route, uuid),
+            _ => continue,
+        };
+        out.push(change);
+    }
+    out
+}
+
+/// Whether the IC-SB server's schema lets `Route.origin` be `loadbalancer` (OVN ≥ 25.09).
+fn supports_lb_origin(cache: &Cache) -> bool {
+    cache
+        .schema()
+        .and_then(|s| {
+            let col = s.table(icsb::Route::NAME)?.column("origin")?;
+            let set = col.type_.key.enumeration.as_ref()?;
+            Some(set.iter().any(|a| a.as_str() == Some("loadbalancer")))
+        })
+        .unwrap_or(false)
 }
 
 /// Commits `ops` to `db`; false when the transaction failed (logged).

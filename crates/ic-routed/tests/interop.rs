@@ -1159,9 +1159,16 @@ fn duplicate_routes(daemons: &[IcDaemon]) {
         .count()
     };
     assert!(wait_for(CONVERGE, || count() == 1), "{}", lab.logs());
-    wait_routes(&lab, 1, "lr2", "learned once", |s| {
-        s.lines().filter(|l| l.contains("1.1.1.1")).count() == 1
-    });
+    // AZ2's port (10.0.2.1/24) does not contain the nexthop 10.0.1.1: 23.03 learns the
+    // route anyway, ic-routed (like upstream since c03bda692) does not; never twice.
+    std::thread::sleep(Duration::from_millis(500));
+    let twice = lab.zones[1]
+        .routes("lr2")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("1.1.1.1"))
+        .count();
+    assert!(twice <= 1, "learned {twice} times");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(count(), 1);
 }
