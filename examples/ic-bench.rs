@@ -266,6 +266,10 @@ async fn main() {
             add_routes(&s.nb1, "lr1", &prefixes(n, 0)).await;
             let t = wait_async(a.timeout, || learned(&s.cache2) > n).await;
             println!("(a) {name:<9} learn {n:>6} routes: {}", show(t, a.timeout));
+            if a.logs {
+                std::thread::sleep(Duration::from_secs(2));
+                println!("{}", s.lab.logs());
+            }
             drop(s.lab);
         }
         for &n in &a.add {
