@@ -23,6 +23,26 @@ fn lab(daemons: &[IcDaemon]) -> IcLab {
     lab
 }
 
+/// A lab running `daemons` with transit switch `ts1` and, in zone `i` (1-based), router
+/// `lr<i>` attached to it through MAC `aa:aa:aa:aa:aa:0<i>` and `<net>.<i>/24`: the start of
+/// most upstream scenarios.
+fn ts1_lab(daemons: &[IcDaemon], net: &str) -> IcLab {
+    let lab = lab(daemons);
+    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    for i in 1..=2 {
+        wait_switch(&lab, i - 1, "ts1");
+        lab.attach_router(
+            i - 1,
+            &format!("lr{i}"),
+            "ts1",
+            &format!("aa:aa:aa:aa:aa:0{i}"),
+            &[&format!("{net}.{i}/24")],
+        )
+        .unwrap();
+    }
+    lab
+}
+
 /// Waits until `zone`'s `lr-route-list router` equals `expected`; panics with the logs
 /// otherwise.
 fn expect_routes(lab: &IcLab, zone: usize, router: &str, expected: &str) {
@@ -79,20 +99,10 @@ fn wait_switch(lab: &IcLab, zone: usize, ts: &str) {
 /// routes are not, deletion withdraws, the learn and adv switches work, default routes
 /// need their own switches, connected networks, and the deny list.
 fn route_sync(daemons: &[IcDaemon]) {
-    let lab = lab(daemons);
-    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    let lab = ts1_lab(daemons, "169.254.100");
     for i in 1..=2 {
         let z = i - 1;
-        wait_switch(&lab, z, "ts1");
         let lr = format!("lr{i}");
-        lab.attach_router(
-            z,
-            &lr,
-            "ts1",
-            &format!("aa:aa:aa:aa:aa:0{i}"),
-            &[&format!("169.254.100.{i}/24")],
-        )
-        .unwrap();
         let zone = &lab.zones[z];
         zone.nbctl(&[
             "lr-route-add",
@@ -272,20 +282,10 @@ Route Table <main>:
 /// through a port with that table and learned only through one; connected networks always
 /// go to `<main>`.
 fn route_tables(daemons: &[IcDaemon]) {
-    let lab = lab(daemons);
-    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    let lab = ts1_lab(daemons, "169.254.100");
     for i in 1..=2 {
         let z = i - 1;
-        wait_switch(&lab, z, "ts1");
         let lr = format!("lr{i}");
-        lab.attach_router(
-            z,
-            &lr,
-            "ts1",
-            &format!("aa:aa:aa:aa:aa:0{i}"),
-            &[&format!("169.254.100.{i}/24")],
-        )
-        .unwrap();
         let zone = &lab.zones[z];
         zone.nbctl(&[
             "lr-route-add",
@@ -660,20 +660,10 @@ fn same_destination(daemons: &[IcDaemon]) {
 /// Upstream "route sync", origins: IC-SB rows and learned rows carry `static` or
 /// `connected`, connected prefixes keep their host bits.
 fn origins(daemons: &[IcDaemon]) {
-    let lab = lab(daemons);
-    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    let lab = ts1_lab(daemons, "169.254.100");
     for i in 1..=2 {
         let z = i - 1;
-        wait_switch(&lab, z, "ts1");
         let lr = format!("lr{i}");
-        lab.attach_router(
-            z,
-            &lr,
-            "ts1",
-            &format!("aa:aa:aa:aa:aa:0{i}"),
-            &[&format!("169.254.100.{i}/24")],
-        )
-        .unwrap();
         let zone = &lab.zones[z];
         zone.nbctl(&[
             "lrp-add",
@@ -1684,20 +1674,7 @@ fn learned_count(lab: &IcLab, zone: usize, router: &str) -> usize {
 }
 
 fn two_zone_lab() -> IcLab {
-    let lab = lab(&[ic_routed(), ic_routed()]);
-    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
-    for i in 1..=2 {
-        wait_switch(&lab, i - 1, "ts1");
-        lab.attach_router(
-            i - 1,
-            &format!("lr{i}"),
-            "ts1",
-            &format!("aa:aa:aa:aa:aa:0{i}"),
-            &[&format!("169.254.100.{i}/24")],
-        )
-        .unwrap();
-    }
-    lab
+    ts1_lab(&[ic_routed(), ic_routed()], "169.254.100")
 }
 
 /// Killing ic-routed while it learns 3,000 routes and starting it again converges to
