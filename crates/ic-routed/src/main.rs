@@ -5,6 +5,30 @@
 //!           --ic-nb-db=tcp:127.0.0.1:6645 --ic-sb-db=tcp:127.0.0.1:6646 \
 //!           --log-file=/tmp/ic.log --pidfile=/tmp/ic.pid --unixctl=/tmp/ic.ctl --detach
 //! ```
+//!
+//! # VPC isolation
+//!
+//! With `--isolation-policy=POLICY.json --isolation-inventory=INVENTORY.json` the route
+//! engine runs with crate `isolation`'s `VpcFilter`: a router of this zone learns an IC-SB
+//! route only when its VPC and the route's source VPC may talk under the policy, and a
+//! Neutron router never advertises its external gateway networks.
+//!
+//! - The policy is `isolation::Policy` JSON (pairs of OpenStack and Kubernetes VPCs, extra
+//!   peerings, `unknown_source`/`unknown_learner`, both deny by default).
+//! - The inventory is `isolation::World::from_inventory_json`'s format:
+//!   `{"zones": {"<az>": DB, …}, "ic_nb": DB, "ic_sb": DB}` with `DB` either
+//!   `{"<Table>": {"<uuid>": {<column>: <datum>}}}` or the text of
+//!   `ovsdb-client -f json dump <remote> OVN_Northbound`. Zone keys are availability-zone
+//!   names (`NB_Global.name`). It must hold the NB rows of every zone whose VPCs take part,
+//!   this one included: IC-SB rows alone say which zone and which transit-switch port
+//!   advertised a route, not which tenant VPC it belongs to. `ic_nb`/`ic_sb` may be left
+//!   out. Sources are identified by `lr-id`, `nb-id`, the nexthop's transit-switch port, a
+//!   `ovnlink:vpc` tag, then prefix containment (see `isolation::filter`); learners by
+//!   router UUID, else by router name (which survives a re-created row).
+//! - Both files are read once at start; after VPCs change, write a new inventory and
+//!   restart the daemon (the engine assumes a filter's decisions are stable). A file that
+//!   does not parse, or a policy selector that matches no VPC of the inventory, is an error
+//!   naming the file and the object, and the daemon does not start.
 #![forbid(unsafe_code)]
 
 use std::fs::OpenOptions;
@@ -76,6 +100,49 @@ struct Args {
     /// `module:destination:` prefix is ignored). Plain `-v` means debug. RUST_LOG wins.
     #[arg(short = 'v', long = "verbose", value_name = "SPEC", num_args = 0..=1, default_missing_value = "dbg")]
     verbose: Vec<String>,
+    /// VPC isolation policy (crate `isolation`'s Policy JSON: `pairs`, `peerings`,
+    /// `unknown_source`, `unknown_learner`). Routers then learn only routes of VPCs the
+    /// policy lets them talk to. Requires --isolation-inventory.
+    #[arg(
+        long = "isolation-policy",
+        value_name = "FILE",
+        requires = "isolation_inventory"
+    )]
+    isolation_policy: Option<PathBuf>,
+    /// The VPCs of every zone taking part, this one included: JSON
+    /// `{"zones": {"<az>": DB, …}, "ic_nb": DB, "ic_sb": DB}` where DB is the object or
+    /// string `ovsdb-client -f json dump` prints for that zone's OVN_Northbound. Read once
+    /// at start; restart after VPCs change. Requires --isolation-policy.
+    #[arg(
+        long = "isolation-inventory",
+        value_name = "FILE",
+        requires = "isolation_policy"
+    )]
+    isolation_inventory: Option<PathBuf>,
+}
+
+/// Builds the VPC route filter from the policy and inventory files; the error names the
+/// file and what is wrong with it.
+fn isolation_filter(
+    policy_file: &Path,
+    inventory_file: &Path,
+) -> Result<isolation::VpcFilter, String> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let policy = isolation::Policy::from_json(&read(policy_file)?)
+        .map_err(|e| format!("--isolation-policy {}: {e}", policy_file.display()))?;
+    let world = isolation::World::from_inventory_json(&read(inventory_file)?)
+        .map_err(|e| format!("--isolation-inventory {}: {e}", inventory_file.display()))?;
+    let vpcs = isolation::Inventory::from_world(&world);
+    policy.check(&vpcs).map_err(|e| {
+        format!(
+            "--isolation-policy {} against --isolation-inventory {}: {e}",
+            policy_file.display(),
+            inventory_file.display()
+        )
+    })?;
+    Ok(isolation::VpcFilter::new(vpcs, policy))
 }
 
 fn rundir() -> PathBuf {
@@ -174,6 +241,17 @@ fn detach(pidfile: Option<&Path>) -> ExitCode {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Read the isolation files before detaching, so a bad file is reported on the terminal.
+    let isolation = match (&args.isolation_policy, &args.isolation_inventory) {
+        (Some(p), Some(i)) => match isolation_filter(p, i) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("ic-routed: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     let pidfile = args.pidfile.as_ref().map(|p| {
         if p.as_os_str().is_empty() {
             rundir().join("ic-routed.pid")
@@ -262,6 +340,17 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| default_db("OVN_IC_SB_DB", "ovn_ic_sb_db.sock")),
     )
     .tls(tls);
+    let config = match isolation {
+        Some(f) => {
+            info!(
+                vpcs = f.inventory().vpcs().len(),
+                pairs = f.policy().pairs.len(),
+                "VPC isolation filter on"
+            );
+            config.filter(Some(Arc::new(f)))
+        }
+        None => config,
+    };
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -23,6 +23,8 @@
 //! [`Policy::unknown_learner`] (default deny). Advertisement is narrowed too: a Neutron
 //! router never advertises its external gateway networks.
 
+use std::collections::HashSet;
+
 use ic_routes::{AdvertiseCandidate, LearnCandidate, Nexthop, RouteFilter};
 use ovsdb_proto::Uuid;
 
@@ -63,12 +65,19 @@ pub enum Source {
 pub struct VpcFilter {
     inventory: Inventory,
     policy: Policy,
+    /// [`Policy::allowed_pairs`] over the inventory.
+    allowed: HashSet<(usize, usize)>,
 }
 
 impl VpcFilter {
     /// A filter over the VPCs of every zone and a policy.
     pub fn new(inventory: Inventory, policy: Policy) -> Self {
-        VpcFilter { inventory, policy }
+        let allowed = policy.allowed_pairs(inventory.vpcs());
+        VpcFilter {
+            inventory,
+            policy,
+            allowed,
+        }
     }
 
     /// The inventory.
@@ -141,13 +150,21 @@ impl VpcFilter {
 
 impl RouteFilter for VpcFilter {
     fn learn(&self, c: &LearnCandidate<'_>) -> bool {
-        let Some(learner) = self.inventory.by_router(c.zone, c.router.uuid) else {
+        // By UUID, else by name: an inventory read from a dump still knows a router that
+        // was deleted and re-created under the same name since.
+        let Some(learner) = self
+            .inventory
+            .by_router(c.zone, c.router.uuid)
+            .or_else(|| self.inventory.by_router_name(c.zone, &c.router.name))
+        else {
             return self.policy.unknown_learner.allows();
         };
+        let me = self.inventory.index(&learner.id);
         let allowed = |id: &VpcId| {
-            self.inventory
-                .get(id)
-                .is_some_and(|src| self.policy.allows(learner, src))
+            id == &learner.id
+                || me
+                    .zip(self.inventory.index(id))
+                    .is_some_and(|pair| self.allowed.contains(&pair))
         };
         match self.source(c) {
             Source::Vpc(id, _) => allowed(&id),
@@ -157,7 +174,11 @@ impl RouteFilter for VpcFilter {
     }
 
     fn advertise(&self, c: &AdvertiseCandidate<'_>) -> bool {
-        match self.inventory.by_router(c.zone, c.router.uuid) {
+        match self
+            .inventory
+            .by_router(c.zone, c.router.uuid)
+            .or_else(|| self.inventory.by_router_name(c.zone, &c.router.name))
+        {
             Some(v) => !v.external.iter().any(|e| c.prefix.is_within(e)),
             None => true,
         }

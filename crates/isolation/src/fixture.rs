@@ -20,16 +20,7 @@ pub fn ids(pairs: &[(&str, &str)]) -> SortedMap<String, String> {
         .collect()
 }
 
-/// Deterministic UUIDs.
-#[derive(Debug)]
-pub struct Uuids(pub u128);
-
-impl Uuids {
-    pub fn next(&mut self) -> Uuid {
-        self.0 += 1;
-        Uuid::from_u128(self.0)
-    }
-}
+pub use crate::sample::Uuids;
 
 pub struct B<'a> {
     pub z: &'a mut ZoneNb,
@@ -199,6 +190,99 @@ pub fn neutron_router(
                 ("neutron:is_ext_gw", "True"),
             ],
             None,
+        );
+    }
+    lr
+}
+
+/// A Neutron router with one tenant network per entry of `nets` (each with its
+/// router-interface port and a VM) and a gateway port.
+pub fn neutron_router_with(
+    b: &mut B<'_>,
+    id: &str,
+    human: &str,
+    project: &str,
+    nets: &[&str],
+    ext_gw: Option<&str>,
+) -> Uuid {
+    let name = format!("neutron-{id}");
+    let lr = b.router(
+        &name,
+        &[
+            ("neutron:router_name", human),
+            ("neutron:revision_number", "3"),
+        ],
+    );
+    for (k, cidr_gw) in nets.iter().enumerate() {
+        let net = b.switch(&format!("neutron-net-{id}-{k}"), &[]);
+        let lrp = format!("lrp-if-{id}-{k}");
+        b.lrp(
+            lr,
+            &lrp,
+            &[cidr_gw],
+            &[
+                ("neutron:router_name", &name),
+                ("neutron:is_ext_gw", "False"),
+            ],
+            None,
+        );
+        b.lsp(
+            net,
+            &format!("if-{id}-{k}"),
+            "router",
+            &[("router-port", &lrp)],
+            &[
+                ("neutron:device_id", id),
+                ("neutron:device_owner", "network:router_interface"),
+                ("neutron:project_id", project),
+            ],
+        );
+        b.lsp(
+            net,
+            &format!("vm-{id}-{k}"),
+            "",
+            &[],
+            &[("neutron:project_id", project), ("neutron:port_name", "vm")],
+        );
+    }
+    if let Some(gw) = ext_gw {
+        b.lrp(
+            lr,
+            &format!("lrp-gw-{id}"),
+            &[gw],
+            &[
+                ("neutron:router_name", &name),
+                ("neutron:is_ext_gw", "True"),
+            ],
+            None,
+        );
+    }
+    lr
+}
+
+/// A Kube-OVN custom VPC router with one subnet (and one pod) per entry of `nets`.
+pub fn kube_vpc_with(b: &mut B<'_>, vpc: &str, nets: &[&str]) -> Uuid {
+    let lr = b.router(vpc, &[("vendor", "kube-ovn")]);
+    for (k, cidr_gw) in nets.iter().enumerate() {
+        let subnet = format!("{vpc}-s{k}");
+        let ls = b.switch(&subnet, &[("vendor", "kube-ovn")]);
+        b.lrp(
+            lr,
+            &format!("{vpc}-{subnet}"),
+            &[cidr_gw],
+            &[("vendor", "kube-ovn")],
+            Some(ls),
+        );
+        b.lsp(
+            ls,
+            &format!("pod{k}.{vpc}"),
+            "",
+            &[],
+            &[
+                ("pod", &format!("{vpc}/pod{k}")),
+                ("vendor", "kube-ovn"),
+                ("ls", &subnet),
+            ],
         );
     }
     lr

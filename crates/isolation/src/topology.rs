@@ -328,7 +328,12 @@ fn plan_attachments(
         |r: &LogicalSwitchPort| r.name.clone(),
         "Logical_Switch",
         "ports",
-        &[],
+        // `up` is northd's; the interconnection daemon may add `options` keys (the name
+        // fixes `router-port`, so it never needs an update).
+        &[
+            ovn_nb::LogicalSwitchPortColumn::Up,
+            ovn_nb::LogicalSwitchPortColumn::Options,
+        ],
         &mut ops,
         n,
     );
@@ -597,6 +602,26 @@ fn blocks(cfg: &TopologyConfig) -> Result<Vec<Prefix>, Error> {
         .collect())
 }
 
+/// The pool must not overlap any VPC's tenant or external networks: link addresses carved
+/// from it would shadow (or be shadowed by) tenant routes.
+fn check_pool(cfg: &TopologyConfig, inventory: &Inventory) -> Result<(), Error> {
+    let pool = network(&cfg.pool);
+    for v in inventory.vpcs() {
+        if let Some(c) = v
+            .cidrs
+            .iter()
+            .chain(&v.external)
+            .find(|c| overlaps(c, &pool))
+        {
+            return Err(Error::Config(format!(
+                "pool {pool} overlaps {c} of VPC {} (router {})",
+                v.id, v.router
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn pair_name(x: &Vpc, y: &Vpc) -> String {
     format!(
         "ovnlink-{:08x}",
@@ -613,6 +638,7 @@ pub fn plan_b(
 ) -> Result<TopologyPlan, Error> {
     let mut plan = TopologyPlan::default();
     let blocks = blocks(cfg)?;
+    check_pool(cfg, inventory)?;
     let pairs = cross_zone_pairs(inventory, policy);
     let own_ts: BTreeMap<&str, &TransitSwitch> = world
         .ic
@@ -707,6 +733,7 @@ pub fn plan_c(
 ) -> Result<TopologyPlan, Error> {
     let mut plan = TopologyPlan::default();
     let blocks = blocks(cfg)?;
+    check_pool(cfg, inventory)?;
     let ix = ZoneIndex::new(zone);
     let mut n = Counter(0);
     let mut ops = Vec::new();

@@ -536,6 +536,80 @@ impl<'a> Net<'a> {
     }
 }
 
+/// The tenant CIDRs of every VPC, indexed for "which overlap this prefix".
+struct Dests {
+    /// (IPv4?, first address, VPC index), sorted.
+    by_start: Vec<(bool, u128, usize)>,
+    /// (IPv4?, first address, prefix length) → VPC indexes.
+    exact: HashMap<(bool, u128, u8), Vec<usize>>,
+    /// The prefix lengths in use, per family.
+    lens: Vec<(bool, u8)>,
+}
+
+/// (IPv4?, first address, last address) of a prefix.
+fn bounds(p: &Prefix) -> (bool, u128, u128) {
+    let n = network(p);
+    let (v4, start, bits) = match n.addr() {
+        IpAddr::V4(a) => (true, u128::from(u32::from(a)), 32),
+        IpAddr::V6(a) => (false, u128::from(a), 128),
+    };
+    let host = u32::from(bits - n.plen().min(bits));
+    let mask = if host >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << host) - 1
+    };
+    (v4, start, start | mask)
+}
+
+impl Dests {
+    fn new(vpcs: &[Vpc]) -> Self {
+        let mut d = Dests {
+            by_start: Vec::new(),
+            exact: HashMap::new(),
+            lens: Vec::new(),
+        };
+        for (i, v) in vpcs.iter().enumerate() {
+            for c in &v.cidrs {
+                let (v4, start, _) = bounds(c);
+                d.by_start.push((v4, start, i));
+                d.exact.entry((v4, start, c.plen())).or_default().push(i);
+                if !d.lens.contains(&(v4, c.plen())) {
+                    d.lens.push((v4, c.plen()));
+                }
+            }
+        }
+        d.by_start.sort_unstable();
+        d
+    }
+
+    /// Calls `f` with the index of every VPC with a CIDR overlapping `p` (maybe twice).
+    fn overlapping(&self, p: &Prefix, mut f: impl FnMut(usize)) {
+        let (v4, start, end) = bounds(p);
+        // CIDRs starting inside `p`: inside it, or (aligned) containing it.
+        let lo = self.by_start.partition_point(|e| (e.0, e.1) < (v4, start));
+        for e in &self.by_start[lo..] {
+            if e.0 != v4 || e.1 > end {
+                break;
+            }
+            f(e.2);
+        }
+        // CIDRs containing `p` that start before it.
+        for &(fam, len) in &self.lens {
+            if fam != v4 || len >= p.plen() {
+                continue;
+            }
+            let Some(outer) = Prefix::new(p.addr(), len) else {
+                continue;
+            };
+            let (_, s, _) = bounds(&outer);
+            if let Some(ix) = self.exact.get(&(v4, s, len)) {
+                ix.iter().for_each(|&i| f(i));
+            }
+        }
+    }
+}
+
 /// Whether this crate's guard ACLs in `to`'s zone drop every CIDR of `from`.
 fn guarded(world: &World, from: &Vpc, to: &Vpc) -> bool {
     let Some(z) = world.zone(&to.zone) else {
@@ -569,19 +643,39 @@ fn guarded(world: &World, from: &Vpc, to: &Vpc) -> bool {
 pub fn verify(world: &World, inventory: &Inventory, policy: &Policy) -> Report {
     let net = Net::new(world);
     let vpcs = inventory.vpcs();
-    let zone_of = |v: &Vpc| world.zones.iter().position(|z| z.zone == v.zone);
+    let zone_idx: Vec<Option<usize>> = vpcs
+        .iter()
+        .map(|v| world.zones.iter().position(|z| z.zone == v.zone))
+        .collect();
+    let allowed_pairs = policy.allowed_pairs(vpcs);
+    let dests = Dests::new(vpcs);
     let mut matrix = Vec::new();
     let mut leaks = Vec::new();
     let mut guarded_paths = Vec::new();
-    for x in vpcs {
+    let mut candidate = vec![false; vpcs.len()];
+    for (i, x) in vpcs.iter().enumerate() {
+        // Only VPCs with a CIDR overlapping one of X's main-table routes can be reached
+        // from X: the others get no path search.
+        candidate.iter_mut().for_each(|c| *c = false);
+        if let Some(xz) = zone_idx[i] {
+            for e in net.zones[xz]
+                .routes
+                .get(&x.router_uuid)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.table.is_empty())
+            {
+                dests.overlapping(&e.prefix, |j| candidate[j] = true);
+            }
+        }
         let mut row = Vec::new();
-        for y in vpcs {
+        for (j, y) in vpcs.iter().enumerate() {
             if x.id == y.id {
                 row.push(Cell::Same);
                 continue;
             }
-            let allowed = policy.allows(x, y);
-            let (Some(xz), Some(yz)) = (zone_of(x), zone_of(y)) else {
+            let allowed = allowed_pairs.contains(&(i, j));
+            let (Some(xz), Some(yz), true) = (zone_idx[i], zone_idx[j], candidate[j]) else {
                 row.push(if allowed {
                     Cell::NoRoute
                 } else {
@@ -619,8 +713,8 @@ pub fn verify(world: &World, inventory: &Inventory, policy: &Policy) -> Report {
         matrix.push(row);
     }
     let mut warnings = Vec::new();
-    for v in vpcs {
-        let Some(zi) = zone_of(v) else { continue };
+    for (i, v) in vpcs.iter().enumerate() {
+        let Some(zi) = zone_idx[i] else { continue };
         let mut groups: std::collections::BTreeMap<
             (String, Prefix),
             std::collections::BTreeSet<String>,

@@ -272,6 +272,7 @@ fn vpcs_of_zone(z: &ZoneNb) -> Vec<Vpc> {
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     vpcs: Vec<Vpc>,
+    by_id: HashMap<VpcId, usize>,
     by_router: HashMap<(String, Uuid), usize>,
     /// NB row UUID (router, router port, static route) → VPC, per zone.
     by_row: HashMap<(String, Uuid), usize>,
@@ -354,6 +355,7 @@ impl Inventory {
                 }
             }
             self.by_router.insert((z.zone.clone(), vpc.router_uuid), i);
+            self.by_id.entry(vpc.id.clone()).or_insert(i);
             self.vpcs.push(vpc);
         }
     }
@@ -365,7 +367,12 @@ impl Inventory {
 
     /// The VPC with this id.
     pub fn get(&self, id: &VpcId) -> Option<&Vpc> {
-        self.vpcs.iter().find(|v| &v.id == id)
+        self.by_id.get(id).map(|&i| &self.vpcs[i])
+    }
+
+    /// The index in [`Inventory::vpcs`] of the VPC with this id.
+    pub fn index(&self, id: &VpcId) -> Option<usize> {
+        self.by_id.get(id).copied()
     }
 
     /// The VPC whose router is `router` in zone `zone`.
@@ -373,6 +380,13 @@ impl Inventory {
         self.by_router
             .get(&(zone.to_owned(), router))
             .map(|&i| &self.vpcs[i])
+    }
+
+    /// The VPC whose router is called `name` in zone `zone`.
+    pub fn by_router_name(&self, zone: &str, name: &str) -> Option<&Vpc> {
+        self.vpcs
+            .iter()
+            .find(|v| v.zone == zone && v.router == name)
     }
 
     /// The VPC owning NB row `row` (router, router port or static route) of zone `zone`;

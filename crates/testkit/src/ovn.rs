@@ -389,3 +389,87 @@ pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool 
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+impl Zone {
+    /// Like [`Zone::start_ic`], with `extra` arguments after the database flags (for
+    /// example `ic-routed`'s `--isolation-policy=FILE --isolation-inventory=FILE`).
+    pub fn start_ic_with_args(
+        &mut self,
+        which: &IcDaemon,
+        ic_nb: &str,
+        ic_sb: &str,
+        extra: &[String],
+    ) -> io::Result<()> {
+        let (program, base) = match which {
+            IcDaemon::OvnIc => (
+                crate::server::find_binary("ovn-ic")
+                    .ok_or_else(|| io::Error::other("ovn-ic not found"))?,
+                "ovn-ic",
+            ),
+            IcDaemon::IcRouted(p) => (p.clone(), "ic-routed"),
+        };
+        let name = format!("{base}-{}", self.ics.len());
+        let mut args = vec![
+            format!("--ovnnb-db={}", self.nb.remote()),
+            format!("--ovnsb-db={}", self.sb.remote()),
+            format!("--ic-nb-db={ic_nb}"),
+            format!("--ic-sb-db={ic_sb}"),
+        ];
+        args.extend(extra.iter().cloned());
+        let d = Detached::start(&program, &name, &self.dir, &args)?;
+        self.ics.push(d);
+        Ok(())
+    }
+
+    /// `ovn-trace --db=<this zone's SB> DATAPATH MICROFLOW`: the detailed trace text.
+    pub fn trace(&self, datapath: &str, microflow: &str) -> io::Result<String> {
+        let db = format!("--db={}", self.sb.remote());
+        run("ovn-trace", &[&db, datapath, microflow])
+    }
+
+    /// `ovsdb-client -f json dump` of this zone's `OVN_Northbound`.
+    pub fn nb_dump(&self) -> io::Result<String> {
+        self.nb.run(
+            "ovsdb-client",
+            &["-f", "json", "dump", &self.nb.remote(), "OVN_Northbound"],
+        )
+    }
+}
+
+impl IcLab {
+    /// Like [`IcLab::start_ic`], with `extra` daemon arguments.
+    pub fn start_ic_with_args(
+        &mut self,
+        i: usize,
+        which: &IcDaemon,
+        extra: &[String],
+    ) -> io::Result<()> {
+        let (nb, sb) = (self.ic_nb.remote(), self.ic_sb.remote());
+        self.zones[i].start_ic_with_args(which, &nb, &sb, extra)
+    }
+
+    /// `ovsdb-client -f json dump` of `OVN_IC_Northbound` and `OVN_IC_Southbound`.
+    pub fn ic_dumps(&self) -> io::Result<(String, String)> {
+        let nb = self.ic_nb.run(
+            "ovsdb-client",
+            &[
+                "-f",
+                "json",
+                "dump",
+                &self.ic_nb.remote(),
+                "OVN_IC_Northbound",
+            ],
+        )?;
+        let sb = self.ic_sb.run(
+            "ovsdb-client",
+            &[
+                "-f",
+                "json",
+                "dump",
+                &self.ic_sb.remote(),
+                "OVN_IC_Southbound",
+            ],
+        )?;
+        Ok((nb, sb))
+    }
+}
