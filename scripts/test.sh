@@ -59,7 +59,9 @@ cargo test --workspace --all-targets
 section "cargo test --workspace --doc"
 cargo test --workspace --doc
 
-section "the README's main job (cargo run --example tour)"
+section "the README's main job (cargo run --example interconnect)"
+cargo run --example interconnect
+section "the protocol tour (cargo run --example tour)"
 cargo run --example tour
 
 if [ "${FUZZ_SMOKE:-1}" != 0 ] && [ -f scripts/fuzz-smoke.sh ]; then

@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 
 pub mod daemon;
+pub mod embedded;
+pub mod show;
 pub mod unixctl;
 pub mod zone;
 
