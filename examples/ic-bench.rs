@@ -263,7 +263,11 @@ async fn main() {
     for (name, daemon) in &daemons {
         for &n in &a.learn {
             let s = setup(daemon).await;
+            let committing = Instant::now();
             add_routes(&s.nb1, "lr1", &prefixes(n, 0)).await;
+            if a.logs {
+                println!("zone 1 NB commit of {n} routes: {:?}", committing.elapsed());
+            }
             let t = wait_async(a.timeout, || learned(&s.cache2) > n).await;
             println!("(a) {name:<9} learn {n:>6} routes: {}", show(t, a.timeout));
             if a.logs {

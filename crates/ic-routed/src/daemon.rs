@@ -467,7 +467,9 @@ impl Daemon {
             ic_port_bindings: typed!(icsb_t, icsb::PortBinding),
         };
         let mut ops = Ops::default();
+        let t0 = Instant::now();
         let reg = self.state.run(&rows, &mut ops);
+        let zone_us = t0.elapsed().as_micros() as u64;
         let Registration::Registered { name, .. } = reg else {
             return (ops, false, (0, 0, 0, 0));
         };
@@ -507,11 +509,25 @@ impl Daemon {
             self.engine = Some(engine);
             plan
         } else {
+            let t1 = Instant::now();
             let changes = row_changes(&self.changed, &nb_t, &icnb_t, &icsb_t);
+            let n = changes.len();
+            let read_us = t1.elapsed().as_micros() as u64;
             drop((nb_t, sb_t, icnb_t, icsb_t));
             self.changed.clear();
             let engine = self.engine.as_mut().expect("checked above");
-            engine.apply_changes(changes)
+            let t2 = Instant::now();
+            let plan = engine.apply_changes(changes);
+            if n > 0 {
+                debug!(
+                    changes = n,
+                    zone_us,
+                    read_us,
+                    engine_us = t2.elapsed().as_micros() as u64,
+                    "route engine"
+                );
+            }
+            plan
         };
         for d in &plan.diagnostics {
             warn!("{d}");
