@@ -224,26 +224,8 @@ fn kube_tenant(z: &Zone, zi: usize, vpc: &str, subnet: &str, gw_cidr: &str, n: u
     let lrp = format!("{vpc}-{subnet}");
     nbctl(z, &["lrp-add", vpc, &lrp, &gw_mac, gw_cidr]);
     let lsp = format!("{subnet}-{vpc}");
-    nbctl(
-        z,
-        &[
-            "lsp-add",
-            subnet,
-            &lsp,
-            "--",
-            "lsp-set-type",
-            &lsp,
-            "router",
-            "--",
-            "lsp-set-addresses",
-            &lsp,
-            "router",
-            "--",
-            "lsp-set-options",
-            &lsp,
-            &format!("router-port={lrp}"),
-        ],
-    );
+    let args = ovnlink_testkit::ovn::router_lsp_args(subnet, &lsp, &lrp);
+    nbctl(z, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let pod = format!("pod1.{vpc}");
     nbctl(
         z,

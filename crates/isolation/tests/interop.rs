@@ -169,26 +169,8 @@ fn kube_vpc(s: &OvsdbServer, vpc: &str, subnet: &str, gw: &str) {
     let lrp = format!("{vpc}-{subnet}");
     nbctl(s, &["lrp-add", vpc, &lrp, "00:00:00:00:10:01", gw]);
     let lsp = format!("{subnet}-{vpc}");
-    nbctl(
-        s,
-        &[
-            "lsp-add",
-            subnet,
-            &lsp,
-            "--",
-            "lsp-set-type",
-            &lsp,
-            "router",
-            "--",
-            "lsp-set-addresses",
-            &lsp,
-            "router",
-            "--",
-            "lsp-set-options",
-            &lsp,
-            &format!("router-port={lrp}"),
-        ],
-    );
+    let args = ovnlink_testkit::ovn::router_lsp_args(subnet, &lsp, &lrp);
+    nbctl(s, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let pod = format!("pod1.{vpc}");
     nbctl(
         s,

@@ -355,25 +355,36 @@ impl IcLab {
         let mut args = vec!["lrp-add", router, &lrp, mac];
         args.extend_from_slice(networks);
         z.nbctl(&args)?;
-        z.nbctl(&[
-            "lsp-add",
-            ts,
-            &lsp,
-            "--",
-            "lsp-set-addresses",
-            &lsp,
-            "router",
-            "--",
-            "lsp-set-type",
-            &lsp,
-            "router",
-            "--",
-            "lsp-set-options",
-            &lsp,
-            &format!("router-port={lrp}"),
-        ])?;
+        let args = router_lsp_args(ts, &lsp, &lrp);
+        z.nbctl(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
         Ok(())
     }
+}
+
+/// The `ovn-nbctl` arguments that add switch port `lsp` to `switch` as the router-type peer
+/// of router port `lrp` (`lsp-add`, `lsp-set-type router`, `lsp-set-addresses router`,
+/// `lsp-set-options router-port=…`, in one transaction).
+pub fn router_lsp_args(switch: &str, lsp: &str, lrp: &str) -> Vec<String> {
+    [
+        "lsp-add",
+        switch,
+        lsp,
+        "--",
+        "lsp-set-type",
+        lsp,
+        "router",
+        "--",
+        "lsp-set-addresses",
+        lsp,
+        "router",
+        "--",
+        "lsp-set-options",
+        lsp,
+        &format!("router-port={lrp}"),
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect()
 }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; true if it held.
