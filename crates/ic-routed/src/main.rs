@@ -31,7 +31,6 @@
 //!   naming the file and the object, and the daemon does not start.
 #![forbid(unsafe_code)]
 
-
 /// The daemon allocates and frees many small rows per round (replica updates, engine
 /// groups, operations); mimalloc cut a 20k-route round's allocator time (measured with
 /// `perf`: malloc/free were a quarter of the samples with glibc).
