@@ -175,16 +175,7 @@ async fn setup(daemon: &IcDaemon) -> Setup {
     lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
     for i in 1..=2 {
         let z = i - 1;
-        assert!(wait_for(Duration::from_secs(30), || lab.zones[z]
-            .nbctl(&[
-                "--bare",
-                "--columns=name",
-                "find",
-                "Logical_Switch",
-                "name=ts1"
-            ])
-            .map(|s| s.trim() == "ts1")
-            .unwrap_or(false)));
+        assert!(lab.wait_switch(z, "ts1", Duration::from_secs(30)));
         lab.attach_router(
             z,
             &format!("lr{i}"),

@@ -446,9 +446,13 @@ impl Daemon {
         let sb_t = self.sb.cache.read();
         let icnb_t = self.ic_nb.cache.read();
         let icsb_t = self.ic_sb.cache.read();
+        // Every type read here is registered in `Daemon::start`, and a registered mirror
+        // exists even when the server lacks its table (schema skew: it is then empty).
         macro_rules! typed {
             ($tables:expr, $t:ty) => {
-                $tables.typed::<$t>().unwrap_or(empty::<$t>())
+                $tables
+                    .typed::<$t>()
+                    .expect("typed mirror registered in Daemon::start")
             };
         }
         let rows = Rows {
@@ -779,22 +783,4 @@ async fn commit_db(db: &Db, ops: Vec<Operation>) -> bool {
 
 fn btree<T: Clone>(rows: &HashMap<Uuid, T>) -> std::collections::BTreeMap<Uuid, T> {
     rows.iter().map(|(k, v)| (*k, v.clone())).collect()
-}
-
-fn empty<T: 'static + Send + Sync>() -> &'static HashMap<Uuid, T> {
-    // One leaked empty map per row type, made once: a table the server lacks (schema skew)
-    // reads as empty.
-    use std::any::{Any, TypeId};
-    use std::sync::{Mutex, OnceLock};
-    static EMPTY: OnceLock<Mutex<HashMap<TypeId, &'static (dyn Any + Send + Sync)>>> =
-        OnceLock::new();
-    let mut map = EMPTY
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let any = *map
-        .entry(TypeId::of::<T>())
-        .or_insert_with(|| Box::leak(Box::new(HashMap::<Uuid, T>::new())));
-    any.downcast_ref::<HashMap<Uuid, T>>()
-        .expect("keyed by its own type")
 }

@@ -134,8 +134,8 @@ impl ZoneState {
         if let Registration::Registered { uuid, .. } = &reg {
             self.ts_run(rows, ops);
             gateway_run(*uuid, rows, ops, self.new_uuid);
-            self.port_binding_run(*uuid, rows, ops);
-            route_port_cleanup(*uuid, rows, ops);
+            let deleted = self.port_binding_run(*uuid, rows, ops);
+            route_port_cleanup(*uuid, rows, &deleted, ops);
         }
         reg
     }
@@ -297,7 +297,8 @@ impl ZoneState {
     /// `port_binding_run`: IC-SB port bindings for this zone's router ports on transit
     /// switches (address, gateway chassis, `router-id`), NB `remote` ports for other
     /// zones' ports, tunnel keys from IC-SB back to NB, and remote gateways into SB.
-    pub fn port_binding_run(&mut self, az: Uuid, rows: &Rows<'_>, ops: &mut Ops) {
+    /// Returns the IC-SB port bindings it deletes.
+    pub fn port_binding_run(&mut self, az: Uuid, rows: &Rows<'_>, ops: &mut Ops) -> HashSet<Uuid> {
         let sb_pb_by_name: HashMap<&str, &sb::PortBinding> = rows
             .sb_port_bindings
             .values()
@@ -403,12 +404,14 @@ impl ZoneState {
                 ops.ic_sb.push(icsb::PortBinding::delete_op(pb.uuid));
             }
         }
+        deleted
     }
 }
 
 /// `route_run`'s first step: a local IC-SB port binding whose NB switch port is gone or has
-/// no `options:router-port` is deleted ("Route sync ignores port … Deleting it").
-pub fn route_port_cleanup(az: Uuid, rows: &Rows<'_>, ops: &mut Ops) {
+/// no `options:router-port` is deleted ("Route sync ignores port … Deleting it"), unless
+/// `port_binding_run` already deletes it (`deleted`).
+pub fn route_port_cleanup(az: Uuid, rows: &Rows<'_>, deleted: &HashSet<Uuid>, ops: &mut Ops) {
     let lsp_by_name: HashMap<&str, &LogicalSwitchPort> = rows
         .switch_ports
         .values()
@@ -421,16 +424,11 @@ pub fn route_port_cleanup(az: Uuid, rows: &Rows<'_>, ops: &mut Ops) {
         let has_lrp = lsp_by_name
             .get(pb.logical_port.as_str())
             .is_some_and(|lsp| lsp.options.get("router-port").is_some());
-        let already = ops.ic_sb.iter().any(|op| is_delete_of(op, pb.uuid));
-        if !has_lrp && !already {
+        if !has_lrp && !deleted.contains(&pb.uuid) {
             warn!(port = %pb.logical_port, transit_switch = %pb.transit_switch, "Route sync ignores port because logical router port is not found in NB. Deleting it");
             ops.ic_sb.push(icsb::PortBinding::delete_op(pb.uuid));
         }
     }
-}
-
-fn is_delete_of(op: &Operation, uuid: Uuid) -> bool {
-    matches!(op, Operation::Delete { conditions, .. } if *conditions == vec![Condition::uuid(uuid)])
 }
 
 /// `gateway_run`: this zone's interconnection gateways (SB chassis with

@@ -75,20 +75,8 @@ fn wait_routes(lab: &IcLab, zone: usize, router: &str, what: &str, check: impl F
 }
 
 fn wait_switch(lab: &IcLab, zone: usize, ts: &str) {
-    let ok = wait_for(CONVERGE, || {
-        lab.zones[zone]
-            .nbctl(&[
-                "--bare",
-                "--columns=name",
-                "find",
-                "Logical_Switch",
-                &format!("name={ts}"),
-            ])
-            .map(|s| s.trim() == ts)
-            .unwrap_or(false)
-    });
     assert!(
-        ok,
+        lab.wait_switch(zone, ts, CONVERGE),
         "transit switch {ts} never reached {}\n{}",
         lab.zones[zone].name,
         lab.logs()

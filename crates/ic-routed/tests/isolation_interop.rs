@@ -433,19 +433,8 @@ fn apply(lab: &IcLab, plan: &isolation::TopologyPlan) {
 }
 
 fn wait_switch(lab: &IcLab, zone: usize, ts: &str) {
-    let ok = wait_for(Duration::from_secs(20), || {
-        lab.zones[zone]
-            .nbctl(&[
-                "--bare",
-                "--columns=name",
-                "find",
-                "Logical_Switch",
-                &format!("name={ts}"),
-            ])
-            .is_ok_and(|s| s.trim() == ts)
-    });
     assert!(
-        ok,
+        lab.wait_switch(zone, ts, Duration::from_secs(20)),
         "transit switch {ts} not mirrored into zone {zone}\n{}",
         lab.logs()
     );

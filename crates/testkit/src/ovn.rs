@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::server::{
-    process_alive, require_binaries, require_files, run, OvsdbServer, OVN_IC_NB_SCHEMA,
-    OVN_IC_SB_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA,
+    process_alive, require_binaries, require_files, run, send_signal, OvsdbServer,
+    OVN_IC_NB_SCHEMA, OVN_IC_SB_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA,
 };
 
 /// The binaries a lab needs besides `ovsdb-server`.
@@ -112,10 +112,9 @@ impl Detached {
     /// SIGTERM, then SIGKILL after 3 s; waits until the process is gone.
     pub fn stop(&mut self) {
         if let Some(pid) = self.pid() {
-            let _ = run("kill", &["-s", "TERM", &pid.to_string()]);
+            let _ = send_signal(pid, "TERM");
             if !wait_for(Duration::from_secs(3), || !process_alive(pid)) {
-                let _ = run("kill", &["-s", "KILL", &pid.to_string()]);
-                wait_for(Duration::from_secs(5), || !process_alive(pid));
+                self.kill_hard();
             }
         }
         let _ = fs::remove_file(&self.pidfile);
@@ -124,7 +123,7 @@ impl Detached {
     /// SIGKILL, as a crash.
     pub fn kill_hard(&mut self) {
         if let Some(pid) = self.pid() {
-            let _ = run("kill", &["-s", "KILL", &pid.to_string()]);
+            let _ = send_signal(pid, "KILL");
             wait_for(Duration::from_secs(5), || !process_alive(pid));
         }
     }
@@ -159,40 +158,29 @@ pub struct Zone {
 impl Zone {
     /// `ovn-nbctl` against this zone's NB.
     pub fn nbctl(&self, args: &[&str]) -> io::Result<String> {
-        let db = format!("--db={}", self.nb.remote());
-        let mut all = vec![db.as_str()];
-        all.extend_from_slice(args);
-        run("ovn-nbctl", &all)
+        ctl("ovn-nbctl", &self.nb, args)
     }
 
     /// `ovn-sbctl` against this zone's SB.
     pub fn sbctl(&self, args: &[&str]) -> io::Result<String> {
-        let db = format!("--db={}", self.sb.remote());
-        let mut all = vec![db.as_str()];
-        all.extend_from_slice(args);
-        run("ovn-sbctl", &all)
+        ctl("ovn-sbctl", &self.sb, args)
     }
 
     /// Starts an interconnection daemon for this zone (a second one is a standby).
     pub fn start_ic(&mut self, which: &IcDaemon, ic_nb: &str, ic_sb: &str) -> io::Result<()> {
-        let (program, base) = match which {
-            IcDaemon::OvnIc => (
-                crate::server::find_binary("ovn-ic")
-                    .ok_or_else(|| io::Error::other("ovn-ic not found"))?,
-                "ovn-ic",
-            ),
-            IcDaemon::IcRouted(p) => (p.clone(), "ic-routed"),
-        };
-        let name = format!("{base}-{}", self.ics.len());
-        let args = vec![
-            format!("--ovnnb-db={}", self.nb.remote()),
-            format!("--ovnsb-db={}", self.sb.remote()),
-            format!("--ic-nb-db={ic_nb}"),
-            format!("--ic-sb-db={ic_sb}"),
-        ];
-        let d = Detached::start(&program, &name, &self.dir, &args)?;
-        self.ics.push(d);
-        Ok(())
+        self.start_ic_with_args(which, ic_nb, ic_sb, &[])
+    }
+
+    /// Whether this zone's NB has a logical switch named `name`.
+    pub fn has_switch(&self, name: &str) -> bool {
+        self.nbctl(&[
+            "--bare",
+            "--columns=name",
+            "find",
+            "Logical_Switch",
+            &format!("name={name}"),
+        ])
+        .is_ok_and(|s| s.trim() == name)
     }
 
     /// The interconnection daemons started so far, oldest first.
@@ -313,18 +301,18 @@ impl IcLab {
 
     /// `ovn-ic-nbctl` against IC-NB.
     pub fn ic_nbctl(&self, args: &[&str]) -> io::Result<String> {
-        let db = format!("--db={}", self.ic_nb.remote());
-        let mut all = vec![db.as_str()];
-        all.extend_from_slice(args);
-        run("ovn-ic-nbctl", &all)
+        ctl("ovn-ic-nbctl", &self.ic_nb, args)
     }
 
     /// `ovn-ic-sbctl` against IC-SB.
     pub fn ic_sbctl(&self, args: &[&str]) -> io::Result<String> {
-        let db = format!("--db={}", self.ic_sb.remote());
-        let mut all = vec![db.as_str()];
-        all.extend_from_slice(args);
-        run("ovn-ic-sbctl", &all)
+        ctl("ovn-ic-sbctl", &self.ic_sb, args)
+    }
+
+    /// Waits up to `timeout` until zone `zone`'s daemon has created the NB logical switch of
+    /// transit switch `ts`; true if it did.
+    pub fn wait_switch(&self, zone: usize, ts: &str, timeout: Duration) -> bool {
+        wait_for(timeout, || self.zones[zone].has_switch(ts))
     }
 
     /// Every daemon's log tail, for failure messages.
@@ -385,6 +373,14 @@ pub fn router_lsp_args(switch: &str, lsp: &str, lrp: &str) -> Vec<String> {
     .iter()
     .map(|s| (*s).to_owned())
     .collect()
+}
+
+/// Runs an OVN `*ctl` tool with `--db=` the server's unix remote.
+fn ctl(program: &str, server: &OvsdbServer, args: &[&str]) -> io::Result<String> {
+    let db = format!("--db={}", server.remote());
+    let mut all = vec![db.as_str()];
+    all.extend_from_slice(args);
+    run(program, &all)
 }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; true if it held.

@@ -328,7 +328,7 @@ fn annotate(err: io::Error, context: &str) -> io::Error {
 }
 
 /// Sends `signal` (`TERM`, `KILL`) to `pid` with kill(1).
-fn send_signal(pid: u32, signal: &str) -> io::Result<()> {
+pub(crate) fn send_signal(pid: u32, signal: &str) -> io::Result<()> {
     let output = run_command("kill", &["-s", signal, &pid.to_string()], COMMAND_TIMEOUT)?;
     if output.status.success() || !process_alive(pid) {
         Ok(())
