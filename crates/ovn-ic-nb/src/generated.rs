@@ -995,3 +995,22 @@ impl<'de> Deserialize<'de> for TableUpdates2 {
         d.deserialize_map(V)
     }
 }
+
+/// The database as a whole, for code generic over databases (see [`typed::Database`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Database;
+
+impl typed::Database for Database {
+    const NAME: &'static str = NAME;
+
+    fn schema() -> &'static DatabaseSchema {
+        schema()
+    }
+
+    fn visit_tables<V: typed::TableVisitor>(visitor: &mut V) {
+        visitor.visit::<Connection>();
+        visitor.visit::<IcNbGlobal>();
+        visitor.visit::<Ssl>();
+        visitor.visit::<TransitSwitch>();
+    }
+}

@@ -2144,6 +2144,30 @@ impl<'de> Deserialize<'de> for TableUpdates2 {
     }
 }
 
+/// The database as a whole, for code generic over databases (see [`typed::Database`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Database;
+
+impl typed::Database for Database {
+    const NAME: &'static str = NAME;
+
+    fn schema() -> &'static DatabaseSchema {
+        schema()
+    }
+
+    fn visit_tables<V: typed::TableVisitor>(visitor: &mut V) {
+        visitor.visit::<AvailabilityZone>();
+        visitor.visit::<Connection>();
+        visitor.visit::<DatapathBinding>();
+        visitor.visit::<Encap>();
+        visitor.visit::<Gateway>();
+        visitor.visit::<IcSbGlobal>();
+        visitor.visit::<PortBinding>();
+        visitor.visit::<Route>();
+        visitor.visit::<Ssl>();
+    }
+}
+
 /// The values of `Encap.type`: `geneve`, `stt`, `vxlan`.
 ///
 /// `Other` holds a value the schema does not list (OVN adds values between versions).

@@ -7739,6 +7739,51 @@ impl<'de> Deserialize<'de> for TableUpdates2 {
     }
 }
 
+/// The database as a whole, for code generic over databases (see [`typed::Database`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Database;
+
+impl typed::Database for Database {
+    const NAME: &'static str = NAME;
+
+    fn schema() -> &'static DatabaseSchema {
+        schema()
+    }
+
+    fn visit_tables<V: typed::TableVisitor>(visitor: &mut V) {
+        visitor.visit::<Acl>();
+        visitor.visit::<AddressSet>();
+        visitor.visit::<Bfd>();
+        visitor.visit::<ChassisTemplateVar>();
+        visitor.visit::<Connection>();
+        visitor.visit::<Copp>();
+        visitor.visit::<DhcpOptions>();
+        visitor.visit::<Dns>();
+        visitor.visit::<ForwardingGroup>();
+        visitor.visit::<GatewayChassis>();
+        visitor.visit::<HaChassis>();
+        visitor.visit::<HaChassisGroup>();
+        visitor.visit::<LoadBalancer>();
+        visitor.visit::<LoadBalancerGroup>();
+        visitor.visit::<LoadBalancerHealthCheck>();
+        visitor.visit::<LogicalRouter>();
+        visitor.visit::<LogicalRouterPolicy>();
+        visitor.visit::<LogicalRouterPort>();
+        visitor.visit::<LogicalRouterStaticRoute>();
+        visitor.visit::<LogicalSwitch>();
+        visitor.visit::<LogicalSwitchPort>();
+        visitor.visit::<Meter>();
+        visitor.visit::<MeterBand>();
+        visitor.visit::<Mirror>();
+        visitor.visit::<Nat>();
+        visitor.visit::<NbGlobal>();
+        visitor.visit::<PortGroup>();
+        visitor.visit::<QoS>();
+        visitor.visit::<Ssl>();
+        visitor.visit::<StaticMacBinding>();
+    }
+}
+
 /// The values of `ACL.action`: `allow`, `allow-related`, `allow-stateless`, `drop`, `reject`.
 ///
 /// `Other` holds a value the schema does not list (OVN adds values between versions).

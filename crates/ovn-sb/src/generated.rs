@@ -7997,6 +7997,55 @@ impl<'de> Deserialize<'de> for TableUpdates2 {
     }
 }
 
+/// The database as a whole, for code generic over databases (see [`typed::Database`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Database;
+
+impl typed::Database for Database {
+    const NAME: &'static str = NAME;
+
+    fn schema() -> &'static DatabaseSchema {
+        schema()
+    }
+
+    fn visit_tables<V: typed::TableVisitor>(visitor: &mut V) {
+        visitor.visit::<AddressSet>();
+        visitor.visit::<Bfd>();
+        visitor.visit::<Chassis>();
+        visitor.visit::<ChassisPrivate>();
+        visitor.visit::<ChassisTemplateVar>();
+        visitor.visit::<Connection>();
+        visitor.visit::<ControllerEvent>();
+        visitor.visit::<DhcpOptions>();
+        visitor.visit::<DHCPv6Options>();
+        visitor.visit::<Dns>();
+        visitor.visit::<DatapathBinding>();
+        visitor.visit::<Encap>();
+        visitor.visit::<Fdb>();
+        visitor.visit::<GatewayChassis>();
+        visitor.visit::<HaChassis>();
+        visitor.visit::<HaChassisGroup>();
+        visitor.visit::<IgmpGroup>();
+        visitor.visit::<IpMulticast>();
+        visitor.visit::<LoadBalancer>();
+        visitor.visit::<LogicalDpGroup>();
+        visitor.visit::<LogicalFlow>();
+        visitor.visit::<MacBinding>();
+        visitor.visit::<Meter>();
+        visitor.visit::<MeterBand>();
+        visitor.visit::<Mirror>();
+        visitor.visit::<MulticastGroup>();
+        visitor.visit::<PortBinding>();
+        visitor.visit::<PortGroup>();
+        visitor.visit::<RbacPermission>();
+        visitor.visit::<RbacRole>();
+        visitor.visit::<SbGlobal>();
+        visitor.visit::<Ssl>();
+        visitor.visit::<ServiceMonitor>();
+        visitor.visit::<StaticMacBinding>();
+    }
+}
+
 /// The values of `BFD.status`: `admin_down`, `down`, `init`, `up`.
 ///
 /// `Other` holds a value the schema does not list (OVN adds values between versions).

@@ -443,7 +443,7 @@ fn build_model(schema: &DatabaseSchema) -> Result<Model, Error> {
     let mut namer = Namer {
         schema,
         struct_names: BTreeMap::new(),
-        taken: BTreeSet::from(["TableUpdates2".to_owned()]),
+        taken: BTreeSet::from(["TableUpdates2".to_owned(), "Database".to_owned()]),
     };
     for name in schema.tables.keys() {
         let s = camel(name);
@@ -1079,6 +1079,30 @@ fn emit_updates(o: &mut String, model: &Model) {
     w!(o, "            }}");
     w!(o, "        }}");
     w!(o, "        d.deserialize_map(V)");
+    w!(o, "    }}");
+    w!(o, "}}");
+    w!(o);
+    w!(
+        o,
+        "/// The database as a whole, for code generic over databases (see [`typed::Database`])."
+    );
+    w!(o, "#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]");
+    w!(o, "pub struct Database;");
+    w!(o);
+    w!(o, "impl typed::Database for Database {{");
+    w!(o, "    const NAME: &'static str = NAME;");
+    w!(o);
+    w!(o, "    fn schema() -> &'static DatabaseSchema {{");
+    w!(o, "        schema()");
+    w!(o, "    }}");
+    w!(o);
+    w!(
+        o,
+        "    fn visit_tables<V: typed::TableVisitor>(visitor: &mut V) {{"
+    );
+    for t in &model.tables {
+        w!(o, "        visitor.visit::<{}>();", t.struct_name);
+    }
     w!(o, "    }}");
     w!(o, "}}");
 }

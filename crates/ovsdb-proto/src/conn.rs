@@ -10,7 +10,7 @@
 //! `probe_interval`, the connection is dead ([`Event::ProbeTimeout`]). Any byte received
 //! counts as life, so a large reply that takes long to arrive never trips the probe.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -132,6 +132,8 @@ pub struct Connection {
     outbuf: Vec<u8>,
     events: VecDeque<Event>,
     pending: HashMap<RequestId, Method>,
+    /// Pending calls whose result is handed over undecoded ([`Reply::Raw`]).
+    raw: HashSet<RequestId>,
     next_id: RequestId,
     last_received: Instant,
     probe_sent: Option<Instant>,
@@ -149,6 +151,7 @@ impl Connection {
             outbuf: Vec::new(),
             events: VecDeque::new(),
             pending: HashMap::new(),
+            raw: HashSet::new(),
             next_id: 0,
             last_received: now,
             probe_sent: None,
@@ -295,7 +298,9 @@ impl Connection {
                 ))));
             return;
         };
+        let raw = self.raw.remove(&rid);
         let result = match outcome {
+            Ok(payload) if raw => Ok(Reply::Raw(payload)),
             Ok(payload) => Reply::decode(method, payload.as_bytes()).map_err(CallError::Malformed),
             Err(error) => Err(CallError::Server(match &error {
                 Value::String(s) => OvsdbError::new(s.clone(), None),
@@ -318,6 +323,14 @@ impl Connection {
         self.next_id += 1;
         call.encode(Some(&Value::from(id)), &mut self.outbuf);
         self.pending.insert(id, call.method());
+        id
+    }
+
+    /// Like [`Connection::call`], but the successful result arrives undecoded as
+    /// [`Reply::Raw`]; errors arrive as usual.
+    pub fn call_raw(&mut self, call: Call) -> RequestId {
+        let id = self.call(call);
+        self.raw.insert(id);
         id
     }
 
@@ -345,6 +358,7 @@ impl Connection {
     /// Forgets all pending calls (after the transport was lost) and returns their ids and
     /// methods, so that the owner can fail or retry them.
     pub fn abandon_pending(&mut self) -> Vec<(RequestId, Method)> {
+        self.raw.clear();
         let mut v: Vec<_> = self.pending.drain().collect();
         v.sort_unstable_by_key(|(id, _)| *id);
         v

@@ -56,8 +56,8 @@ pub use operation::{
     TransactReply, WaitUntil,
 };
 pub use row::{
-    apply_update, apply_update2, Applied, Row, RowUpdate, RowUpdate2, TableUpdate, TableUpdates,
-    TableUpdates2,
+    apply_update, apply_update2, decode_table_update2, Applied, Row, RowUpdate, RowUpdate2,
+    TableUpdate, TableUpdates, TableUpdates2,
 };
 pub use schema::{
     AtomicType, BaseType, ColumnSchema, ColumnType, DatabaseSchema, RefType, TableSchema,

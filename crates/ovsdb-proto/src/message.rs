@@ -977,6 +977,10 @@ pub enum Reply {
     Empty,
     /// A reply to a method this library does not model, as JSON.
     Other(Value),
+    /// The `result` left undecoded, for a call made with
+    /// [`Connection::call_raw`](crate::Connection::call_raw) (a caller that decodes a large
+    /// monitor reply straight into its own types).
+    Raw(Payload),
 }
 
 impl Reply {
@@ -1041,6 +1045,10 @@ impl Reply {
             Reply::ServerId(u) => serde_json::to_writer(&mut *out, &UuidText(u)),
             Reply::Empty => serde_json::to_writer(&mut *out, &serde_json::json!({})),
             Reply::Other(v) => serde_json::to_writer(&mut *out, v),
+            Reply::Raw(p) => {
+                out.extend_from_slice(p.as_bytes());
+                Ok(())
+            }
         };
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
@@ -279,6 +280,35 @@ impl<'de> Deserialize<'de> for RowUpdate2 {
 /// Changes to one table, in the order they arrived.
 pub type TableUpdate<U> = Vec<(Uuid, U)>;
 
+/// Reads one table's object from row UUID to row update.
+struct RowsVisitor<U>(PhantomData<fn() -> U>);
+
+impl<'de, U: Deserialize<'de>> Visitor<'de> for RowsVisitor<U> {
+    type Value = TableUpdate<U>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object from row UUID to row update")
+    }
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some(UuidStr(u)) = map.next_key()? {
+            out.push((u, map.next_value()?));
+        }
+        Ok(out)
+    }
+}
+
+/// Decodes one table's `<table-update2>` object (row UUID → `<row-update2>`), as a member
+/// of a `<table-updates2>` carries it.
+pub fn decode_table_update2(json: &[u8]) -> Result<TableUpdate<RowUpdate2>> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    de.deserialize_map(RowsVisitor(PhantomData))
+        .and_then(|rows| de.end().map(|()| rows))
+        .map_err(|e| Error::from_json("<table-update2>", &e))
+}
+
 /// `<table-updates>` of `update` and `monitor` replies: table → row UUID → change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableUpdates(pub BTreeMap<String, TableUpdate<RowUpdate>>);
@@ -315,29 +345,12 @@ macro_rules! table_updates_serde {
 
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-                struct RowsV;
-                impl<'de> Visitor<'de> for RowsV {
-                    type Value = TableUpdate<$row>;
-                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                        f.write_str("an object from row UUID to row update")
-                    }
-                    fn visit_map<A: MapAccess<'de>>(
-                        self,
-                        mut map: A,
-                    ) -> std::result::Result<Self::Value, A::Error> {
-                        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                        while let Some(UuidStr(u)) = map.next_key()? {
-                            out.push((u, map.next_value()?));
-                        }
-                        Ok(out)
-                    }
-                }
                 struct Rows(TableUpdate<$row>);
                 impl<'de> Deserialize<'de> for Rows {
                     fn deserialize<D: Deserializer<'de>>(
                         d: D,
                     ) -> std::result::Result<Self, D::Error> {
-                        d.deserialize_map(RowsV).map(Rows)
+                        d.deserialize_map(RowsVisitor(PhantomData)).map(Rows)
                     }
                 }
                 struct V;

@@ -1444,6 +1444,65 @@ impl<'de, T: Table> Visitor<'de> for RowUpdateSeed<T> {
     }
 }
 
+/// Decodes one table's `<table-update2>` object (row UUID → `<row-update2>`, as a
+/// `monitor_cond` reply or an `update2` notification carries it) and applies every row
+/// change to `rows` as it is read, without an intermediate list. Returns the changes in
+/// order. On error `rows` may hold the changes before the bad one: callers that need all or
+/// nothing decode into a fresh map (a full copy) or a staged copy.
+pub fn apply_table_update2_json<T: Table>(
+    json: &[u8],
+    rows: &mut HashMap<Uuid, T>,
+) -> Result<Vec<(Uuid, Applied)>> {
+    struct Seed<'m, T>(&'m mut HashMap<Uuid, T>);
+    impl<'de, T: Table> DeserializeSeed<'de> for Seed<'_, T> {
+        type Value = Vec<(Uuid, Applied)>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de, T: Table> Visitor<'de> for Seed<'_, T> {
+        type Value = Vec<(Uuid, Applied)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "an object from {} row UUID to row update", T::NAME)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut changes = Vec::new();
+            while let Some(UuidStr(u)) = map.next_key()? {
+                let update = map.next_value_seed(RowUpdateSeed::<T>(u, PhantomData))?;
+                let applied = update.apply(self.0, u).map_err(de::Error::custom)?;
+                changes.push((u, applied));
+            }
+            Ok(changes)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let changes = Seed(rows)
+        .deserialize(&mut de)
+        .and_then(|c| de.end().map(|()| c))
+        .map_err(|e| Error::from_json(T::NAME, &e))?;
+    Ok(changes)
+}
+
+/// Something that wants to hear about every table of a database by its generated type
+/// (see [`Database::visit_tables`]).
+pub trait TableVisitor {
+    /// Called once per table.
+    fn visit<T: Table + Send + Sync + 'static>(&mut self);
+}
+
+/// A generated database: its name and its tables, for code generic over databases (a
+/// client registering a typed replica of every table, for instance).
+pub trait Database {
+    /// The schema's name.
+    const NAME: &'static str;
+
+    /// The schema the code was generated from.
+    fn schema() -> &'static DatabaseSchema;
+
+    /// Calls `visitor` once per table, in name order.
+    fn visit_tables<V: TableVisitor>(visitor: &mut V);
+}
+
 impl<'de, T: Table> Deserialize<'de> for TypedTableUpdate2<T> {
     /// Decodes the object from row UUID to `<row-update2>` of one table.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -741,6 +741,24 @@ impl<'de> Deserialize<'de> for TableUpdates2 {
     }
 }
 
+/// The database as a whole, for code generic over databases (see [`typed::Database`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Database;
+
+impl typed::Database for Database {
+    const NAME: &'static str = NAME;
+
+    fn schema() -> &'static DatabaseSchema {
+        schema()
+    }
+
+    fn visit_tables<V: typed::TableVisitor>(visitor: &mut V) {
+        visitor.visit::<Gadget>();
+        visitor.visit::<Part>();
+        visitor.visit::<Widget>();
+    }
+}
+
 /// The values of `Widget.limits key`: `burst`, `rate`.
 ///
 /// `Other` holds a value the schema does not list (OVN adds values between versions).
