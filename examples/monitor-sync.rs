@@ -2,9 +2,14 @@
 //! the sync took and how much memory the process used.
 //!
 //! ```text
-//! cargo run --release --example monitor-sync -- REMOTE DB [--tables T1,T2]
+//! cargo run --release --example monitor-sync -- REMOTE DB [--tables T1,T2] [--untyped]
 //!     [--private-key FILE --certificate FILE --ca-cert FILE] [--timeout SECS]
 //! ```
+//!
+//! The four OVN databases (`OVN_Northbound`, `OVN_Southbound`, `OVN_IC_Northbound`,
+//! `OVN_IC_Southbound`) are kept typed only, decoded straight into the generated rows of
+//! `ovn-nb`, `ovn-sb`, `ovn-ic-nb` and `ovn-ic-sb` (the way an OVN tool uses the client);
+//! any other database, or any database with `--untyped`, is kept as untyped rows.
 //!
 //! `REMOTE` is in Open vSwitch syntax (`unix:/var/run/ovn/ovnnb_db.sock`,
 //! `tcp:127.0.0.1:6641`, `ssl:127.0.0.1:6641`, or a comma-separated cluster list). `ssl:`
@@ -25,7 +30,7 @@ use std::time::{Duration, Instant};
 use ovsdb_client::tls::TlsConfig;
 use ovsdb_client::{Client, ClientConfig, MonitorSpec};
 
-const USAGE: &str = "usage: monitor-sync REMOTE DB [--tables T1,T2] \
+const USAGE: &str = "usage: monitor-sync REMOTE DB [--tables T1,T2] [--untyped] \
 [--private-key FILE --certificate FILE --ca-cert FILE] [--timeout SECS]";
 
 /// The command line, parsed.
@@ -34,6 +39,7 @@ struct Args {
     remote: String,
     db: String,
     tables: Option<Vec<String>>,
+    untyped: bool,
     private_key: Option<PathBuf>,
     certificate: Option<PathBuf>,
     ca_cert: Option<PathBuf>,
@@ -47,6 +53,7 @@ type Failure = String;
 fn parse_args(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>, Failure> {
     let mut positional = Vec::new();
     let mut tables = None;
+    let mut untyped = false;
     let mut private_key = None;
     let mut certificate = None;
     let mut ca_cert = None;
@@ -55,6 +62,10 @@ fn parse_args(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>, Fa
     while let Some(arg) = argv.next() {
         if arg == "-h" || arg == "--help" {
             return Ok(None);
+        }
+        if arg == "--untyped" {
+            untyped = true;
+            continue;
         }
         if !arg.starts_with("--") {
             positional.push(arg);
@@ -108,6 +119,7 @@ fn parse_args(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>, Fa
         remote,
         db,
         tables,
+        untyped,
         private_key,
         certificate,
         ca_cert,
@@ -167,6 +179,14 @@ async fn run(args: Args) -> Result<(), Failure> {
         Some(tables) => MonitorSpec::tables(tables.iter().cloned()),
         None => MonitorSpec::all(),
     };
+    let spec = match args.db.as_str() {
+        _ if args.untyped => spec,
+        ovn_nb::NAME => spec.typed_database::<ovn_nb::Database>(),
+        ovn_sb::NAME => spec.typed_database::<ovn_sb::Database>(),
+        ovn_ic_nb::NAME => spec.typed_database::<ovn_ic_nb::Database>(),
+        ovn_ic_sb::NAME => spec.typed_database::<ovn_ic_sb::Database>(),
+        _ => spec,
+    };
     let monitor_start = Instant::now();
     let cache = match client.monitor(&args.db, spec).await {
         Ok(cache) => cache,
@@ -201,9 +221,11 @@ async fn run(args: Args) -> Result<(), Failure> {
     let mut out = String::new();
     {
         let tables = cache.read();
-        let mut rows: Vec<(&str, usize)> = tables
-            .iter()
-            .map(|(name, rows)| (name, rows.len()))
+        let mut names: Vec<&str> = tables.iter().map(|(name, _)| name).collect();
+        names.extend(tables.typed_only_tables());
+        let mut rows: Vec<(&str, usize)> = names
+            .into_iter()
+            .map(|name| (name, tables.len(name)))
             .filter(|(_, n)| *n > 0)
             .collect();
         rows.sort_unstable();
@@ -219,7 +241,11 @@ async fn run(args: Args) -> Result<(), Failure> {
             Some(list) => list.join(","),
             None => "all tables".to_owned(),
         };
-        out += &format!("{} at {} ({monitored})\n", args.db, args.remote);
+        let kept = match tables.typed_only_tables().next() {
+            Some(_) => "typed",
+            None => "untyped",
+        };
+        out += &format!("{} at {} ({monitored}, {kept})\n", args.db, args.remote);
         for (name, n) in &rows {
             out += &format!("  {name:<name_width$}  {n:>count_width$}\n");
         }

@@ -25,14 +25,16 @@
 //!   `monitor_cond_since` get `monitor_cond`, and then `monitor`.
 
 use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ovsdb_proto::typed::{Database, Table, TableVisitor};
 use ovsdb_proto::{
     Call, CallError, Connection, ConnectionConfig, DatabaseSchema, ErrorKind, Event, Method,
-    MonitorRequest, MonitorRequests, Operation, OperationResult, Reply, RequestId, RowUpdate2,
-    TableUpdates, TableUpdates2, TransactReply, Uuid,
+    MonitorRequest, MonitorRequests, Operation, OperationResult, Payload, Reply, RequestId,
+    RowUpdate2, TableUpdates, TableUpdates2, TransactReply, Uuid,
 };
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -145,24 +147,84 @@ impl ClientConfig {
     }
 }
 
-/// Which tables of a database to monitor.
+/// Which tables of a database to monitor, and which of them to keep typed only.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MonitorSpec {
     /// Tables (all columns of each); `None` means every table of the schema.
     pub tables: Option<Vec<String>>,
+    /// Tables the cache keeps typed only (see [`Cache::register_typed_only`]), registered
+    /// before the first sync so that the initial copy is decoded straight into them.
+    pub typed: Vec<TypedTable>,
 }
+
+/// A generated table type that a monitor keeps typed only (see [`MonitorSpec::typed`]).
+#[derive(Clone, Copy)]
+pub struct TypedTable {
+    name: &'static str,
+    register: fn(&Cache),
+}
+
+impl TypedTable {
+    /// `T`'s table.
+    pub fn of<T: Table + Send + Sync + 'static>() -> Self {
+        TypedTable {
+            name: T::NAME,
+            register: Cache::register_typed_only::<T>,
+        }
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl std::fmt::Debug for TypedTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TypedTable({})", self.name)
+    }
+}
+
+impl PartialEq for TypedTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for TypedTable {}
 
 impl MonitorSpec {
     /// Every table of the database.
     pub fn all() -> Self {
-        MonitorSpec { tables: None }
+        MonitorSpec::default()
     }
 
     /// The listed tables.
     pub fn tables<S: Into<String>>(tables: impl IntoIterator<Item = S>) -> Self {
         MonitorSpec {
             tables: Some(tables.into_iter().map(Into::into).collect()),
+            typed: Vec::new(),
         }
+    }
+
+    /// Keeps `T`'s table typed only (it must be one of the monitored tables to be filled).
+    pub fn typed<T: Table + Send + Sync + 'static>(mut self) -> Self {
+        self.typed.push(TypedTable::of::<T>());
+        self
+    }
+
+    /// Keeps every table of the generated database `D` typed only (for instance
+    /// `MonitorSpec::all().typed_database::<ovn_nb::Database>()`): the fastest and smallest
+    /// replica of a known database.
+    pub fn typed_database<D: Database>(mut self) -> Self {
+        struct Collect<'a>(&'a mut Vec<TypedTable>);
+        impl TableVisitor for Collect<'_> {
+            fn visit<T: Table + Send + Sync + 'static>(&mut self) {
+                self.0.push(TypedTable::of::<T>());
+            }
+        }
+        D::visit_tables(&mut Collect(&mut self.typed));
+        self
     }
 }
 
@@ -830,6 +892,7 @@ impl Task {
                 Call::GetSchema {
                     db: "_Server".into(),
                 },
+                false,
             )
             .await?
         {
@@ -863,7 +926,7 @@ impl Task {
             monitor_id: json!("_Server"),
             requests,
         };
-        match self.rpc(s, call).await? {
+        match self.rpc(s, call, false).await? {
             Ok(Reply::MonitorCond(u)) => s
                 .server_update(u)
                 .map_err(|e| lost(proto_error(&s.remote, e), false))?,
@@ -872,7 +935,7 @@ impl Task {
         }
         self.check_server(s, dbs)?;
         // Survive schema conversions and role changes without being disconnected.
-        let _ = self.rpc(s, Call::SetDbChangeAware(true)).await?;
+        let _ = self.rpc(s, Call::SetDbChangeAware(true), false).await?;
         Ok(())
     }
 
@@ -974,7 +1037,10 @@ impl Task {
 
     /// Fetches the schema of `db` into its cache; false if the server lacks the database.
     async fn load_schema(&mut self, s: &mut Session, db: &str) -> std::result::Result<bool, End> {
-        match self.rpc(s, Call::GetSchema { db: db.into() }).await? {
+        match self
+            .rpc(s, Call::GetSchema { db: db.into() }, false)
+            .await?
+        {
             Ok(Reply::GetSchema(schema)) => {
                 self.cache_for(db).set_schema(Arc::new(*schema));
                 Ok(true)
@@ -1012,6 +1078,9 @@ impl Task {
             return Ok(());
         };
         let m = &mut self.monitors[i];
+        for t in &m.spec.typed {
+            (t.register)(&cache);
+        }
         m.tables = match &m.spec.tables {
             None => schema.tables.keys().cloned().collect(),
             Some(t) => t
@@ -1047,10 +1116,19 @@ impl Task {
                 }
             };
             let method = call.method();
-            let (updates, found, txn) = match self.rpc(s, call).await? {
-                Ok(Reply::MonitorCondSince(r)) => (r.updates, r.found, Some(r.last_txn_id)),
-                Ok(Reply::MonitorCond(u)) => (u, false, None),
-                Ok(Reply::Monitor(u)) => (v1_as_initial(u), false, None),
+            // The `update2` formats come back raw, so that typed-only tables decode their
+            // rows in one pass (`InitialCopy`).
+            let raw = method != Method::Monitor;
+            let (updates, found, txn) = match self.rpc(s, call, raw).await? {
+                Ok(Reply::Raw(payload)) => match InitialCopy::decode(method, payload) {
+                    Ok(c) => (c.updates, c.found, c.last_txn_id),
+                    Err(e) => return Err(lost(proto_error(&s.remote, e), false)),
+                },
+                Ok(Reply::MonitorCondSince(r)) => {
+                    (Updates::Decoded(r.updates), r.found, Some(r.last_txn_id))
+                }
+                Ok(Reply::MonitorCond(u)) => (Updates::Decoded(u), false, None),
+                Ok(Reply::Monitor(u)) => (Updates::Decoded(v1_as_initial(u)), false, None),
                 Err(CallError::Server(e))
                     if e.kind == ErrorKind::UnknownMethod || e.error.contains("unknown method") =>
                 {
@@ -1068,6 +1146,10 @@ impl Task {
             // A standalone server answers with the zero id: it keeps no history.
             m.last_txn_id = txn.filter(|t| !t.is_nil());
             let kind = if found && last.is_some() {
+                let updates = match updates.into_decoded() {
+                    Ok(u) => u,
+                    Err(e) => return Err(lost(proto_error(&s.remote, e), false)),
+                };
                 match cache.apply2(&schema, updates) {
                     Ok(changes) => {
                         let _ = self.shared.events.send(CacheEvent::Changed {
@@ -1082,7 +1164,18 @@ impl Task {
                 }
                 SyncKind::Resumed
             } else {
-                if let Err(e) = cache.replace(&schema, &m.tables, updates) {
+                let replaced = match updates {
+                    Updates::Decoded(u) => cache.replace(&schema, &m.tables, u),
+                    Updates::Raw(payload, tables) => {
+                        let json = payload.as_bytes();
+                        let per_table = tables
+                            .iter()
+                            .map(|(t, r)| (t.clone(), &json[r.clone()]))
+                            .collect();
+                        cache.replace_json(&schema, &m.tables, per_table)
+                    }
+                };
+                if let Err(e) = replaced {
                     m.last_txn_id = None;
                     return Err(lost(proto_error(&s.remote, e), true));
                 }
@@ -1429,8 +1522,13 @@ impl Task {
         &mut self,
         s: &mut Session,
         call: Call,
+        raw: bool,
     ) -> std::result::Result<std::result::Result<Reply, CallError>, End> {
-        let id = s.conn.call(call);
+        let id = if raw {
+            s.conn.call_raw(call)
+        } else {
+            s.conn.call(call)
+        };
         s.awaited = Some(id);
         s.flush();
         loop {
@@ -1559,6 +1657,78 @@ fn fail(cmd: Command, err: impl Fn() -> ClientError) {
 }
 
 /// A `monitor` (v1) reply as `initial` rows.
+/// A monitor's initial copy: decoded, or raw with each table's byte range in the payload.
+enum Updates {
+    Decoded(TableUpdates2),
+    Raw(Payload, Vec<(String, Range<usize>)>),
+}
+
+impl Updates {
+    fn into_decoded(self) -> ovsdb_proto::Result<TableUpdates2> {
+        match self {
+            Updates::Decoded(u) => Ok(u),
+            Updates::Raw(payload, tables) => {
+                let json = payload.as_bytes();
+                let mut out = TableUpdates2::default();
+                for (t, r) in tables {
+                    out.0
+                        .insert(t, ovsdb_proto::decode_table_update2(&json[r])?);
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// The reply to `monitor_cond` or `monitor_cond_since`, split without decoding the rows.
+struct InitialCopy {
+    found: bool,
+    last_txn_id: Option<Uuid>,
+    updates: Updates,
+}
+
+impl InitialCopy {
+    fn decode(method: Method, payload: Payload) -> ovsdb_proto::Result<InitialCopy> {
+        use serde_json::value::RawValue;
+        let json = payload.as_bytes();
+        let bad = |e: serde_json::Error| ovsdb_proto::Error::from_json("monitor reply", &e);
+        let (found, last_txn_id, tables) = if method == Method::MonitorCondSince {
+            let (found, txn, tables): (bool, &RawValue, &RawValue) =
+                serde_json::from_slice(json).map_err(bad)?;
+            let txn: String = serde_json::from_str(txn.get()).map_err(bad)?;
+            let txn = ovsdb_proto::parse_uuid(&txn).ok_or_else(|| {
+                ovsdb_proto::Error::Protocol(format!("bad last-txn-id {txn:?} in monitor reply"))
+            })?;
+            (found, Some(txn), tables)
+        } else {
+            (
+                false,
+                None,
+                serde_json::from_slice::<&RawValue>(json).map_err(bad)?,
+            )
+        };
+        let members: Vec<(String, &RawValue)> =
+            serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(tables.get())
+                .map_err(bad)?
+                .into_iter()
+                .collect();
+        // Each member's text is a slice of `json`: keep its range.
+        let base = json.as_ptr() as usize;
+        let tables = members
+            .into_iter()
+            .map(|(t, raw)| {
+                let start = raw.get().as_ptr() as usize - base;
+                (t, start..start + raw.get().len())
+            })
+            .collect();
+        Ok(InitialCopy {
+            found,
+            last_txn_id,
+            updates: Updates::Raw(payload, tables),
+        })
+    }
+}
+
 fn v1_as_initial(u: TableUpdates) -> TableUpdates2 {
     TableUpdates2(
         u.0.into_iter()

@@ -29,6 +29,8 @@ mod remote;
 pub mod tls;
 
 pub use cache::{Cache, CacheEvent, RowChange, TableRows, Tables};
-pub use client::{Client, ClientConfig, LockHandle, MonitorSpec, Stats, Status, SyncKind};
+pub use client::{
+    Client, ClientConfig, LockHandle, MonitorSpec, Stats, Status, SyncKind, TypedTable,
+};
 pub use error::{ClientError, Result};
 pub use remote::{Remote, RemoteList, DEFAULT_PORT};

@@ -125,9 +125,18 @@ async fn run_failover(kill: bool) {
     let config = ClientConfig::new(&cluster.remotes())
         .unwrap()
         .backoff(Duration::from_millis(50), Duration::from_millis(500));
-    let client = Client::connect(config, WAIT).await.unwrap();
+    let client = Client::connect(config.clone(), WAIT).await.unwrap();
     client
         .monitor(NB, MonitorSpec::tables(["Logical_Switch"]))
+        .await
+        .unwrap();
+    // A second client keeps the table typed only: its resume goes through the typed path.
+    let typed = Client::connect(config, WAIT).await.unwrap();
+    let typed_cache = typed
+        .monitor(
+            NB,
+            MonitorSpec::tables(["Logical_Switch"]).typed::<ovn_nb::LogicalSwitch>(),
+        )
         .await
         .unwrap();
     let Status::Connected {
@@ -209,6 +218,20 @@ async fn run_failover(kill: bool) {
         1,
         "only the first sync was a full copy"
     );
+    let typed_names = || -> BTreeMap<String, Uuid> {
+        let t = typed_cache.read();
+        let rows = t.typed::<ovn_nb::LogicalSwitch>().unwrap();
+        rows.values().map(|r| (r.name.clone(), r.uuid)).collect()
+    };
+    let deadline = Instant::now() + WAIT;
+    while typed_names() != server {
+        assert!(Instant::now() < deadline, "typed replica never caught up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(typed_cache.read().len("Logical_Switch"), server.len());
+    assert!(typed.stats().resumed_syncs >= 1, "{:?}", typed.stats());
+    assert_eq!(typed.stats().full_syncs, 1, "typed: one full copy only");
+    typed.shutdown();
     client.shutdown();
 }
 
