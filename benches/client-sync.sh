@@ -7,7 +7,8 @@
 # temporary directory, loads N Logical_Switch_Ports (N/1000 switches x 1000 ports, realistic
 # columns) and times a full sync of Logical_Switch_Port and Logical_Switch to a ready
 # cache, RUNS times each (default 3, round-robin), by:
-#   - this client: target/release/examples/monitor-sync (built first);
+#   - this client: target/release/examples/monitor-sync (built first), typed (the default for
+#     OVN databases) and untyped (--untyped, the dynamic mode, for reference);
 #   - the python-ovs IDL (Debian python3-openvswitch): benches/client_sync/idl_sync.py;
 #   - the C IDL: ovn-nbctl list Logical_Switch_Port;
 #   - the floor, the server's own time to send the data: `ovsdb-client dump` and a raw
@@ -186,9 +187,10 @@ echo "ovsdb-client dump: $got ports"
 # Timed runs, round-robin so that background noise spreads over every tool.
 
 # raw right before client: their per-round difference is the sync gap, paired in time.
-TOOLS=(raw client python-idl c-idl dump)
+TOOLS=(raw client client-untyped python-idl c-idl dump)
 declare -A LABEL=(
     [client]="this client (monitor-sync)"
+    [client-untyped]="this client, untyped (--untyped)"
     [python-idl]="python-ovs IDL"
     [c-idl]="C IDL (ovn-nbctl list)"
     [dump]="server floor: ovsdb-client dump"
@@ -197,6 +199,7 @@ declare -A LABEL=(
 tool_cmd() { # TOOL: sets CMD
     case "$1" in
     client) CMD=("$MONITOR_SYNC" "$REMOTE" "$DB" --tables "$TABLES") ;;
+    client-untyped) CMD=("$MONITOR_SYNC" "$REMOTE" "$DB" --tables "$TABLES" --untyped) ;;
     python-idl) CMD=("$PYTHON" "$HERE/idl_sync.py" "$REMOTE" "$SCHEMA" "$TABLES") ;;
     c-idl) CMD=("$OVN_NBCTL" --db="$REMOTE" list Logical_Switch_Port) ;;
     dump) CMD=("$OVSDB_CLIENT" dump "$REMOTE" "$DB" Logical_Switch_Port) ;;
@@ -245,7 +248,7 @@ done
 
 section "results: $N Logical_Switch_Ports ($SWITCHES switches), median of $RUNS runs"
 printf '%-34s %10s %16s %14s\n' "tool" "median s" "ratio vs client" "peak RSS MiB"
-for tool in client python-idl c-idl dump raw; do
+for tool in client client-untyped python-idl c-idl dump raw; do
     ratio=$(awk -v a="${SECS[$tool]}" -v b="${SECS[client]}" 'BEGIN { printf "%.2fx", a / b }')
     printf '%-34s %10.3f %16s %14.1f\n' "${LABEL[$tool]}" "${SECS[$tool]}" "$ratio" "${RSS_MIB[$tool]}"
 done
