@@ -36,7 +36,7 @@ use ic_routes::ovn_nb::{
     LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitchPort,
 };
 use ic_routes::{AllowAll, Change, Engine, Row, Snapshot, Table};
-use ovsdb_proto::typed::{Ref, SortedMap};
+use ovsdb_proto::typed::{Ref, StringMap};
 use ovsdb_proto::Uuid;
 
 const ZONES: usize = 10;
@@ -75,7 +75,7 @@ fn setup() -> Setup {
     ts.name = "ts1".into();
     s.ic_nb.transit_switches.insert(ts.uuid, ts);
     for k in ["ic-route-adv", "ic-route-learn"] {
-        s.nb.nb_global.options.insert(k.into(), "true".into());
+        s.nb.nb_global.options.insert(k, "true");
     }
     s.nb.nb_global.name = "az0".into();
 
@@ -92,7 +92,7 @@ fn setup() -> Setup {
     lsp.uuid = ids.next();
     lsp.name = "lsp-ts1-lr0".into();
     lsp.type_ = "router".into();
-    lsp.options = SortedMap::from([("router-port".to_owned(), lrp.name.clone())]);
+    lsp.options = StringMap::from([("router-port".to_owned(), lrp.name.clone())]);
     // Every zone's port binding on ts1.
     for (z, az) in azs.iter().enumerate() {
         let mut pb = PortBinding::default();
@@ -106,7 +106,7 @@ fn setup() -> Setup {
         pb.availability_zone = Ref::new(*az);
         pb.address = format!("aa:00:00:00:00:{:02x} 169.254.0.{}/16", z + 1, z + 1);
         if z == 0 {
-            pb.external_ids = SortedMap::from([("router-id".to_owned(), lr.uuid.to_string())]);
+            pb.external_ids = StringMap::from([("router-id".to_owned(), lr.uuid.to_string())]);
         }
         s.ic_sb.port_bindings.insert(pb.uuid, pb);
     }

@@ -54,7 +54,7 @@ use isolation::{verify, Inventory, Policy, Report, Tables, TopologyConfig, VpcKi
 use ovn_nb::{LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitch};
 use ovn_nb::{LogicalSwitchPort, NbGlobal};
 use ovsdb_client::{Client, ClientConfig};
-use ovsdb_proto::typed::{Ref, SortedMap, Table};
+use ovsdb_proto::typed::{Ref, StringMap, Table};
 use ovsdb_proto::{Operation, OperationResult, Uuid};
 
 /// The OpenStack zone's default name.
@@ -300,7 +300,7 @@ fn new_uuid() -> Uuid {
     Uuid::from_u128((u128::from(t) << 64) | u128::from(n))
 }
 
-fn ids(pairs: &[(&str, &str)]) -> SortedMap<String, String> {
+fn ids(pairs: &[(&str, &str)]) -> StringMap {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -628,7 +628,7 @@ async fn seed(clients: &Clients) -> Result<(), String> {
                 let mut new = g.clone();
                 new.name = name.clone();
                 for (k, v) in options {
-                    new.options.insert(k.to_owned(), v.to_owned());
+                    new.options.insert(k, v);
                 }
                 seed.ops.extend(NbGlobal::update_changed_op(g, &new));
             }
@@ -789,7 +789,10 @@ pub async fn run(
             .map(|t| {
                 (
                     t.name.clone(),
-                    t.external_ids.get("subnet").cloned().unwrap_or_default(),
+                    t.external_ids
+                        .get("subnet")
+                        .map(str::to_owned)
+                        .unwrap_or_default(),
                 )
             })
             .collect();

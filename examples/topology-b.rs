@@ -51,7 +51,7 @@ fn main() {
         println!(
             "transit switch {} {}",
             ts.name,
-            ts.external_ids.get("subnet").map_or("", String::as_str)
+            ts.external_ids.get("subnet").unwrap_or("")
         );
     }
     let rounds = sample::exchange(&mut world, &AllowAll, &mut uuids);

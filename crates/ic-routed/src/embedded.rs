@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ovn_nb::{LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort};
 use ovn_sb as sb;
 use ovsdb_client::{Client, ClientError};
-use ovsdb_proto::typed::{Ref, SortedMap, Table};
+use ovsdb_proto::typed::{Ref, StringMap, Table};
 use ovsdb_proto::{Operation, OperationResult, Uuid};
 
 /// The four OVN databases as `(name, schema JSON)`: `OVN_Northbound`, `OVN_Southbound`,
@@ -71,8 +71,8 @@ pub struct NorthdRows {
     pub port_bindings: Vec<sb::PortBinding>,
 }
 
-fn owned(ids: &SortedMap<String, String>) -> bool {
-    ids.get(STAND_IN_KEY).map(String::as_str) == Some("true")
+fn owned(ids: &StringMap) -> bool {
+    ids.get(STAND_IN_KEY) == Some("true")
 }
 
 fn lowest_free(used: &BTreeSet<i64>, max: i64) -> Option<i64> {
@@ -91,7 +91,7 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
     let mut datapath = |nb_uuid: Uuid,
                         key_name: &str,
                         name: &str,
-                        requested: Option<&String>,
+                        requested: Option<&str>,
                         ops: &mut Vec<Operation>|
      -> Option<Uuid> {
         let id = nb_uuid.to_string();
@@ -110,7 +110,7 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
         let mut dp = sb::DatapathBinding::default();
         dp.uuid = new_uuid();
         dp.tunnel_key = key;
-        dp.external_ids = SortedMap::from_iter([
+        dp.external_ids = StringMap::from_iter([
             (key_name.to_owned(), id),
             ("name".to_owned(), name.to_owned()),
             (STAND_IN_KEY.to_owned(), "true".to_owned()),
@@ -165,10 +165,10 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
                        dp: Uuid,
                        peer: &str,
                        mac: String,
-                       requested: Option<&String>,
+                       requested: Option<&str>,
                        ops: &mut Vec<Operation>| {
         wanted_pbs.insert(name.to_owned());
-        let options = SortedMap::from_iter([("peer".to_owned(), peer.to_owned())]);
+        let options = StringMap::from_iter([("peer".to_owned(), peer.to_owned())]);
         if let Some(old) = existing.get(name) {
             if !owned(&old.external_ids) {
                 return;
@@ -204,7 +204,7 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
         pb.tunnel_key = key;
         pb.mac = vec![mac];
         pb.options = options;
-        pb.external_ids = SortedMap::from_iter([(STAND_IN_KEY.to_owned(), "true".to_owned())]);
+        pb.external_ids = StringMap::from_iter([(STAND_IN_KEY.to_owned(), "true".to_owned())]);
         ops.push(pb.insert_op());
     };
     for ls in &switches {
@@ -224,7 +224,7 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
             let Some((lrp, lr)) = lsp
                 .options
                 .get("router-port")
-                .and_then(|n| lrp_by_name.get(n.as_str()))
+                .and_then(|n| lrp_by_name.get(n))
             else {
                 continue;
             };
@@ -327,7 +327,7 @@ pub async fn northd_pass(nb: &Client, sb_client: &Client) -> Result<usize, Clien
 mod tests {
     use super::*;
 
-    fn ids(pairs: &[(&str, &str)]) -> SortedMap<String, String> {
+    fn ids(pairs: &[(&str, &str)]) -> StringMap {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -423,7 +423,7 @@ mod tests {
                 .clone()
         };
         let (lsp, lrp) = (pb("lsp-ts"), pb("lrp-ts"));
-        assert_eq!(lsp.options.get("peer").map(String::as_str), Some("lrp-ts"));
+        assert_eq!(lsp.options.get("peer"), Some("lrp-ts"));
         assert_eq!(lsp.datapath.uuid(), ls_dp.uuid);
         assert_eq!(lrp.datapath.uuid(), lr_dp.uuid);
         assert_eq!(

@@ -143,7 +143,7 @@ fn family(out: &mut String, mut entries: Vec<Entry<'_>>) {
         if ecmp {
             out.push_str(" ecmp");
         }
-        if r.options.get("ecmp_symmetric_reply").map(String::as_str) == Some("true") {
+        if r.options.get("ecmp_symmetric_reply") == Some("true") {
             out.push_str(" ecmp-symmetric-reply");
         }
         if r.bfd.is_some() {
@@ -195,7 +195,7 @@ fn ipv6_string(a: Ipv6Addr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ovsdb_proto::typed::SortedMap;
+    use ovsdb_proto::typed::StringMap;
 
     fn route(prefix: &str, nexthop: &str) -> LogicalRouterStaticRoute {
         let mut r = LogicalRouterStaticRoute::default();
@@ -205,7 +205,7 @@ mod tests {
     }
 
     fn learned(mut r: LogicalRouterStaticRoute) -> LogicalRouterStaticRoute {
-        r.external_ids = SortedMap::from_iter([("ic-learned-route".to_owned(), "x".to_owned())]);
+        r.external_ids = StringMap::from_iter([("ic-learned-route".to_owned(), "x".to_owned())]);
         r
     }
 
@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn matches_ovn_nbctl_23_03() {
         let mut sym = route("20.0.0.0/24", "192.168.0.7");
-        sym.options = SortedMap::from_iter([("ecmp_symmetric_reply".into(), "true".into())]);
+        sym.options = StringMap::from_iter([("ecmp_symmetric_reply", "true")]);
         let mut out_port = route("30.0.0.0/24", "192.168.0.8");
         out_port.output_port = Some("lrp1".into());
         let mut dst = route("10.0.0.0/24", "192.168.0.2");
@@ -332,7 +332,7 @@ Route Table <main>:
     fn flags_and_odd_nexthops_match_ovn_nbctl() {
         let mut all = learned(route("10.0.0.0/8", "10.0.0.1"));
         all.output_port = Some("lrp1".into());
-        all.options = SortedMap::from_iter([("ecmp_symmetric_reply".into(), "true".into())]);
+        all.options = StringMap::from_iter([("ecmp_symmetric_reply", "true")]);
         all.bfd = Some(ovsdb_proto::typed::Ref::new(ovsdb_proto::Uuid::from_u128(
             7,
         )));

@@ -15,7 +15,7 @@ use ovn_ic_nb::TransitSwitch;
 use ovn_ic_sb as icsb;
 use ovn_nb::{LogicalSwitch, LogicalSwitchPort, NbGlobal};
 use ovn_sb as sb;
-use ovsdb_proto::typed::{Ref, SortedMap, StringEnum as _, Table};
+use ovsdb_proto::typed::{Ref, StringEnum as _, StringMap, Table};
 use ovsdb_proto::{
     parse_uuid, Atom, Condition, Datum, Function, Mutation, Mutator, Operation, Row, Uuid,
 };
@@ -198,7 +198,7 @@ impl ZoneState {
         let mut nb_tses: BTreeMap<&str, Vec<&LogicalSwitch>> = BTreeMap::new();
         for ls in sorted(rows.switches) {
             if let Some(ts) = ls.other_config.get("interconn-ts") {
-                nb_tses.entry(ts.as_str()).or_default().push(ls);
+                nb_tses.entry(ts).or_default().push(ls);
             }
         }
         for ts in &transit_switches {
@@ -215,10 +215,10 @@ impl ZoneState {
             });
             match existing {
                 None => {
-                    let mut other_config = SortedMap::new();
-                    other_config.insert("interconn-ts".to_owned(), ts.name.clone());
+                    let mut other_config = StringMap::new();
+                    other_config.insert("interconn-ts", ts.name.clone());
                     if let Some(k) = key {
-                        other_config.insert("requested-tnl-key".to_owned(), k.to_string());
+                        other_config.insert("requested-tnl-key", k.to_string());
                     }
                     let mut ls = LogicalSwitch::default();
                     ls.name = ts.name.clone();
@@ -591,7 +591,7 @@ impl<'r> SbView<'_, 'r> {
     /// The router-side port binding of a transit-switch port (`options:peer`).
     fn peer(&self, pb: &sb::PortBinding) -> Option<&'r sb::PortBinding> {
         let peer = pb.options.get("peer")?;
-        self.pbs.get(peer.as_str()).copied()
+        self.pbs.get(peer).copied()
     }
 
     /// `"<mac> <network>…"` of the router port, as northd writes it into `mac`.
@@ -637,8 +637,7 @@ fn create_isb_pb(
     }
     match ctx.router_id(sb_pb) {
         Some(lr) => {
-            pb.external_ids
-                .insert("router-id".to_owned(), lr.to_string());
+            pb.external_ids.insert("router-id", lr.to_string());
         }
         None => {
             warn!(port = %sb_pb.logical_port, "Can't get router uuid for transit switch port.")
@@ -670,10 +669,7 @@ fn sync_local_port(
     }
     match ctx.router_id(sb_pb) {
         Some(lr) => {
-            let current = isb_pb
-                .external_ids
-                .get("router-id")
-                .and_then(|s| parse_uuid(s));
+            let current = isb_pb.external_ids.get("router-id").and_then(parse_uuid);
             if current != Some(lr) {
                 ops.ic_sb.push(set_key_op(
                     icsb::PortBinding::NAME,
@@ -749,10 +745,8 @@ fn create_nb_lsp(
     if !isb_pb.address.is_empty() {
         lsp.addresses = vec![isb_pb.address.clone()];
     }
-    lsp.options.insert(
-        "requested-tnl-key".to_owned(),
-        isb_pb.tunnel_key.to_string(),
-    );
+    lsp.options
+        .insert("requested-tnl-key", isb_pb.tunnel_key.to_string());
     info!(port = %lsp.name, transit_switch = %ls.name, "creating a remote port");
     ops.nb.push(lsp.insert_op());
     ops.nb.push(LogicalSwitch::mutate_op(
@@ -781,9 +775,9 @@ fn sync_lsp_tnl_key(lsp: &LogicalSwitchPort, key: i64, ops: &mut Ops) {
 /// The NB logical switch of transit switch `name`: named `name`, with
 /// `other_config:interconn-ts=name`.
 fn find_ts_in_nb<'r>(rows: &Rows<'r>, name: &str) -> Option<&'r LogicalSwitch> {
-    sorted(rows.switches).into_iter().find(|ls| {
-        ls.name == name && ls.other_config.get("interconn-ts").map(String::as_str) == Some(name)
-    })
+    sorted(rows.switches)
+        .into_iter()
+        .find(|ls| ls.name == name && ls.other_config.get("interconn-ts") == Some(name))
 }
 
 /// `ovn_allocate_tnlid`: the first free key after `hint` in `[min, max]`, wrapping around.
@@ -813,14 +807,14 @@ fn sorted<T: Table>(rows: &HashMap<Uuid, T>) -> Vec<&T> {
 }
 
 /// `smap_get_int`: the option as an integer, 0 when absent or not a number.
-fn int_option(map: &SortedMap<String, String>, key: &str) -> i64 {
+fn int_option(map: &StringMap, key: &str) -> i64 {
     map.get(key)
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
 }
 
 /// `smap_get_bool` with default false.
-fn bool_option(map: &SortedMap<String, String>, key: &str) -> bool {
+fn bool_option(map: &StringMap, key: &str) -> bool {
     map.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 

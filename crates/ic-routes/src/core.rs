@@ -23,7 +23,7 @@ use std::net::IpAddr;
 
 use ovn_ic_sb::{Route, RouteOrigin};
 use ovn_nb::{LogicalRouterStaticRoute, LogicalRouterStaticRoutePolicy};
-use ovsdb_proto::typed::{Ref, SortedMap};
+use ovsdb_proto::typed::{Ref, StringMap};
 use ovsdb_proto::{parse_uuid, Uuid};
 
 use crate::addr::{parse_route, Nexthop, PortAddresses, Prefix};
@@ -114,7 +114,7 @@ pub(crate) struct Rows<'a> {
     pub ic_sb: &'a IcSouthbound,
 }
 
-fn opt_bool(options: &SortedMap<String, String>, key: &str) -> bool {
+fn opt_bool(options: &StringMap, key: &str) -> bool {
     options
         .get(key)
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -122,7 +122,7 @@ fn opt_bool(options: &SortedMap<String, String>, key: &str) -> bool {
 
 /// A parsed CIDR list option; `None` when the option is absent or has no entry.
 fn read_list(
-    options: &SortedMap<String, String>,
+    options: &StringMap,
     key: &str,
     owner: &str,
     diags: &mut Vec<Diagnostic>,
@@ -165,14 +165,13 @@ pub(crate) struct Options {
 }
 
 impl Options {
-    fn read(options: &SortedMap<String, String>, diags: &mut Vec<Diagnostic>) -> Self {
+    fn read(options: &StringMap, diags: &mut Vec<Diagnostic>) -> Self {
         // ≥ 24.09 name first; an absent or empty `ic-route-denylist` falls back to the
         // 23.03 name (reference §1.1).
         let list = options
             .get("ic-route-denylist")
             .filter(|v| !v.is_empty())
             .or_else(|| options.get("ic-route-blacklist"))
-            .map(String::as_str)
             .unwrap_or("");
         let mut deny = Vec::new();
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -319,23 +318,20 @@ impl Topo {
             let Some(lr) = pb
                 .external_ids
                 .get("router-id")
-                .and_then(|s| parse_uuid(s))
+                .and_then(parse_uuid)
                 .and_then(|u| nb.routers.get(&u))
             else {
                 continue;
             };
             // Every local transit-switch router port counts for `lrp_is_ts_port`, so its
             // networks are never advertised as connected routes.
-            ts_lrps
-                .entry(lr.uuid)
-                .or_default()
-                .insert(lrp_name.as_str());
+            ts_lrps.entry(lr.uuid).or_default().insert(lrp_name);
             // A port on a transit switch missing from IC-NB takes no other part.
             if !t.ts_names.contains(pb.transit_switch.as_str()) {
                 continue;
             }
-            let lrp = lrp_by_name.get(lrp_name.as_str()).copied();
-            let empty = SortedMap::default();
+            let lrp = lrp_by_name.get(lrp_name).copied();
+            let empty = StringMap::default();
             let lrp_opts = lrp.map(|p| &p.options).unwrap_or(&empty);
             let addrs = PortAddresses::parse(&pb.address);
             if addrs.is_none() {
@@ -354,17 +350,23 @@ impl Topo {
             };
             let port = Port {
                 transit_switch: pb.transit_switch.clone(),
-                route_table: lrp_opts.get("route_table").cloned().unwrap_or_default(),
+                route_table: lrp_opts
+                    .get("route_table")
+                    .map(str::to_owned)
+                    .unwrap_or_default(),
                 address_empty: pb.address.is_empty(),
                 addrs,
                 networks: lrp
                     .map(|p| p.networks.iter().filter_map(|n| Prefix::parse(n)).collect())
                     .unwrap_or_default(),
-                tag: lrp_opts.get("ic-route-tag").cloned().unwrap_or_default(),
+                tag: lrp_opts
+                    .get("ic-route-tag")
+                    .map(str::to_owned)
+                    .unwrap_or_default(),
                 filter_tag: lrp_opts
                     .get("ic-route-filter-tag")
                     .filter(|s| !s.is_empty())
-                    .cloned(),
+                    .map(str::to_owned),
                 allow_adv: list(d, "ic-route-filter-adv"),
                 allow_learn: list(d, "ic-route-filter-learn"),
                 deny_adv: list(d, "ic-route-deny-adv").unwrap_or_default(),
@@ -700,7 +702,7 @@ pub(crate) struct Pending {
     /// IC-SB routes deleted.
     pub ad_deletes: FastSet<Uuid>,
     /// IC-SB routes whose `external_ids` were updated.
-    pub ad_updates: FastMap<Uuid, SortedMap<String, String>>,
+    pub ad_updates: FastMap<Uuid, StringMap>,
     /// Learned routes inserted, by group.
     pub learn_inserts: FastMap<(Uuid, PKey), Vec<LogicalRouterStaticRoute>>,
     /// Learned routes taken off their router.
@@ -927,23 +929,18 @@ fn lb_origin() -> RouteOrigin {
 }
 
 /// The external ids an advertisement should carry, given its current ones.
-fn wanted_ids(
-    current: &SortedMap<String, String>,
-    nb_id: Uuid,
-    lr_id: Uuid,
-    tag: &str,
-) -> SortedMap<String, String> {
+fn wanted_ids(current: &StringMap, nb_id: Uuid, lr_id: Uuid, tag: &str) -> StringMap {
     let mut ids = current.clone();
-    if ids.get(NB_ID).and_then(|s| parse_uuid(s)) != Some(nb_id) {
-        ids.insert(NB_ID.to_owned(), nb_id.to_string());
+    if ids.get(NB_ID).and_then(parse_uuid) != Some(nb_id) {
+        ids.insert(NB_ID, nb_id.to_string());
     }
-    if ids.get(LR_ID).and_then(|s| parse_uuid(s)) != Some(lr_id) {
-        ids.insert(LR_ID.to_owned(), lr_id.to_string());
+    if ids.get(LR_ID).and_then(parse_uuid) != Some(lr_id) {
+        ids.insert(LR_ID, lr_id.to_string());
     }
     if tag.is_empty() {
         ids.remove(IC_ROUTE_TAG);
-    } else if ids.get(IC_ROUTE_TAG).map(String::as_str) != Some(tag) {
-        ids.insert(IC_ROUTE_TAG.to_owned(), tag.to_owned());
+    } else if ids.get(IC_ROUTE_TAG) != Some(tag) {
+        ids.insert(IC_ROUTE_TAG, tag);
     }
     ids
 }
@@ -1106,7 +1103,7 @@ impl Ctx<'_> {
             row.ip_prefix = prefix.to_string();
             row.nexthop = Nexthop(k.nexthop).to_string();
             row.origin = e.origin;
-            row.external_ids = wanted_ids(&SortedMap::default(), e.nb_id, e.lr_id, e.tag);
+            row.external_ids = wanted_ids(&StringMap::default(), e.nb_id, e.lr_id, e.tag);
             out.advertisements_to_insert.push(row);
         }
     }
@@ -1145,7 +1142,7 @@ impl Ctx<'_> {
             let k = LearnKey {
                 route_table: &r.route_table,
                 nexthop: nexthop.0,
-                origin: r.options.get("origin").map(String::as_str).unwrap_or(""),
+                origin: r.options.get("origin").unwrap_or(""),
             };
             learned.entry(k).or_default().push((Some(r.uuid), isb));
         }
@@ -1154,13 +1151,13 @@ impl Ctx<'_> {
             let parsed = r
                 .external_ids
                 .get(IC_LEARNED_ROUTE)
-                .and_then(|s| parse_uuid(s))
+                .and_then(parse_uuid)
                 .zip(parse_route(&r.ip_prefix, &r.nexthop));
             if let Some((isb, (_, nexthop))) = parsed {
                 let k = LearnKey {
                     route_table: &r.route_table,
                     nexthop: nexthop.0,
-                    origin: r.options.get("origin").map(String::as_str).unwrap_or(""),
+                    origin: r.options.get("origin").unwrap_or(""),
                 };
                 learned.entry(k).or_default().push((None, isb));
             }
@@ -1268,9 +1265,9 @@ impl Ctx<'_> {
             route.nexthop = src.nexthop.clone();
             route.route_table = src.route_table.clone();
             route.external_ids =
-                SortedMap::from([(IC_LEARNED_ROUTE.to_owned(), src.uuid.to_string())]);
+                StringMap::from([(IC_LEARNED_ROUTE.to_owned(), src.uuid.to_string())]);
             route.options =
-                SortedMap::from([("origin".to_owned(), src.origin.as_str().to_owned())]);
+                StringMap::from([("origin".to_owned(), src.origin.as_str().to_owned())]);
             out.learned_to_insert.push(LearnedRouteInsert {
                 router: lr_uuid,
                 route,
@@ -1384,7 +1381,7 @@ pub(crate) fn sort_plan(out: &mut Plan) {
             Prefix::parse(&a.route.ip_prefix),
             Nexthop::parse(&a.route.nexthop),
             a.route.route_table.clone(),
-            a.route.options.get("origin").cloned(),
+            a.route.options.get("origin").map(str::to_owned),
         )
     });
     out.learned_to_delete.sort_unstable();

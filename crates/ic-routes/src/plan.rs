@@ -5,7 +5,7 @@ use std::fmt;
 
 use ovn_ic_sb::{Route, RouteColumn};
 use ovn_nb::{LogicalRouter, LogicalRouterStaticRoute};
-use ovsdb_proto::typed::{SortedMap, Table};
+use ovsdb_proto::typed::{StringMap, Table};
 use ovsdb_proto::{Atom, Datum, Mutation, Mutator, Operation, Uuid};
 
 /// A learned route to add to a router: the NB `Logical_Router_Static_Route` row (its UUID is
@@ -37,7 +37,7 @@ pub struct AdvertisementUpdate {
     /// The IC-SB `Route` row.
     pub route: Uuid,
     /// Its new `external_ids`.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
 }
 
 /// Something the engine skipped or repaired, for the caller to log (ovn-ic's log lines).

@@ -7,7 +7,7 @@ use ovn_nb::{
     LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalRouterStaticRoutePolicy,
     LogicalSwitchPort,
 };
-use ovsdb_proto::typed::{Ref, SortedMap};
+use ovsdb_proto::typed::{Ref, StringMap};
 use ovsdb_proto::Uuid;
 
 use crate::{plan, IcNorthbound, IcSouthbound, Northbound, Plan, Snapshot};
@@ -61,10 +61,7 @@ impl World {
     }
 
     fn set_option(&mut self, z: usize, key: &str, value: &str) {
-        self.nb(z)
-            .nb_global
-            .options
-            .insert(key.to_owned(), value.to_owned());
+        self.nb(z).nb_global.options.insert(key, value);
     }
 
     fn remove_option(&mut self, z: usize, key: &str) {
@@ -148,7 +145,7 @@ impl World {
             .values_mut()
             .find(|p| p.name == name)
             .unwrap();
-        p.options.insert(key.to_owned(), value.to_owned());
+        p.options.insert(key, value);
     }
 
     /// `ovn-nbctl lsp-add TS LSP -- lsp-set-type router -- lsp-set-options router-port=LRP`
@@ -159,13 +156,13 @@ impl World {
         lsp.uuid = self.uuid();
         lsp.name = format!("lsp-{ts}-{lrp}");
         lsp.type_ = "router".to_owned();
-        lsp.options = SortedMap::from([("router-port".to_owned(), lrp.to_owned())]);
+        lsp.options = StringMap::from([("router-port".to_owned(), lrp.to_owned())]);
         let mut pb = PortBinding::default();
         pb.uuid = self.uuid();
         pb.logical_port = lsp.name.clone();
         pb.transit_switch = ts.to_owned();
         pb.availability_zone = Ref::new(self.zones[z - 1].az);
-        pb.external_ids = SortedMap::from([("router-id".to_owned(), lr.to_string())]);
+        pb.external_ids = StringMap::from([("router-id".to_owned(), lr.to_string())]);
         self.nb(z).switch_ports.insert(lsp.uuid, lsp);
         self.ic_sb.port_bindings.insert(pb.uuid, pb);
         self.sync_port_bindings();
@@ -185,7 +182,7 @@ impl World {
                 .values()
                 .find(|l| l.name == pb.logical_port)
                 .and_then(|l| l.options.get("router-port"))
-                .and_then(|n| nb.router_ports.values().find(|p| &p.name == n));
+                .and_then(|n| nb.router_ports.values().find(|p| p.name == n));
             pb.address = match lrp {
                 Some(p) => std::iter::once(p.mac.clone())
                     .chain(p.networks.iter().cloned())
@@ -300,7 +297,7 @@ impl World {
                 );
                 format!(
                     "{}|{} {} {}",
-                    r.route_table, r.ip_prefix, r.nexthop, r.options["origin"]
+                    r.route_table, r.ip_prefix, r.nexthop, &r.options["origin"]
                 )
             })
             .collect();
@@ -406,7 +403,7 @@ fn basic_ipv4_advertise_and_learn() {
         learned.external_ids["ic-learned-route"],
         isb.uuid.to_string()
     );
-    assert_eq!(learned.options["origin"], "static");
+    assert_eq!(&learned.options["origin"], "static");
     assert_eq!(isb.external_ids["nb-id"], {
         let lr2 = &w.zones[1].nb;
         lr2.static_routes
@@ -1105,7 +1102,7 @@ fn stale_and_bad_rows_are_removed() {
     learned.uuid = w.uuid();
     learned.ip_prefix = "junk".into();
     learned.nexthop = "169.254.100.2".into();
-    learned.external_ids = SortedMap::from([("ic-learned-route".to_owned(), bad_id.to_string())]);
+    learned.external_ids = StringMap::from([("ic-learned-route".to_owned(), bad_id.to_string())]);
     let learned_id = learned.uuid;
     let lr1 = w.router(1, "lr1");
     w.nb(1).static_routes.insert(learned_id, learned);

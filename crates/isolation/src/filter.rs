@@ -134,7 +134,7 @@ impl VpcFilter {
                 }
             }
         }
-        if let Some(v) = ids.get(VPC_KEY).and_then(|t| inv.get(&VpcId(t.clone()))) {
+        if let Some(v) = ids.get(VPC_KEY).and_then(|t| inv.get(&VpcId(t.to_owned()))) {
             return Source::Vpc(v.id.clone(), SourceRule::Tag);
         }
         match inv.by_prefix(zone, c.prefix).as_slice() {

@@ -8,12 +8,12 @@ use ovn_ic_sb::{AvailabilityZone, PortBinding, Route, RouteOrigin};
 use ovn_nb::{
     LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitch, LogicalSwitchPort,
 };
-use ovsdb_proto::typed::SortedMap;
+use ovsdb_proto::typed::StringMap;
 use ovsdb_proto::Uuid;
 
 use crate::rows::{World, ZoneNb};
 
-pub fn ids(pairs: &[(&str, &str)]) -> SortedMap<String, String> {
+pub fn ids(pairs: &[(&str, &str)]) -> StringMap {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -318,7 +318,7 @@ pub fn attach(b: &mut B<'_>, lr: Uuid, ts: &str, addr: &str) -> Uuid {
     let ls =
         *b.z.switches
             .iter()
-            .find(|(_, s)| s.other_config.get("interconn-ts").map(String::as_str) == Some(ts))
+            .find(|(_, s)| s.other_config.get("interconn-ts") == Some(ts))
             .unwrap()
             .0;
     let rname = b.z.routers[&lr].name.clone();
@@ -555,7 +555,7 @@ pub fn mirror_ts(world: &mut World, u: &mut Uuids) {
         z.switches.retain(|_, s| {
             s.other_config
                 .get("interconn-ts")
-                .is_none_or(|t| names.contains(t))
+                .is_none_or(|t| names.iter().any(|n| n == t))
         });
         for n in &names {
             if !z

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use ic_routes::Prefix;
 use ovn_nb::{Acl, AclAction, AclDirection, AddressSet, PortGroup, PortGroupColumn};
-use ovsdb_proto::typed::{Ref, SortedMap, Table};
+use ovsdb_proto::typed::{Ref, StringMap, Table};
 use ovsdb_proto::{Atom, Datum, Mutation, Mutator, Operation, Uuid};
 
 use crate::net::{aggregate, overlaps};
@@ -73,28 +73,24 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
-pub(crate) fn own_ids(
-    role: &str,
-    vpc: Option<&str>,
-    extra: &[(&str, &str)],
-) -> SortedMap<String, String> {
-    let mut m: SortedMap<String, String> = [
+pub(crate) fn own_ids(role: &str, vpc: Option<&str>, extra: &[(&str, &str)]) -> StringMap {
+    let mut m: StringMap = [
         (OWNER_KEY.to_owned(), OWNER.to_owned()),
         (ROLE_KEY.to_owned(), role.to_owned()),
     ]
     .into();
     if let Some(v) = vpc {
-        m.insert(VPC_KEY.to_owned(), v.to_owned());
+        m.insert(VPC_KEY, v);
     }
     for (k, v) in extra {
-        m.insert((*k).to_owned(), (*v).to_owned());
+        m.insert(*k, *v);
     }
     m
 }
 
-pub(crate) fn role_of(e: &SortedMap<String, String>) -> Option<&str> {
+pub(crate) fn role_of(e: &StringMap) -> Option<&str> {
     if is_own(e) {
-        e.get(ROLE_KEY).map(String::as_str)
+        e.get(ROLE_KEY)
     } else {
         None
     }
@@ -258,7 +254,7 @@ pub fn plan_guards(
     }
 
     // This crate's existing guard rows.
-    let key = |e: &SortedMap<String, String>| e.get(VPC_KEY).cloned().unwrap_or_default();
+    let key = |e: &StringMap| e.get(VPC_KEY).map(str::to_owned).unwrap_or_default();
     let fam_of = |role: &str| if role.ends_with("ip6") { "ip6" } else { "ip4" };
     let mut have_pg: BTreeMap<String, &PortGroup> = BTreeMap::new();
     for pg in zone.port_groups.values() {

@@ -215,7 +215,7 @@ pub fn bind(world: &mut World, uuids: &mut Uuids) {
             .flat_map(|r| r.ports.iter().map(move |p| (p.uuid(), r.uuid)))
             .collect();
         for ls in z.switches.values() {
-            let Some(ts) = ls.other_config.get("interconn-ts") else {
+            let Some(ts) = ls.other_config.get("interconn-ts").map(str::to_owned) else {
                 continue;
             };
             for p in ls
@@ -223,11 +223,7 @@ pub fn bind(world: &mut World, uuids: &mut Uuids) {
                 .iter()
                 .filter_map(|p| z.switch_ports.get(&p.uuid()))
             {
-                let Some(lrp) = p
-                    .options
-                    .get("router-port")
-                    .and_then(|n| lrps.get(n.as_str()))
-                else {
+                let Some(lrp) = p.options.get("router-port").and_then(|n| lrps.get(n)) else {
                     continue;
                 };
                 let mut pb = mk!(PortBinding {

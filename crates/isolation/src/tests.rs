@@ -186,7 +186,7 @@ fn filter_uses_lr_id_then_transit_port_then_tag() {
                 let ip = pb.address.split_whitespace().nth(1).unwrap();
                 (
                     p(ip).addr().to_string(),
-                    pb.external_ids.get("router-id").unwrap().clone(),
+                    pb.external_ids.get("router-id").unwrap().to_owned(),
                 )
             })
             .collect();
@@ -767,7 +767,7 @@ mod topologies {
             .map(|t| {
                 format!(
                     "{} {}",
-                    t.external_ids["ovnlink:pair"], t.external_ids["subnet"]
+                    &t.external_ids["ovnlink:pair"], &t.external_ids["subnet"]
                 )
             })
             .collect();

@@ -847,9 +847,7 @@ pub fn plan_c(
     let route_key = |r: &LogicalRouterStaticRoute| {
         format!(
             "{}|{}|{}",
-            r.external_ids
-                .get(crate::VPC_KEY)
-                .map_or("", String::as_str),
+            r.external_ids.get(crate::VPC_KEY).unwrap_or(""),
             r.ip_prefix,
             r.nexthop
         )

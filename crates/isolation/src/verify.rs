@@ -282,8 +282,7 @@ impl<'a> Net<'a> {
                         continue;
                     };
                     let learned = r.external_ids.contains_key("ic-learned-route");
-                    let connected_origin =
-                        learned && r.options.get("origin").map(String::as_str) == Some("connected");
+                    let connected_origin = learned && r.options.get("origin") == Some("connected");
                     let kind = if r.nexthop == "discard" {
                         Kind::Discard
                     } else if let Some(nh) = Nexthop::parse(&r.nexthop) {
@@ -337,7 +336,7 @@ impl<'a> Net<'a> {
                 .switch_ports
                 .values()
                 .find(|l| l.name == pb.logical_port)
-                .and_then(|l| l.options.get("router-port").cloned())
+                .and_then(|l| l.options.get("router-port").map(str::to_owned))
                 .unwrap_or_default();
             for a in PortAddresses::parse(&pb.address)
                 .map(|a| [a.ipv4, a.ipv6].concat())
@@ -458,7 +457,7 @@ impl<'a> Net<'a> {
             .lrp_by_name
             .get(ingress)
             .and_then(|p| p.options.get("route_table"))
-            .map_or("", String::as_str);
+            .unwrap_or("");
         if path.len() >= MAX_HOPS || !visited.insert((zi, lr, table.to_owned(), d)) {
             return false;
         }
@@ -618,10 +617,8 @@ fn guarded(world: &World, from: &Vpc, to: &Vpc) -> bool {
     if from.cidrs.is_empty() {
         return false;
     }
-    let own = |e: &ovsdb_proto::typed::SortedMap<String, String>, role: &str| {
-        is_own(e)
-            && e.get(VPC_KEY).map(String::as_str) == Some(to.id.as_str())
-            && e.get(ROLE_KEY).map(String::as_str) == Some(role)
+    let own = |e: &ovsdb_proto::typed::StringMap, role: &str| {
+        is_own(e) && e.get(VPC_KEY) == Some(to.id.as_str()) && e.get(ROLE_KEY) == Some(role)
     };
     from.cidrs.iter().all(|c| {
         let fam = if c.is_ipv4() { "ip4" } else { "ip6" };

@@ -143,7 +143,7 @@ impl<'a> ZoneIndex<'a> {
             }
         }
         for ls in z.switches.values() {
-            let ts = ls.other_config.get("interconn-ts").map(String::as_str);
+            let ts = ls.other_config.get("interconn-ts");
             if let Some(ts) = ts {
                 ix.ts_ls.insert(ts, ls.uuid);
             }
@@ -155,9 +155,9 @@ impl<'a> ZoneIndex<'a> {
                     continue;
                 }
                 if let Some(rp) = lsp.options.get("router-port") {
-                    ix.lrp_ls.insert(rp.as_str(), ls.uuid);
+                    ix.lrp_ls.insert(rp, ls.uuid);
                     if let Some(ts) = ts {
-                        ix.lrp_ts.insert(rp.as_str(), ts);
+                        ix.lrp_ts.insert(rp, ts);
                     }
                 }
             }
@@ -175,8 +175,8 @@ impl<'a> ZoneIndex<'a> {
 }
 
 /// Whether a row is one of this crate's own (tagged `ovnlink:owner=isolation`).
-pub fn is_own(external_ids: &ovsdb_proto::typed::SortedMap<String, String>) -> bool {
-    external_ids.get(OWNER_KEY).map(String::as_str) == Some(OWNER)
+pub fn is_own(external_ids: &ovsdb_proto::typed::StringMap) -> bool {
+    external_ids.get(OWNER_KEY) == Some(OWNER)
 }
 
 const ROUTER_INTERFACE_OWNERS: &[&str] = &[
@@ -197,21 +197,24 @@ fn vpcs_of_zone(z: &ZoneNb) -> Vec<Vpc> {
                 .switch_ports
                 .values()
                 .filter(|p| {
-                    p.external_ids.get("neutron:device_id").map(String::as_str) == Some(id)
+                    p.external_ids.get("neutron:device_id") == Some(id)
                         && p.external_ids
                             .get("neutron:device_owner")
-                            .is_some_and(|o| ROUTER_INTERFACE_OWNERS.contains(&o.as_str()))
+                            .is_some_and(|o| ROUTER_INTERFACE_OWNERS.contains(&o))
                 })
                 .filter_map(|p| p.external_ids.get("neutron:project_id"))
                 .find(|p| !p.is_empty())
-                .cloned();
+                .map(str::to_owned);
             VpcKind::OpenStack {
                 router_id: id.to_owned(),
                 project,
-                router_name: lr.external_ids.get("neutron:router_name").cloned(),
+                router_name: lr
+                    .external_ids
+                    .get("neutron:router_name")
+                    .map(str::to_owned),
             }
         } else if lr.name == KUBE_OVN_CLUSTER_ROUTER
-            || lr.external_ids.get("vendor").map(String::as_str) == Some("kube-ovn")
+            || lr.external_ids.get("vendor") == Some("kube-ovn")
         {
             VpcKind::Kubernetes {
                 vpc: lr.name.clone(),
@@ -231,11 +234,7 @@ fn vpcs_of_zone(z: &ZoneNb) -> Vec<Vpc> {
             {
                 continue;
             }
-            let ext = lrp
-                .external_ids
-                .get("neutron:is_ext_gw")
-                .map(String::as_str)
-                == Some("True");
+            let ext = lrp.external_ids.get("neutron:is_ext_gw") == Some("True");
             for n in &lrp.networks {
                 let Some(p) = Prefix::parse(n) else { continue };
                 if p.is_link_local() {

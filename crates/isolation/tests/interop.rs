@@ -396,7 +396,12 @@ fn topology_b_plan_applies_to_real_databases() {
         .ic
         .transit_switches
         .values()
-        .map(|t| t.external_ids.get("subnet").cloned().unwrap_or_default())
+        .map(|t| {
+            t.external_ids
+                .get("subnet")
+                .map(str::to_owned)
+                .unwrap_or_default()
+        })
         .collect();
     assert_eq!(ts.len(), 2, "{ts:?}");
     let db = format!("--db={}", os.remote());

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    SortedMap, Table, TypedTableUpdate2, Visitor,
+    StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -51,7 +51,7 @@ pub struct Connection {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `inactivity_probe`: optional integer.
     pub inactivity_probe: Option<i64>,
     /// `is_connected`: boolean. Ephemeral.
@@ -59,9 +59,9 @@ pub struct Connection {
     /// `max_backoff`: optional integer ≥ 1000.
     pub max_backoff: Option<i64>,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: SortedMap<String, String>,
+    pub other_config: StringMap,
     /// `status`: map of 0 or more pairs from string to string. Ephemeral.
-    pub status: SortedMap<String, String>,
+    pub status: StringMap,
     /// `target`: string.
     pub target: String,
 }
@@ -318,9 +318,9 @@ pub struct IcNbGlobal {
     /// `connections`: set of 0 or more × strong reference to a [`Connection`] row, sorted.
     pub connections: Vec<Ref<Connection>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `ssl`: optional strong reference to a [`Ssl`] row.
     pub ssl: Option<Ref<Ssl>>,
 }
@@ -521,7 +521,7 @@ pub struct Ssl {
     /// `certificate`: string.
     pub certificate: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `private_key`: string.
     pub private_key: String,
     /// `ssl_ciphers`: string.
@@ -778,11 +778,11 @@ pub struct TransitSwitch {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `name`: string.
     pub name: String,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: SortedMap<String, String>,
+    pub other_config: StringMap,
 }
 
 /// The columns of table `Transit_Switch`.

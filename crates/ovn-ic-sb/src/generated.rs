@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
+    StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -211,7 +211,7 @@ pub struct Connection {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `inactivity_probe`: optional integer.
     pub inactivity_probe: Option<i64>,
     /// `is_connected`: boolean. Ephemeral.
@@ -219,9 +219,9 @@ pub struct Connection {
     /// `max_backoff`: optional integer ≥ 1000.
     pub max_backoff: Option<i64>,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: SortedMap<String, String>,
+    pub other_config: StringMap,
     /// `status`: map of 0 or more pairs from string to string. Ephemeral.
-    pub status: SortedMap<String, String>,
+    pub status: StringMap,
     /// `target`: string.
     pub target: String,
 }
@@ -476,7 +476,7 @@ pub struct DatapathBinding {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `transit_switch`: string.
     pub transit_switch: String,
     /// `tunnel_key`: integer in 1..=16777215.
@@ -662,7 +662,7 @@ pub struct Encap {
     /// `ip`: string.
     pub ip: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `type`: string enum [`EncapType`].
     pub type_: EncapType,
 }
@@ -853,7 +853,7 @@ pub struct Gateway {
     /// `encaps`: set of 1 or more × strong reference to a [`Encap`] row, sorted.
     pub encaps: Vec<Ref<Encap>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `hostname`: string.
     pub hostname: String,
     /// `name`: string.
@@ -1085,9 +1085,9 @@ pub struct IcSbGlobal {
     /// `connections`: set of 0 or more × strong reference to a [`Connection`] row, sorted.
     pub connections: Vec<Ref<Connection>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `ssl`: optional strong reference to a [`Ssl`] row.
     pub ssl: Option<Ref<Ssl>>,
 }
@@ -1289,7 +1289,7 @@ pub struct PortBinding {
     /// `encap`: optional weak reference to a [`Encap`] row.
     pub encap: Option<Ref<Encap>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `gateway`: string.
     pub gateway: String,
     /// `logical_port`: string.
@@ -1570,7 +1570,7 @@ pub struct Route {
     /// `availability_zone`: strong reference to a [`AvailabilityZone`] row.
     pub availability_zone: Ref<AvailabilityZone>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `ip_prefix`: string.
     pub ip_prefix: String,
     /// `nexthop`: string.
@@ -1835,7 +1835,7 @@ pub struct Ssl {
     /// `certificate`: string.
     pub certificate: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `private_key`: string.
     pub private_key: String,
     /// `ssl_ciphers`: string.

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use ovsdb_proto::typed::SortedMap;
+use ovsdb_proto::typed::StringMap;
 use std::time::{Duration, Instant};
 
 use ovn_ic_sb::{AvailabilityZone, PortBinding, Route, RouteOrigin};
@@ -68,7 +68,7 @@ fn typed_ic_rows_against_real_ovsdb_server() {
     route.nexthop = "169.254.100.1".into();
     route.origin = RouteOrigin::Connected;
     route.route_table = "rtb-1".into();
-    route.external_ids = SortedMap::from([("lr-id".to_owned(), "x".to_owned())]);
+    route.external_ids = StringMap::from([("lr-id".to_owned(), "x".to_owned())]);
 
     let mut binding = PortBinding::default();
     binding.uuid = uuid(3);

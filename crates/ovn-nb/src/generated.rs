@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
+    SortedMap, StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -137,7 +137,7 @@ pub struct Acl {
     /// `direction`: string enum [`AclDirection`].
     pub direction: AclDirection,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `label`: integer in 0..=4294967295.
     pub label: i64,
     /// `log`: boolean.
@@ -149,7 +149,7 @@ pub struct Acl {
     /// `name`: optional string of length ≤ 63.
     pub name: Option<String>,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `priority`: integer in 0..=32767.
     pub priority: i64,
     /// `severity`: optional string enum [`AclSeverity`].
@@ -448,7 +448,7 @@ pub struct AddressSet {
     /// `addresses`: set of 0 or more × string, sorted.
     pub addresses: Vec<String>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `name`: string.
     pub name: String,
 }
@@ -629,7 +629,7 @@ pub struct Bfd {
     /// `dst_ip`: string.
     pub dst_ip: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `logical_port`: string.
     pub logical_port: String,
     /// `min_rx`: optional integer.
@@ -637,7 +637,7 @@ pub struct Bfd {
     /// `min_tx`: optional integer ≥ 1.
     pub min_tx: Option<i64>,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `status`: optional string enum [`BfdStatus`].
     pub status: Option<BfdStatus>,
 }
@@ -892,9 +892,9 @@ pub struct ChassisTemplateVar {
     /// `chassis`: string.
     pub chassis: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `variables`: map of 0 or more pairs from string to string.
-    pub variables: SortedMap<String, String>,
+    pub variables: StringMap,
 }
 
 /// The columns of table `Chassis_Template_Var`.
@@ -1073,7 +1073,7 @@ pub struct Connection {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `inactivity_probe`: optional integer.
     pub inactivity_probe: Option<i64>,
     /// `is_connected`: boolean. Ephemeral.
@@ -1081,9 +1081,9 @@ pub struct Connection {
     /// `max_backoff`: optional integer ≥ 1000.
     pub max_backoff: Option<i64>,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: SortedMap<String, String>,
+    pub other_config: StringMap,
     /// `status`: map of 0 or more pairs from string to string. Ephemeral.
-    pub status: SortedMap<String, String>,
+    pub status: StringMap,
     /// `target`: string.
     pub target: String,
 }
@@ -1338,9 +1338,9 @@ pub struct Copp {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `meters`: map of 0 or more pairs from string to string.
-    pub meters: SortedMap<String, String>,
+    pub meters: StringMap,
     /// `name`: string.
     pub name: String,
 }
@@ -1514,9 +1514,9 @@ pub struct DhcpOptions {
     /// `cidr`: string.
     pub cidr: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
 }
 
 /// The columns of table `DHCP_Options`.
@@ -1690,9 +1690,9 @@ pub struct Dns {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `records`: map of 0 or more pairs from string to string.
-    pub records: SortedMap<String, String>,
+    pub records: StringMap,
 }
 
 /// The columns of table `DNS`.
@@ -1847,7 +1847,7 @@ pub struct ForwardingGroup {
     /// `child_port`: set of 1 or more × string, sorted.
     pub child_port: Vec<String>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `liveness`: boolean.
     pub liveness: bool,
     /// `name`: string.
@@ -2103,11 +2103,11 @@ pub struct GatewayChassis {
     /// `chassis_name`: string.
     pub chassis_name: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `name`: string.
     pub name: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `priority`: integer in 0..=32767.
     pub priority: i64,
 }
@@ -2325,7 +2325,7 @@ pub struct HaChassis {
     /// `chassis_name`: string.
     pub chassis_name: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `priority`: integer in 0..=32767.
     pub priority: i64,
 }
@@ -2504,7 +2504,7 @@ pub struct HaChassisGroup {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `ha_chassis`: set of 0 or more × strong reference to a [`HaChassis`] row, sorted.
     pub ha_chassis: Vec<Ref<HaChassis>>,
     /// `name`: string.
@@ -2686,21 +2686,21 @@ pub struct LoadBalancer {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `health_check`: set of 0 or more × strong reference to a [`LoadBalancerHealthCheck`] row, sorted.
     pub health_check: Vec<Ref<LoadBalancerHealthCheck>>,
     /// `ip_port_mappings`: map of 0 or more pairs from string to string.
-    pub ip_port_mappings: SortedMap<String, String>,
+    pub ip_port_mappings: StringMap,
     /// `name`: string.
     pub name: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `protocol`: optional string enum [`LoadBalancerProtocol`].
     pub protocol: Option<LoadBalancerProtocol>,
     /// `selection_fields`: set of 0 or more × string enum [`LoadBalancerSelectionFields`], sorted.
     pub selection_fields: Vec<LoadBalancerSelectionFields>,
     /// `vips`: map of 0 or more pairs from string to string.
-    pub vips: SortedMap<String, String>,
+    pub vips: StringMap,
 }
 
 /// The columns of table `Load_Balancer`.
@@ -3132,9 +3132,9 @@ pub struct LoadBalancerHealthCheck {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `vip`: string.
     pub vip: String,
 }
@@ -3320,7 +3320,7 @@ pub struct LogicalRouter {
     /// `enabled`: optional boolean.
     pub enabled: Option<bool>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `load_balancer`: set of 0 or more × weak reference to a [`LoadBalancer`] row, sorted.
     pub load_balancer: Vec<Ref<LoadBalancer>>,
     /// `load_balancer_group`: set of 0 or more × strong reference to a [`LoadBalancerGroup`] row, sorted.
@@ -3330,7 +3330,7 @@ pub struct LogicalRouter {
     /// `nat`: set of 0 or more × strong reference to a [`Nat`] row, sorted.
     pub nat: Vec<Ref<Nat>>,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `policies`: set of 0 or more × strong reference to a [`LogicalRouterPolicy`] row, sorted.
     pub policies: Vec<Ref<LogicalRouterPolicy>>,
     /// `ports`: set of 0 or more × strong reference to a [`LogicalRouterPort`] row, sorted.
@@ -3660,7 +3660,7 @@ pub struct LogicalRouterPolicy {
     /// `action`: string enum [`LogicalRouterPolicyAction`].
     pub action: LogicalRouterPolicyAction,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `match`: string.
     pub match_: String,
     /// `nexthop`: optional string.
@@ -3668,7 +3668,7 @@ pub struct LogicalRouterPolicy {
     /// `nexthops`: set of 0 or more × string, sorted.
     pub nexthops: Vec<String>,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `priority`: integer in 0..=32767.
     pub priority: i64,
 }
@@ -3923,7 +3923,7 @@ pub struct LogicalRouterPort {
     /// `enabled`: optional boolean.
     pub enabled: Option<bool>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `gateway_chassis`: set of 0 or more × strong reference to a [`GatewayChassis`] row, sorted.
     pub gateway_chassis: Vec<Ref<GatewayChassis>>,
     /// `ha_chassis_group`: optional strong reference to a [`HaChassisGroup`] row.
@@ -3931,7 +3931,7 @@ pub struct LogicalRouterPort {
     /// `ipv6_prefix`: set of 0 or more × string, sorted.
     pub ipv6_prefix: Vec<String>,
     /// `ipv6_ra_configs`: map of 0 or more pairs from string to string.
-    pub ipv6_ra_configs: SortedMap<String, String>,
+    pub ipv6_ra_configs: StringMap,
     /// `mac`: string.
     pub mac: String,
     /// `name`: string.
@@ -3939,7 +3939,7 @@ pub struct LogicalRouterPort {
     /// `networks`: set of 1 or more × string, sorted.
     pub networks: Vec<String>,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `peer`: optional string.
     pub peer: Option<String>,
 }
@@ -4295,13 +4295,13 @@ pub struct LogicalRouterStaticRoute {
     /// `bfd`: optional weak reference to a [`Bfd`] row.
     pub bfd: Option<Ref<Bfd>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `ip_prefix`: string.
     pub ip_prefix: String,
     /// `nexthop`: string.
     pub nexthop: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `output_port`: optional string.
     pub output_port: Option<String>,
     /// `policy`: optional string enum [`LogicalRouterStaticRoutePolicy`].
@@ -4583,7 +4583,7 @@ pub struct LogicalSwitch {
     /// `dns_records`: set of 0 or more × weak reference to a [`Dns`] row, sorted.
     pub dns_records: Vec<Ref<Dns>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `forwarding_groups`: set of 0 or more × strong reference to a [`ForwardingGroup`] row, sorted.
     pub forwarding_groups: Vec<Ref<ForwardingGroup>>,
     /// `load_balancer`: set of 0 or more × weak reference to a [`LoadBalancer`] row, sorted.
@@ -4593,7 +4593,7 @@ pub struct LogicalSwitch {
     /// `name`: string.
     pub name: String,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: SortedMap<String, String>,
+    pub other_config: StringMap,
     /// `ports`: set of 0 or more × strong reference to a [`LogicalSwitchPort`] row, sorted.
     pub ports: Vec<Ref<LogicalSwitchPort>>,
     /// `qos_rules`: set of 0 or more × strong reference to a [`QoS`] row, sorted.
@@ -4936,7 +4936,7 @@ pub struct LogicalSwitchPort {
     /// `enabled`: optional boolean.
     pub enabled: Option<bool>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `ha_chassis_group`: optional strong reference to a [`HaChassisGroup`] row.
     pub ha_chassis_group: Option<Ref<HaChassisGroup>>,
     /// `mirror_rules`: set of 0 or more × weak reference to a [`Mirror`] row, sorted.
@@ -4944,7 +4944,7 @@ pub struct LogicalSwitchPort {
     /// `name`: string.
     pub name: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `parent_name`: optional string.
     pub parent_name: Option<String>,
     /// `port_security`: set of 0 or more × string, sorted.
@@ -5378,7 +5378,7 @@ pub struct Meter {
     /// `bands`: set of 1 or more × strong reference to a [`MeterBand`] row, sorted.
     pub bands: Vec<Ref<MeterBand>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `fair`: optional boolean.
     pub fair: Option<bool>,
     /// `name`: string.
@@ -5599,7 +5599,7 @@ pub struct MeterBand {
     /// `burst_size`: integer in 0..=4294967295.
     pub burst_size: i64,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `rate`: integer in 1..=4294967295.
     pub rate: i64,
 }
@@ -5794,7 +5794,7 @@ pub struct Mirror {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `filter`: string enum [`MirrorFilter`].
     pub filter: MirrorFilter,
     /// `index`: integer.
@@ -6024,7 +6024,7 @@ pub struct Nat {
     /// `exempted_ext_ips`: optional strong reference to a [`AddressSet`] row.
     pub exempted_ext_ips: Option<Ref<AddressSet>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `external_ip`: string.
     pub external_ip: String,
     /// `external_mac`: optional string.
@@ -6038,7 +6038,7 @@ pub struct Nat {
     /// `logical_port`: optional string.
     pub logical_port: Option<String>,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `type`: string enum [`NatType`].
     pub type_: NatType,
 }
@@ -6369,7 +6369,7 @@ pub struct NbGlobal {
     /// `connections`: set of 0 or more × strong reference to a [`Connection`] row, sorted.
     pub connections: Vec<Ref<Connection>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `hv_cfg`: integer.
     pub hv_cfg: i64,
     /// `hv_cfg_timestamp`: integer.
@@ -6383,7 +6383,7 @@ pub struct NbGlobal {
     /// `nb_cfg_timestamp`: integer.
     pub nb_cfg_timestamp: i64,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `sb_cfg`: integer.
     pub sb_cfg: i64,
     /// `sb_cfg_timestamp`: integer.
@@ -6728,7 +6728,7 @@ pub struct PortGroup {
     /// `acls`: set of 0 or more × strong reference to a [`Acl`] row, sorted.
     pub acls: Vec<Ref<Acl>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `name`: string.
     pub name: String,
     /// `ports`: set of 0 or more × weak reference to a [`LogicalSwitchPort`] row, sorted.
@@ -6926,7 +6926,7 @@ pub struct QoS {
     /// `direction`: string enum [`QoSDirection`].
     pub direction: QoSDirection,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `match`: string.
     pub match_: String,
     /// `priority`: integer in 0..=32767.
@@ -7159,7 +7159,7 @@ pub struct Ssl {
     /// `certificate`: string.
     pub certificate: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `private_key`: string.
     pub private_key: String,
     /// `ssl_ciphers`: string.

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use ovsdb_proto::typed::SortedMap;
+use ovsdb_proto::typed::StringMap;
 use std::time::{Duration, Instant};
 
 use ovn_nb::{
@@ -69,7 +69,7 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn string_map(items: &[(&str, &str)]) -> SortedMap<String, String> {
+fn string_map(items: &[(&str, &str)]) -> StringMap {
     items
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -230,7 +230,7 @@ fn typed_rows_against_real_ovsdb_server() {
     let mut new_route = route.clone();
     new_route.nexthop = "10.0.0.253".into();
     new_route.policy = None;
-    new_route.external_ids.insert("owner".into(), "test".into());
+    new_route.external_ids.insert("owner", "test");
     new_route.external_ids.remove("ic-learned-route");
     let op = LogicalRouterStaticRoute::update_changed_op(&route, &new_route).unwrap();
     client.transact(NB, &[op]);

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
+    SortedMap, StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -308,7 +308,7 @@ pub struct Bfd {
     /// `dst_ip`: string.
     pub dst_ip: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `logical_port`: string.
     pub logical_port: String,
     /// `min_rx`: integer.
@@ -316,7 +316,7 @@ pub struct Bfd {
     /// `min_tx`: integer.
     pub min_tx: i64,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `src_port`: integer in 49152..=65535.
     pub src_port: i64,
     /// `status`: string enum [`BfdStatus`].
@@ -603,7 +603,7 @@ pub struct Chassis {
     /// `encaps`: set of 1 or more × strong reference to a [`Encap`] row, sorted.
     pub encaps: Vec<Ref<Encap>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `hostname`: string.
     pub hostname: String,
     /// `name`: string.
@@ -611,7 +611,7 @@ pub struct Chassis {
     /// `nb_cfg`: integer.
     pub nb_cfg: i64,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: SortedMap<String, String>,
+    pub other_config: StringMap,
     /// `transport_zones`: set of 0 or more × string, sorted.
     pub transport_zones: Vec<String>,
     /// `vtep_logical_switches`: set of 0 or more × string, sorted.
@@ -905,7 +905,7 @@ pub struct ChassisPrivate {
     /// `chassis`: optional weak reference to a [`Chassis`] row.
     pub chassis: Option<Ref<Chassis>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `name`: string.
     pub name: String,
     /// `nb_cfg`: integer.
@@ -1132,7 +1132,7 @@ pub struct ChassisTemplateVar {
     /// `chassis`: string.
     pub chassis: String,
     /// `variables`: map of 0 or more pairs from string to string.
-    pub variables: SortedMap<String, String>,
+    pub variables: StringMap,
 }
 
 /// The columns of table `Chassis_Template_Var`.
@@ -1293,7 +1293,7 @@ pub struct Connection {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `inactivity_probe`: optional integer.
     pub inactivity_probe: Option<i64>,
     /// `is_connected`: boolean. Ephemeral.
@@ -1301,13 +1301,13 @@ pub struct Connection {
     /// `max_backoff`: optional integer ≥ 1000.
     pub max_backoff: Option<i64>,
     /// `other_config`: map of 0 or more pairs from string to string.
-    pub other_config: SortedMap<String, String>,
+    pub other_config: StringMap,
     /// `read_only`: boolean.
     pub read_only: bool,
     /// `role`: string.
     pub role: String,
     /// `status`: map of 0 or more pairs from string to string. Ephemeral.
-    pub status: SortedMap<String, String>,
+    pub status: StringMap,
     /// `target`: string.
     pub target: String,
 }
@@ -1597,7 +1597,7 @@ pub struct ControllerEvent {
     /// `chassis`: optional weak reference to a [`Chassis`] row.
     pub chassis: Option<Ref<Chassis>>,
     /// `event_info`: map of 0 or more pairs from string to string.
-    pub event_info: SortedMap<String, String>,
+    pub event_info: StringMap,
     /// `event_type`: string enum [`ControllerEventEventType`].
     pub event_type: ControllerEventEventType,
     /// `seq_num`: integer.
@@ -2152,9 +2152,9 @@ pub struct Dns {
     /// `datapaths`: set of 1 or more × strong reference to a [`DatapathBinding`] row, sorted.
     pub datapaths: Vec<Ref<DatapathBinding>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `records`: map of 0 or more pairs from string to string.
-    pub records: SortedMap<String, String>,
+    pub records: StringMap,
 }
 
 impl Default for Dns {
@@ -2340,7 +2340,7 @@ pub struct DatapathBinding {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `load_balancers`: set of 0 or more × UUID, sorted.
     pub load_balancers: Vec<Uuid>,
     /// `tunnel_key`: integer in 1..=16777215.
@@ -2526,7 +2526,7 @@ pub struct Encap {
     /// `ip`: string.
     pub ip: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `type`: string enum [`EncapType`].
     pub type_: EncapType,
 }
@@ -2882,11 +2882,11 @@ pub struct GatewayChassis {
     /// `chassis`: optional weak reference to a [`Chassis`] row.
     pub chassis: Option<Ref<Chassis>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `name`: string.
     pub name: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `priority`: integer in 0..=32767.
     pub priority: i64,
 }
@@ -3104,7 +3104,7 @@ pub struct HaChassis {
     /// `chassis`: optional weak reference to a [`Chassis`] row.
     pub chassis: Option<Ref<Chassis>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `priority`: integer in 0..=32767.
     pub priority: i64,
 }
@@ -3283,7 +3283,7 @@ pub struct HaChassisGroup {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `ha_chassis`: set of 0 or more × strong reference to a [`HaChassis`] row, sorted.
     pub ha_chassis: Vec<Ref<HaChassis>>,
     /// `name`: string.
@@ -4029,15 +4029,15 @@ pub struct LoadBalancer {
     /// `datapaths`: set of 0 or more × strong reference to a [`DatapathBinding`] row, sorted.
     pub datapaths: Vec<Ref<DatapathBinding>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `name`: string.
     pub name: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `protocol`: optional string enum [`LoadBalancerProtocol`].
     pub protocol: Option<LoadBalancerProtocol>,
     /// `vips`: map of 0 or more pairs from string to string.
-    pub vips: SortedMap<String, String>,
+    pub vips: StringMap,
 }
 
 /// The columns of table `Load_Balancer`.
@@ -4425,7 +4425,7 @@ pub struct LogicalFlow {
     /// `controller_meter`: optional string.
     pub controller_meter: Option<String>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `logical_datapath`: optional strong reference to a [`DatapathBinding`] row.
     pub logical_datapath: Option<Ref<DatapathBinding>>,
     /// `logical_dp_group`: optional strong reference to a [`LogicalDpGroup`] row.
@@ -4439,7 +4439,7 @@ pub struct LogicalFlow {
     /// `table_id`: integer in 0..=32.
     pub table_id: i64,
     /// `tags`: map of 0 or more pairs from string to string.
-    pub tags: SortedMap<String, String>,
+    pub tags: StringMap,
 }
 
 /// The columns of table `Logical_Flow`.
@@ -5323,7 +5323,7 @@ pub struct Mirror {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `filter`: string enum [`MirrorFilter`].
     pub filter: MirrorFilter,
     /// `index`: integer.
@@ -5765,7 +5765,7 @@ pub struct PortBinding {
     /// `encap`: optional weak reference to a [`Encap`] row.
     pub encap: Option<Ref<Encap>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `gateway_chassis`: set of 0 or more × strong reference to a [`GatewayChassis`] row, sorted.
     pub gateway_chassis: Vec<Ref<GatewayChassis>>,
     /// `ha_chassis_group`: optional strong reference to a [`HaChassisGroup`] row.
@@ -5779,7 +5779,7 @@ pub struct PortBinding {
     /// `nat_addresses`: set of 0 or more × string, sorted.
     pub nat_addresses: Vec<String>,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `parent_port`: optional string.
     pub parent_port: Option<String>,
     /// `port_security`: set of 0 or more × string, sorted.
@@ -6851,13 +6851,13 @@ pub struct SbGlobal {
     /// `connections`: set of 0 or more × strong reference to a [`Connection`] row, sorted.
     pub connections: Vec<Ref<Connection>>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `ipsec`: boolean.
     pub ipsec: bool,
     /// `nb_cfg`: integer.
     pub nb_cfg: i64,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `ssl`: optional strong reference to a [`Ssl`] row.
     pub ssl: Option<Ref<Ssl>>,
 }
@@ -7088,7 +7088,7 @@ pub struct Ssl {
     /// `certificate`: string.
     pub certificate: String,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `private_key`: string.
     pub private_key: String,
     /// `ssl_ciphers`: string.
@@ -7345,13 +7345,13 @@ pub struct ServiceMonitor {
     /// The row's UUID (`_uuid`).
     pub uuid: Uuid,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `ip`: string.
     pub ip: String,
     /// `logical_port`: string.
     pub logical_port: String,
     /// `options`: map of 0 or more pairs from string to string.
-    pub options: SortedMap<String, String>,
+    pub options: StringMap,
     /// `port`: integer in 0..=65535.
     pub port: i64,
     /// `protocol`: optional string enum [`ServiceMonitorProtocol`].

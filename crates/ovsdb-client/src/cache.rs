@@ -783,7 +783,7 @@ mod tests {
         assert!(t.table("Logical_Switch").is_none());
         let sw = &t.typed::<LogicalSwitch>().unwrap()[&uuid(1)];
         assert_eq!((sw.name.as_str(), sw.uuid), ("sw0", uuid(1)));
-        assert_eq!(sw.external_ids.get("k").map(String::as_str), Some("v"));
+        assert_eq!(sw.external_ids.get("k"), Some("v"));
         assert_eq!(
             (t.len("Logical_Switch"), t.len("Logical_Switch_Port")),
             (1, 0)
@@ -887,7 +887,7 @@ mod tests {
         assert_eq!(names(&cache), ["a", "c"]);
         let t = cache.read();
         let a = &t.typed::<LogicalSwitch>().unwrap()[&uuid(1)];
-        assert_eq!(a.external_ids.get("x").map(String::as_str), Some("1"));
+        assert_eq!(a.external_ids.get("x"), Some("1"));
     }
 
     #[test]

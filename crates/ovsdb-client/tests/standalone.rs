@@ -347,10 +347,7 @@ async fn typed_tables_and_indexes_follow_every_transaction() {
         let t = cache.read();
         let typed = t.typed::<ovn_nb::LogicalSwitch>().unwrap();
         assert_eq!(typed[&uuid].name, "web");
-        assert_eq!(
-            typed[&uuid].external_ids.get("owner").map(String::as_str),
-            Some("tenant-a")
-        );
+        assert_eq!(typed[&uuid].external_ids.get("owner"), Some("tenant-a"));
         assert_eq!(
             t.lookup("Logical_Switch(name)", &[Datum::scalar("web")]),
             [uuid]
@@ -568,10 +565,7 @@ async fn typed_only_replica_equals_the_untyped_one() {
         let t = tcache.read();
         assert_eq!(t.len("Logical_Switch"), 1);
         let web = &t.typed::<LogicalSwitch>().unwrap()[&uuid];
-        assert_eq!(
-            web.external_ids.get("owner").map(String::as_str),
-            Some("tenant-a")
-        );
+        assert_eq!(web.external_ids.get("owner"), Some("tenant-a"));
         assert_eq!(web.ports.len(), 1);
     }
 

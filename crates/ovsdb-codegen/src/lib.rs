@@ -20,8 +20,9 @@
 //!   with a trailing underscore (`type` → `type_`). Field types: a scalar (`min` 1, `max` 1)
 //!   is `T`; an optional value (`min` 0, `max` 1) is `Option<T>`; any other set is a sorted
 //!   `Vec<T>` (see [`ovsdb_proto::typed`] for why not `BTreeSet`); a map is
-//!   `SortedMap<K, V>` (a vector of pairs sorted by key: a fraction of a `BTreeMap`'s memory
-//!   for the few pairs OVSDB maps hold). Atoms are `i64`, `f64`, `bool`, `String`, `Uuid`, and
+//!   `StringMap` when it maps plain strings to plain strings (all its text in one buffer:
+//!   two allocations per map), otherwise `SortedMap<K, V>` (a vector of pairs sorted by
+//!   key: a fraction of a `BTreeMap`'s memory for the few pairs OVSDB maps hold). Atoms are `i64`, `f64`, `bool`, `String`, `Uuid`, and
 //!   `Ref<Target>` for a UUID with a `refTable`. Its `Default` is the row OVSDB creates from
 //!   an empty insert;
 //! - a column enum `LogicalSwitchPortColumn` (`as_str`, [`ovsdb_proto::typed::Column`]);
@@ -301,6 +302,7 @@ struct Model {
     tables: Vec<TableDef>,
     enums: Vec<EnumDef>,
     uses_map: bool,
+    uses_string_map: bool,
     uses_ref: bool,
 }
 
@@ -460,6 +462,7 @@ fn build_model(schema: &DatabaseSchema) -> Result<Model, Error> {
         tables: Vec::new(),
         enums: Vec::new(),
         uses_map: false,
+        uses_string_map: false,
         uses_ref: false,
     };
     for (tname, table) in &namer.schema.tables {
@@ -555,14 +558,19 @@ fn build_column(
                 &mut model.enums,
                 &mut model.uses_ref,
             )?;
-            model.uses_map = true;
-            let default = (ty.min > 0)
-                .then(|| "SortedMap::from([(Default::default(), Default::default())])".to_owned());
-            (
-                format!("SortedMap<{key_type}, {val_type}>"),
-                default,
-                format!("map of {} pairs from {key_doc} to {val_doc}", count_doc(ty)),
-            )
+            let shape = format!("map of {} pairs from {key_doc} to {val_doc}", count_doc(ty));
+            if key_type == "String" && val_type == "String" {
+                // Plain string maps (external_ids, options) keep their text in one buffer.
+                model.uses_string_map = true;
+                let default = (ty.min > 0).then(|| "StringMap::from([(\"\", \"\")])".to_owned());
+                ("StringMap".to_owned(), default, shape)
+            } else {
+                model.uses_map = true;
+                let default = (ty.min > 0).then(|| {
+                    "SortedMap::from([(Default::default(), Default::default())])".to_owned()
+                });
+                (format!("SortedMap<{key_type}, {val_type}>"), default, shape)
+            }
         }
         None if ty.is_scalar() => (key_type, None, key_doc),
         None if ty.is_optional() => (
@@ -667,6 +675,9 @@ fn emit_header(o: &mut String, schema: &DatabaseSchema, model: &Model, options: 
     }
     if model.uses_map {
         typed.push("SortedMap");
+    }
+    if model.uses_string_map {
+        typed.push("StringMap");
     }
     if !model.enums.is_empty() {
         typed.push("StringEnum");

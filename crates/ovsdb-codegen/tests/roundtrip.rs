@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use ovsdb_proto::typed::SortedMap;
+use ovsdb_proto::typed::StringMap;
 
 use ovsdb_proto::schema::{AtomicType, BaseType, ColumnType, TableSchema};
 use ovsdb_proto::typed::{Ref, Table};
@@ -248,7 +248,7 @@ fn strings() -> impl Strategy<Value = String> {
     "\\PC{0,10}"
 }
 
-fn string_map() -> impl Strategy<Value = SortedMap<String, String>> {
+fn string_map() -> impl Strategy<Value = StringMap> {
     proptest::collection::btree_map("[a-z:-]{1,8}", strings(), 0..4)
         .prop_map(|m| m.into_iter().collect())
 }

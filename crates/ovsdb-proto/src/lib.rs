@@ -41,6 +41,7 @@ mod operation;
 mod row;
 pub mod schema;
 mod sorted_map;
+mod string_map;
 pub mod typed;
 
 pub use conn::{CallError, Connection, ConnectionConfig, Event, RequestId, DEFAULT_PROBE_INTERVAL};

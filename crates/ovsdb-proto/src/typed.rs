@@ -66,6 +66,7 @@ use crate::operation::{Condition, Function, Mutation, Mutator, Operation};
 use crate::row::{Applied, Row, RowUpdate2};
 use crate::schema::{AtomicType, BaseType, ColumnType, DatabaseSchema, TableSchema};
 pub use crate::sorted_map::SortedMap;
+pub use crate::string_map::{Iter as StringMapIter, StringMap, StringMapBuilder, TooLong};
 
 // Re-exported for generated code, which depends on this crate only.
 pub use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -805,6 +806,228 @@ impl<K: Atomic + Ord, V: Atomic> ColumnValue for SortedMap<K, V> {
         })?;
         check_count(map.len(), ty).map_err(de::Error::custom)?;
         Ok(map)
+    }
+}
+
+/// Checks a string atom of a map against its base type's constraints (enumeration, lengths).
+fn check_map_string(s: &str, base: &BaseType) -> Result<(), String> {
+    if base.kind != AtomicType::String {
+        return Err(format!(
+            "expected {} atoms, the Rust type holds strings",
+            base.kind
+        ));
+    }
+    if has_string_constraints(base) {
+        base.check(&Atom::String(s.to_owned()))?;
+    }
+    Ok(())
+}
+
+fn string_atom<'a>(atom: &'a Atom, base: &BaseType) -> Result<&'a str, String> {
+    match atom {
+        Atom::String(s) => {
+            check_map_string(s, base)?;
+            Ok(s)
+        }
+        other => Err(wrong_type(AtomicType::String, other)),
+    }
+}
+
+impl ColumnValue for StringMap {
+    fn from_datum(datum: &Datum, ty: &ColumnType) -> Result<Self, String> {
+        let pairs = map_pairs(datum)?;
+        check_count(pairs.len(), ty)?;
+        let vt = value_type(ty)?;
+        let mut b = StringMapBuilder::new();
+        for (k, v) in pairs {
+            b.push(string_atom(k, &ty.key)?)
+                .map_err(|e| e.to_string())?;
+            b.push(string_atom(v, vt)?).map_err(|e| e.to_string())?;
+        }
+        b.finish()
+            .map_err(|k| format!("map contains duplicate key {}", Atom::String(k)))
+    }
+    fn to_datum(&self) -> Datum {
+        Datum::Map(Map::from_pairs(
+            self.iter()
+                .map(|(k, v)| (Atom::String(k.to_owned()), Atom::String(v.to_owned())))
+                .collect(),
+        ))
+    }
+    fn apply_diff(&mut self, diff: &Datum, ty: &ColumnType) -> Result<(), String> {
+        if !is_composite(ty) {
+            *self = Self::from_datum(diff, ty)?;
+            return Ok(());
+        }
+        let vt = value_type(ty)?;
+        for (k, v) in map_pairs(diff)? {
+            let (k, v) = (string_atom(k, &ty.key)?, string_atom(v, vt)?);
+            if self.get(k) == Some(v) {
+                self.remove(k);
+            } else {
+                self.insert(k, v);
+            }
+        }
+        check_count(self.len(), ty).map_err(|e| format!("diff leaves {e}"))
+    }
+    fn deserialize_wire<'de, D: Deserializer<'de>>(
+        d: D,
+        ty: &ColumnType,
+    ) -> Result<Self, D::Error> {
+        let vt = value_type(ty).map_err(de::Error::custom)?;
+        let map = d.deserialize_any(StringMapVisitor {
+            key: &ty.key,
+            value: vt,
+        })?;
+        check_count(map.len(), ty).map_err(de::Error::custom)?;
+        Ok(map)
+    }
+}
+
+/// One string of a string map, appended to the builder as it is read.
+struct MapStringSeed<'a, 'b> {
+    base: &'a BaseType,
+    out: &'b mut StringMapBuilder,
+}
+
+impl<'de> DeserializeSeed<'de> for MapStringSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MapStringSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an OVSDB string atom")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        check_map_string(v, self.base).map_err(E::custom)?;
+        self.out.push(v).map_err(E::custom)
+    }
+}
+
+/// The `[key, value]` pairs of a string map.
+struct MapStringPairs<'a, 'b> {
+    key: &'a BaseType,
+    value: &'a BaseType,
+    out: &'b mut StringMapBuilder,
+}
+
+impl<'de> DeserializeSeed<'de> for MapStringPairs<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MapStringPairs<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of [key, value] pairs")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        struct Pair<'a, 'b>(MapStringPairs<'a, 'b>);
+        impl<'de> DeserializeSeed<'de> for Pair<'_, '_> {
+            type Value = ();
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_seq(self)
+            }
+        }
+        impl<'de> Visitor<'de> for Pair<'_, '_> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a [key, value] pair")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+                let MapStringPairs { key, value, out } = self.0;
+                let before = out.strings();
+                seq.next_element_seed(MapStringSeed {
+                    base: key,
+                    out: &mut *out,
+                })?;
+                seq.next_element_seed(MapStringSeed {
+                    base: value,
+                    out: &mut *out,
+                })?;
+                if out.strings() != before + 2 {
+                    return Err(de::Error::custom("map pair lacks its key or value"));
+                }
+                if seq.next_element::<IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom("map pair has more than two elements"));
+                }
+                Ok(())
+            }
+        }
+        while seq
+            .next_element_seed(Pair(MapStringPairs {
+                key: self.key,
+                value: self.value,
+                out: &mut *self.out,
+            }))?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+/// A string map's wire value: `["map",[…]]` (or the empty `["set",[]]`).
+struct StringMapVisitor<'a> {
+    key: &'a BaseType,
+    value: &'a BaseType,
+}
+
+impl<'de> Visitor<'de> for StringMapVisitor<'_> {
+    type Value = StringMap;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an OVSDB map [\"map\",[…]]")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringMap, A::Error> {
+        let tag: WireTag = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::custom("empty array is not an OVSDB value"))?;
+        let mut out = StringMapBuilder::new();
+        match tag {
+            WireTag::Map => {
+                seq.next_element_seed(MapStringPairs {
+                    key: self.key,
+                    value: self.value,
+                    out: &mut out,
+                })?
+                .ok_or_else(|| de::Error::custom("[\"map\"] lacks its pairs"))?;
+            }
+            WireTag::Set => {
+                let atoms: Vec<IgnoredAny> = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom("[\"set\"] lacks its elements"))?;
+                if !atoms.is_empty() {
+                    return Err(de::Error::custom("expected a map, got a set"));
+                }
+            }
+            WireTag::Uuid | WireTag::NamedUuid => {
+                return Err(de::Error::custom("expected a map, got a set"))
+            }
+        }
+        end_of_tagged(&mut seq)?;
+        out.finish().map_err(|k| {
+            de::Error::custom(format!("map contains duplicate key {}", Atom::String(k)))
+        })
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<StringMap, E> {
+        Err(E::custom("expected a map, got a set"))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<StringMap, E> {
+        Err(E::custom("expected a map, got a set"))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<StringMap, E> {
+        Err(E::custom("expected a map, got a set"))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<StringMap, E> {
+        Err(E::custom("expected a map, got a set"))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<StringMap, E> {
+        Err(E::custom("expected a map, got a set"))
     }
 }
 

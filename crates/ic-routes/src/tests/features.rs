@@ -3,7 +3,7 @@
 
 use ovn_ic_sb::{Route, RouteOrigin};
 use ovn_nb::{LoadBalancer, LoadBalancerGroup};
-use ovsdb_proto::typed::{Ref, SortedMap};
+use ovsdb_proto::typed::{Ref, StringMap};
 use ovsdb_proto::Uuid;
 
 use super::{strings, World};
@@ -13,7 +13,7 @@ impl World {
     fn lr_set_option(&mut self, z: usize, lr: &str, key: &str, value: &str) {
         let id = self.router(z, lr);
         let r = self.nb(z).routers.get_mut(&id).unwrap();
-        r.options.insert(key.to_owned(), value.to_owned());
+        r.options.insert(key, value);
     }
 
     fn lr_remove_option(&mut self, z: usize, lr: &str, key: &str) {
@@ -193,7 +193,7 @@ fn legacy_rows_without_lr_id() {
         r.nexthop = "169.254.100.2".into();
         r.origin = RouteOrigin::Connected;
         if let Some(id) = lr_id {
-            r.external_ids = SortedMap::from([("lr-id".to_owned(), id.to_owned())]);
+            r.external_ids = StringMap::from([("lr-id".to_owned(), id.to_owned())]);
         }
         w.ic_sb.routes.insert(r.uuid, r);
     };
@@ -278,10 +278,7 @@ fn route_tags() {
     w.lrp_set_option(2, "lrp-lr12-tspeer", "ic-route-tag", "vpc1");
     w.converge();
     let r = w.ic_route("tspeer", "192.168.0.1/24");
-    assert_eq!(
-        r[0].external_ids.get("ic-route-tag").map(String::as_str),
-        Some("vpc1")
-    );
+    assert_eq!(r[0].external_ids.get("ic-route-tag"), Some("vpc1"));
     assert_eq!(r[0].nexthop, "169.254.103.12");
     assert_eq!(
         w.ic_route("ts11", "192.168.0.1/24")[0]

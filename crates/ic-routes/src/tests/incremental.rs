@@ -337,7 +337,7 @@ mod props {
             Op::PortTable { z, on } => {
                 if let Some(p) = lrp_mut(w, *z, &format!("tsp{z}0")) {
                     if *on {
-                        p.options.insert("route_table".into(), "rtb1".into());
+                        p.options.insert("route_table", "rtb1");
                     } else {
                         p.options.remove("route_table");
                     }
@@ -346,12 +346,12 @@ mod props {
             Op::TagPort { z, tag, filter } => {
                 if let Some(p) = lrp_mut(w, *z, &format!("tsp{z}0")) {
                     if *tag {
-                        p.options.insert("ic-route-tag".into(), "t".into());
+                        p.options.insert("ic-route-tag", "t");
                     } else {
                         p.options.remove("ic-route-tag");
                     }
                     if *filter {
-                        p.options.insert("ic-route-filter-tag".into(), "t".into());
+                        p.options.insert("ic-route-filter-tag", "t");
                     } else {
                         p.options.remove("ic-route-filter-tag");
                     }
@@ -361,10 +361,8 @@ mod props {
                 let id = w.router(*z, &format!("lr{z}0"));
                 let r = w.nb(*z).routers.get_mut(&id).unwrap();
                 if *on {
-                    r.options.insert(
-                        "ic-route-filter-learn".into(),
-                        "10.0.0.0/8,2001:db8::/32".into(),
-                    );
+                    r.options
+                        .insert("ic-route-filter-learn", "10.0.0.0/8,2001:db8::/32");
                 } else {
                     r.options.remove("ic-route-filter-learn");
                 }
@@ -407,7 +405,7 @@ mod props {
                 for pb in w.ic_sb.port_bindings.values_mut() {
                     if pb.logical_port == "lsp-ts2-ts2p1" {
                         if *on {
-                            pb.external_ids.insert("router-id".into(), lr.clone());
+                            pb.external_ids.insert("router-id", lr.clone());
                         } else {
                             pb.external_ids.remove("router-id");
                         }
@@ -538,7 +536,8 @@ mod props {
                     for s in lr.static_routes.iter().filter_map(|s| nb.static_routes.get(&s.uuid())) {
                         let Some(isb) = s.external_ids.get("ic-learned-route") else { continue };
                         let isb = &w.ic_sb.routes[&isb.parse::<Uuid>().unwrap()];
-                        prop_assert_ne!(isb.external_ids.get("lr-id"), Some(&lr.uuid.to_string()));
+                        let lr_id = lr.uuid.to_string();
+                        prop_assert_ne!(isb.external_ids.get("lr-id"), Some(lr_id.as_str()));
                         if !isb.route_table.is_empty() {
                             // Only ports of that table carry it.
                             let ok = nb.router_ports.values().any(|p| {

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
+    StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -188,7 +188,7 @@ pub struct Route {
     /// `availability_zone`: strong reference to a [`AvailabilityZone`] row.
     pub availability_zone: Ref<AvailabilityZone>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `ip_prefix`: string.
     pub ip_prefix: String,
     /// `nexthop`: string.

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::typed::{
     self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    SortedMap, StringEnum, Table, TypedTableUpdate2, Visitor,
+    SortedMap, StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -284,7 +284,7 @@ pub struct Widget {
     /// `enabled`: optional boolean.
     pub enabled: Option<bool>,
     /// `external_ids`: map of 0 or more pairs from string to string.
-    pub external_ids: SortedMap<String, String>,
+    pub external_ids: StringMap,
     /// `limits`: map of 0 or more pairs from string enum [`WidgetLimitsKey`] to integer ≥ 1.
     pub limits: SortedMap<WidgetLimitsKey, i64>,
     /// `loose`: set of 0 or more × UUID, sorted.
