@@ -23,6 +23,7 @@ use ovn_sb as sb;
 use ovsdb_client::tls::TlsConfig;
 use ovsdb_client::{
     Cache, CacheEvent, Client, ClientConfig, ClientError, LockHandle, MonitorSpec, Tables,
+    TypedTable,
 };
 use ovsdb_proto::typed::Table;
 use ovsdb_proto::{Operation, Uuid};
@@ -234,37 +235,50 @@ impl std::fmt::Debug for Daemon {
     }
 }
 
-const NB_TABLES: &[&str] = &[
-    nb::NbGlobal::NAME,
-    nb::LogicalSwitch::NAME,
-    nb::LogicalSwitchPort::NAME,
-    nb::LogicalRouter::NAME,
-    nb::LogicalRouterPort::NAME,
-    nb::LogicalRouterStaticRoute::NAME,
-    nb::LoadBalancer::NAME,
-    nb::LoadBalancerGroup::NAME,
-];
-const SB_TABLES: &[&str] = &[
-    sb::Chassis::NAME,
-    sb::Encap::NAME,
-    sb::PortBinding::NAME,
-    sb::DatapathBinding::NAME,
-];
-const IC_NB_TABLES: &[&str] = &[TransitSwitch::NAME];
-const IC_SB_TABLES: &[&str] = &[
-    icsb::AvailabilityZone::NAME,
-    icsb::Gateway::NAME,
-    icsb::Encap::NAME,
-    icsb::DatapathBinding::NAME,
-    icsb::PortBinding::NAME,
-    icsb::Route::NAME,
-];
+/// The tables ic-routed reads, per database. Each is kept typed only: decoded straight
+/// into the generated rows, never as untyped rows.
+fn nb_tables() -> Vec<TypedTable> {
+    vec![
+        TypedTable::of::<nb::NbGlobal>(),
+        TypedTable::of::<nb::LogicalSwitch>(),
+        TypedTable::of::<nb::LogicalSwitchPort>(),
+        TypedTable::of::<nb::LogicalRouter>(),
+        TypedTable::of::<nb::LogicalRouterPort>(),
+        TypedTable::of::<nb::LogicalRouterStaticRoute>(),
+        TypedTable::of::<nb::LoadBalancer>(),
+        TypedTable::of::<nb::LoadBalancerGroup>(),
+    ]
+}
+
+fn sb_tables() -> Vec<TypedTable> {
+    vec![
+        TypedTable::of::<sb::Chassis>(),
+        TypedTable::of::<sb::Encap>(),
+        TypedTable::of::<sb::PortBinding>(),
+        TypedTable::of::<sb::DatapathBinding>(),
+    ]
+}
+
+fn ic_nb_tables() -> Vec<TypedTable> {
+    vec![TypedTable::of::<TransitSwitch>()]
+}
+
+fn ic_sb_tables() -> Vec<TypedTable> {
+    vec![
+        TypedTable::of::<icsb::AvailabilityZone>(),
+        TypedTable::of::<icsb::Gateway>(),
+        TypedTable::of::<icsb::Encap>(),
+        TypedTable::of::<icsb::DatapathBinding>(),
+        TypedTable::of::<icsb::PortBinding>(),
+        TypedTable::of::<icsb::Route>(),
+    ]
+}
 
 async fn open(
     name: &'static str,
     db: &'static str,
     remote: &str,
-    tables: &[&str],
+    tables: Vec<TypedTable>,
     config: &Config,
 ) -> Result<Db, DaemonError> {
     let mut cc = ClientConfig::new(remote)
@@ -283,7 +297,13 @@ async fn open(
     let events = client.subscribe();
     info!(db = name, remote, "connecting");
     let cache = client
-        .monitor(db, MonitorSpec::tables(tables.iter().copied()))
+        .monitor(
+            db,
+            MonitorSpec {
+                typed: tables.clone(),
+                ..MonitorSpec::tables(tables.iter().map(TypedTable::name))
+            },
+        )
         .await
         .map_err(|source| DaemonError::Client { db: name, source })?;
     info!(
@@ -304,36 +324,23 @@ impl Daemon {
     /// `ovn_ic` lock on the southbound database.
     pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
         let (nb, sb, ic_nb, ic_sb) = tokio::try_join!(
-            open("ovnnb", nb::NAME, &config.ovnnb_db, NB_TABLES, &config),
-            open("ovnsb", sb::NAME, &config.ovnsb_db, SB_TABLES, &config),
+            open("ovnnb", nb::NAME, &config.ovnnb_db, nb_tables(), &config),
+            open("ovnsb", sb::NAME, &config.ovnsb_db, sb_tables(), &config),
             open(
                 "ic-nb",
                 ovn_ic_nb::NAME,
                 &config.ic_nb_db,
-                IC_NB_TABLES,
+                ic_nb_tables(),
                 &config
             ),
-            open("ic-sb", icsb::NAME, &config.ic_sb_db, IC_SB_TABLES, &config),
+            open(
+                "ic-sb",
+                icsb::NAME,
+                &config.ic_sb_db,
+                ic_sb_tables(),
+                &config
+            ),
         )?;
-        nb.cache.register_typed::<nb::NbGlobal>();
-        nb.cache.register_typed::<nb::LogicalSwitch>();
-        nb.cache.register_typed::<nb::LogicalSwitchPort>();
-        nb.cache.register_typed::<nb::LogicalRouter>();
-        nb.cache.register_typed::<nb::LogicalRouterPort>();
-        nb.cache.register_typed::<nb::LogicalRouterStaticRoute>();
-        nb.cache.register_typed::<nb::LoadBalancer>();
-        nb.cache.register_typed::<nb::LoadBalancerGroup>();
-        sb.cache.register_typed::<sb::Chassis>();
-        sb.cache.register_typed::<sb::Encap>();
-        sb.cache.register_typed::<sb::PortBinding>();
-        sb.cache.register_typed::<sb::DatapathBinding>();
-        ic_nb.cache.register_typed::<TransitSwitch>();
-        ic_sb.cache.register_typed::<icsb::AvailabilityZone>();
-        ic_sb.cache.register_typed::<icsb::Gateway>();
-        ic_sb.cache.register_typed::<icsb::Encap>();
-        ic_sb.cache.register_typed::<icsb::DatapathBinding>();
-        ic_sb.cache.register_typed::<icsb::PortBinding>();
-        ic_sb.cache.register_typed::<icsb::Route>();
         let (control_tx, control) = watch::channel(Control::Run);
         let lock = sb
             .client
