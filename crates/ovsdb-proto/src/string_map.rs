@@ -57,18 +57,45 @@ impl StringMapBuilder {
         self.ends.len()
     }
 
-    /// The map. Pairs may have come in any order; a repeated key is an error that names it.
-    /// A trailing key without a value is dropped.
+    /// Empties the builder, keeping its buffers for the next map.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// The map, in buffers of exactly its size (the builder keeps its own for reuse, so a
+    /// decoder that builds many maps allocates twice per map). Pairs may have come in any
+    /// order; a repeated key is an error that names it. A trailing key without a value is
+    /// dropped.
+    pub fn build(&self) -> Result<StringMap, String> {
+        let n = self.ends.len() & !1;
+        let end = if n == 0 { 0 } else { self.ends[n - 1] as usize };
+        StringMap {
+            text: Box::from(&self.text[..end]),
+            ends: Box::from(&self.ends[..n]),
+        }
+        .sorted()
+    }
+
+    /// The map, like [`StringMapBuilder::build`], consuming the builder.
     pub fn finish(mut self) -> Result<StringMap, String> {
         if self.ends.len() % 2 == 1 {
             self.ends.pop();
             let end = self.ends.last().map_or(0, |e| *e as usize);
             self.text.truncate(end);
         }
-        let map = StringMap {
+        StringMap {
             text: self.text.into_boxed_str(),
             ends: self.ends.into_boxed_slice(),
-        };
+        }
+        .sorted()
+    }
+}
+
+impl StringMap {
+    /// Sorts the pairs by key, or names a repeated key.
+    fn sorted(self) -> Result<StringMap, String> {
+        let map = self;
         let sorted = (1..map.len()).all(|i| map.key(i - 1) < map.key(i));
         if sorted {
             return Ok(map);

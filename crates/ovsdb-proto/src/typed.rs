@@ -987,31 +987,18 @@ impl<'de> Visitor<'de> for StringMapVisitor<'_> {
         let tag: WireTag = seq
             .next_element()?
             .ok_or_else(|| de::Error::custom("empty array is not an OVSDB value"))?;
-        let mut out = StringMapBuilder::new();
-        match tag {
-            WireTag::Map => {
-                seq.next_element_seed(MapStringPairs {
-                    key: self.key,
-                    value: self.value,
-                    out: &mut out,
-                })?
-                .ok_or_else(|| de::Error::custom("[\"map\"] lacks its pairs"))?;
-            }
-            WireTag::Set => {
-                let atoms: Vec<IgnoredAny> = seq
-                    .next_element()?
-                    .ok_or_else(|| de::Error::custom("[\"set\"] lacks its elements"))?;
-                if !atoms.is_empty() {
-                    return Err(de::Error::custom("expected a map, got a set"));
-                }
-            }
-            WireTag::Uuid | WireTag::NamedUuid => {
-                return Err(de::Error::custom("expected a map, got a set"))
-            }
+        // One scratch builder per thread: a map then costs two exact allocations, not the
+        // growth of two buffers. Decoding a map's strings never decodes another map.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<StringMapBuilder> =
+                std::cell::RefCell::new(StringMapBuilder::new());
         }
-        end_of_tagged(&mut seq)?;
-        out.finish().map_err(|k| {
-            de::Error::custom(format!("map contains duplicate key {}", Atom::String(k)))
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut out) => {
+                out.clear();
+                self.read_into(tag, &mut seq, &mut out)
+            }
+            Err(_) => self.read_into(tag, &mut seq, &mut StringMapBuilder::new()),
         })
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<StringMap, E> {
@@ -1028,6 +1015,41 @@ impl<'de> Visitor<'de> for StringMapVisitor<'_> {
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<StringMap, E> {
         Err(E::custom("expected a map, got a set"))
+    }
+}
+
+impl StringMapVisitor<'_> {
+    fn read_into<'de, A: SeqAccess<'de>>(
+        &self,
+        tag: WireTag,
+        seq: &mut A,
+        out: &mut StringMapBuilder,
+    ) -> Result<StringMap, A::Error> {
+        match tag {
+            WireTag::Map => {
+                seq.next_element_seed(MapStringPairs {
+                    key: self.key,
+                    value: self.value,
+                    out: &mut *out,
+                })?
+                .ok_or_else(|| de::Error::custom("[\"map\"] lacks its pairs"))?;
+            }
+            WireTag::Set => {
+                let atoms: Vec<IgnoredAny> = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::custom("[\"set\"] lacks its elements"))?;
+                if !atoms.is_empty() {
+                    return Err(de::Error::custom("expected a map, got a set"));
+                }
+            }
+            WireTag::Uuid | WireTag::NamedUuid => {
+                return Err(de::Error::custom("expected a map, got a set"))
+            }
+        }
+        end_of_tagged(seq)?;
+        out.build().map_err(|k| {
+            de::Error::custom(format!("map contains duplicate key {}", Atom::String(k)))
+        })
     }
 }
 
