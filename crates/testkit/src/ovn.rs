@@ -232,27 +232,7 @@ impl IcLab {
     /// interconnection daemon yet), with `NB_Global.name` set and route advertisement and
     /// learning enabled, as upstream's tests do.
     pub fn start(n: usize) -> io::Result<IcLab> {
-        let dir = tempfile::Builder::new().prefix("iclab").tempdir()?;
-        let ic_nb = OvsdbServer::start(OVN_IC_NB_SCHEMA)?;
-        let ic_sb = OvsdbServer::start(OVN_IC_SB_SCHEMA)?;
-        let mut lab = IcLab {
-            zones: Vec::new(),
-            ic_nb,
-            ic_sb,
-            dir,
-        };
-        run(
-            "ovn-ic-nbctl",
-            &[&format!("--db={}", lab.ic_nb.remote()), "init"],
-        )?;
-        run(
-            "ovn-ic-sbctl",
-            &[&format!("--db={}", lab.ic_sb.remote()), "init"],
-        )?;
-        for i in 1..=n {
-            lab.add_zone(&format!("az{i}"))?;
-        }
-        Ok(lab)
+        IcLab::start_with_ic_server_args(n, &[])
     }
 
     /// Adds a zone named `name`.
@@ -479,4 +459,57 @@ impl IcLab {
         )?;
         Ok((nb, sb))
     }
+}
+
+impl IcLab {
+    /// Like [`IcLab::start`], with `server_args` passed to both IC databases'
+    /// `ovsdb-server`s besides their unix socket: for example `--remote=pssl:0:127.0.0.1`
+    /// with `--private-key=FILE`, `--certificate=FILE` and `--ca-cert=FILE` to serve them
+    /// over TLS on loopback too ([`listening_port`] tells the port the kernel chose). The
+    /// lab's own `ovn-ic-nbctl`/`ovn-ic-sbctl` calls keep using the unix sockets.
+    pub fn start_with_ic_server_args(n: usize, server_args: &[String]) -> io::Result<IcLab> {
+        let dir = tempfile::Builder::new().prefix("iclab").tempdir()?;
+        let server = |schema: &str| {
+            server_args
+                .iter()
+                .fold(OvsdbServer::builder().database(schema), |b, arg| {
+                    b.arg(arg.clone())
+                })
+                .start()
+        };
+        let ic_nb = server(OVN_IC_NB_SCHEMA)?;
+        let ic_sb = server(OVN_IC_SB_SCHEMA)?;
+        let mut lab = IcLab {
+            zones: Vec::new(),
+            ic_nb,
+            ic_sb,
+            dir,
+        };
+        lab.ic_nbctl(&["init"])?;
+        lab.ic_sbctl(&["init"])?;
+        for i in 1..=n {
+            lab.add_zone(&format!("az{i}"))?;
+        }
+        Ok(lab)
+    }
+}
+
+/// The port `server` listens on for an extra `--remote=ptcp:0:127.0.0.1` or
+/// `--remote=pssl:0:127.0.0.1` argument: the first `127.0.0.1: listening on port N` line
+/// of its log, waited for up to `timeout`.
+pub fn listening_port(server: &OvsdbServer, timeout: Duration) -> io::Result<u16> {
+    let mut port = None;
+    wait_for(timeout, || {
+        port = server.log().lines().find_map(|line| {
+            let (_, rest) = line.split_once("127.0.0.1: listening on port ")?;
+            rest.trim().parse::<u16>().ok()
+        });
+        port.is_some()
+    });
+    port.ok_or_else(|| {
+        io::Error::other(format!(
+            "ovsdb-server logged no listening port within {timeout:?}:\n{}",
+            server.log()
+        ))
+    })
 }
