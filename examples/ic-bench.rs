@@ -13,7 +13,10 @@
 //!
 //! Time is measured from the NB commit's reply to the moment a monitor of zone 2's NB
 //! holds the learned rows. A measurement that takes longer than `--timeout` seconds is
-//! reported as such.
+//! reported as such. In `ic-routed`'s labs each measurement is followed by its server
+//! floor: the same rows committed straight to zone 2's NB in one transaction, timed from
+//! the request to the moment the monitor holds them (what the learning side's commit costs
+//! whoever makes it).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -261,6 +264,19 @@ async fn main() {
             }
             let t = wait_async(a.timeout, || learned(&s.cache2) > n).await;
             println!("(a) {name:<9} learn {n:>6} routes: {}", show(t, a.timeout));
+            if t.is_some() && *name == "ic-routed" {
+                // The server floor of the learning side: zone 2's NB committing N routes on
+                // its router in one transaction, until a monitor holds them.
+                let before = learned(&s.cache2);
+                let started = Instant::now();
+                add_routes(&s.nb2, "lr2", &prefixes(n, 1 << 20)).await;
+                let t = wait_async(a.timeout, || learned(&s.cache2) >= before + n).await;
+                let t = t.map(|_| started.elapsed());
+                println!(
+                    "(a) floor     learn {n:>6} routes: {} (one direct zone-2 NB commit)",
+                    show(t, a.timeout)
+                );
+            }
             if a.logs {
                 std::thread::sleep(Duration::from_secs(2));
                 println!("{}", s.lab.logs());
@@ -289,6 +305,26 @@ async fn main() {
             .await;
             let t = wait_inserted(&mut events, &s.cache2, "198.51.100.0/24", a.timeout).await;
             println!("(b) {name:<9} add 1 at {n:>6}: {}", show(t, a.timeout));
+            if t.is_some() && *name == "ic-routed" {
+                // The server floor: the same one-route insert and router mutation committed
+                // straight to zone 2's NB, until a monitor holds it.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let mut events = s.nb2.subscribe();
+                let started = Instant::now();
+                add_routes(
+                    &s.nb2,
+                    "lr2",
+                    &[("203.0.113.0/24".into(), "169.254.0.1".into())],
+                )
+                .await;
+                let t = wait_inserted(&mut events, &s.cache2, "203.0.113.0/24", a.timeout)
+                    .await
+                    .map(|_| started.elapsed());
+                println!(
+                    "(b) floor     add 1 at {n:>6}: {} (one direct zone-2 NB commit)",
+                    show(t, a.timeout)
+                );
+            }
             if a.logs {
                 println!("{}", s.lab.logs());
             }

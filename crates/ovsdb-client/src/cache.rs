@@ -153,11 +153,12 @@ impl<T: Table + Send + Sync + 'static> Mirror for TypedRows<T> {
         &self,
         updates: Vec<(Uuid, AnyUpdate)>,
     ) -> ovsdb_proto::Result<(Staged, Vec<(Uuid, Applied)>)> {
-        let mut scratch: HashMap<Uuid, T> = HashMap::new();
-        let mut touched = Vec::new();
+        let mut scratch: HashMap<Uuid, T> = HashMap::with_capacity(updates.len());
+        let mut touched = Vec::with_capacity(updates.len());
+        let mut seen = HashSet::with_capacity(updates.len());
         let mut changes = Vec::with_capacity(updates.len());
         for (uuid, u) in updates {
-            if !touched.contains(&uuid) {
+            if seen.insert(uuid) {
                 touched.push(uuid);
                 if let Some(row) = self.0.get(&uuid) {
                     scratch.insert(uuid, row.clone());
