@@ -12,8 +12,10 @@
 //!     added; time until zone 2 has learned it.
 //!
 //! Time is measured from the NB commit's reply to the moment a monitor of zone 2's NB
-//! holds the learned rows. A measurement that takes longer than `--timeout` seconds is
-//! reported as such. In `ic-routed`'s labs each measurement is followed by its server
+//! holds the learned rows. Before (b)'s change, both zones' `ovn-northd` are waited for
+//! (`ovn-nbctl --wait=sb sync`): after the bulk setup they recompute every flow for a while,
+//! and on two cores that would time northd, not the route exchange. A measurement that
+//! takes longer than `--timeout` seconds is reported as such. In `ic-routed`'s labs each measurement is followed by its server
 //! floor: the same rows committed straight to zone 2's NB in one transaction, timed from
 //! the request to the moment the monitor holds them (what the learning side's commit costs
 //! whoever makes it).
@@ -224,6 +226,16 @@ async fn setup(daemon: &IcDaemon) -> Setup {
     }
 }
 
+/// Waits until each zone's `ovn-northd` has processed its NB as it is now
+/// (`ovn-nbctl --wait=sb sync`).
+fn quiesce(lab: &IcLab) {
+    for z in &lab.zones {
+        if let Err(e) = z.nbctl(&["--timeout=300", "--wait=sb", "sync"]) {
+            eprintln!("warning: ovn-nbctl --wait=sb sync: {e}");
+        }
+    }
+}
+
 async fn wait_async(timeout: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
     let start = Instant::now();
     loop {
@@ -267,6 +279,7 @@ async fn main() {
             if t.is_some() && *name == "ic-routed" {
                 // The server floor of the learning side: zone 2's NB committing N routes on
                 // its router in one transaction, until a monitor holds them.
+                quiesce(&s.lab);
                 let before = learned(&s.cache2);
                 let started = Instant::now();
                 add_routes(&s.nb2, "lr2", &prefixes(n, 1 << 20)).await;
@@ -294,7 +307,10 @@ async fn main() {
                 );
                 continue;
             }
-            // Let the daemons go idle before the measured change.
+            // Let everything go idle before the measured change: both northds caught up
+            // with their NB (they recompute every flow after a bulk change, and would share
+            // the two cores with the measured path), then the daemons' last rounds.
+            quiesce(&s.lab);
             tokio::time::sleep(Duration::from_secs(2)).await;
             let mut events = s.nb2.subscribe();
             add_routes(
@@ -308,6 +324,7 @@ async fn main() {
             if t.is_some() && *name == "ic-routed" {
                 // The server floor: the same one-route insert and router mutation committed
                 // straight to zone 2's NB, until a monitor holds it.
+                quiesce(&s.lab);
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 let mut events = s.nb2.subscribe();
                 let started = Instant::now();

@@ -809,6 +809,27 @@ impl<K: Atomic + Ord, V: Atomic> ColumnValue for SortedMap<K, V> {
     }
 }
 
+/// The `visit_*` methods of a map visitor for the scalar atoms a map cannot be.
+macro_rules! scalars_are_not_maps {
+    () => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(E::custom("expected a map, got a set"))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(E::custom("expected a map, got a set"))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(E::custom("expected a map, got a set"))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(E::custom("expected a map, got a set"))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(E::custom("expected a map, got a set"))
+        }
+    };
+}
+
 /// Checks a string atom of a map against its base type's constraints (enumeration, lengths).
 fn check_map_string(s: &str, base: &BaseType) -> Result<(), String> {
     if base.kind != AtomicType::String {
@@ -1001,21 +1022,7 @@ impl<'de> Visitor<'de> for StringMapVisitor<'_> {
             Err(_) => self.read_into(tag, &mut seq, &mut StringMapBuilder::new()),
         })
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<StringMap, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<StringMap, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<StringMap, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<StringMap, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<StringMap, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
+    scalars_are_not_maps!();
 }
 
 impl StringMapVisitor<'_> {
@@ -1469,21 +1476,7 @@ impl<'de, K: Atomic + Ord, V: Atomic> Visitor<'de> for MapVisitor<'_, K, V> {
         SortedMap::try_from_pairs(out)
             .map_err(|k| de::Error::custom(format!("map contains duplicate key {}", k.to_atom())))
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom("expected a map, got a set"))
-    }
+    scalars_are_not_maps!();
 }
 
 /// Decodes one column's wire value into its typed field (see
