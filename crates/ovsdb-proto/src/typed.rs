@@ -1005,59 +1005,62 @@ impl<'de> Visitor<'de> for StringMapVisitor<'_> {
         f.write_str("an OVSDB map [\"map\",[…]]")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringMap, A::Error> {
-        let tag: WireTag = seq
-            .next_element()?
-            .ok_or_else(|| de::Error::custom("empty array is not an OVSDB value"))?;
         // One scratch builder per thread: a map then costs two exact allocations, not the
         // growth of two buffers. Decoding a map's strings never decodes another map.
         thread_local! {
             static SCRATCH: std::cell::RefCell<StringMapBuilder> =
                 std::cell::RefCell::new(StringMapBuilder::new());
         }
+        let mut read = |out: &mut StringMapBuilder| {
+            let pairs = MapStringPairs {
+                key: self.key,
+                value: self.value,
+                out: &mut *out,
+            };
+            read_tagged_map(&mut seq, pairs)?;
+            out.build().map_err(|k| {
+                de::Error::custom(format!("map contains duplicate key {}", Atom::String(k)))
+            })
+        };
         SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut out) => {
                 out.clear();
-                self.read_into(tag, &mut seq, &mut out)
+                read(&mut out)
             }
-            Err(_) => self.read_into(tag, &mut seq, &mut StringMapBuilder::new()),
+            Err(_) => read(&mut StringMapBuilder::new()),
         })
     }
     scalars_are_not_maps!();
 }
 
-impl StringMapVisitor<'_> {
-    fn read_into<'de, A: SeqAccess<'de>>(
-        &self,
-        tag: WireTag,
-        seq: &mut A,
-        out: &mut StringMapBuilder,
-    ) -> Result<StringMap, A::Error> {
-        match tag {
-            WireTag::Map => {
-                seq.next_element_seed(MapStringPairs {
-                    key: self.key,
-                    value: self.value,
-                    out: &mut *out,
-                })?
+/// Reads the rest of a map's wire form after its opening `[`: the tag, then the pairs with
+/// `pairs` (`["map",[…]]`) or an empty set (`["set",[]]`, how an empty map may come).
+fn read_tagged_map<'de, A, P>(seq: &mut A, pairs: P) -> Result<(), A::Error>
+where
+    A: SeqAccess<'de>,
+    P: DeserializeSeed<'de, Value = ()>,
+{
+    let tag: WireTag = seq
+        .next_element()?
+        .ok_or_else(|| de::Error::custom("empty array is not an OVSDB value"))?;
+    match tag {
+        WireTag::Map => {
+            seq.next_element_seed(pairs)?
                 .ok_or_else(|| de::Error::custom("[\"map\"] lacks its pairs"))?;
-            }
-            WireTag::Set => {
-                let atoms: Vec<IgnoredAny> = seq
-                    .next_element()?
-                    .ok_or_else(|| de::Error::custom("[\"set\"] lacks its elements"))?;
-                if !atoms.is_empty() {
-                    return Err(de::Error::custom("expected a map, got a set"));
-                }
-            }
-            WireTag::Uuid | WireTag::NamedUuid => {
-                return Err(de::Error::custom("expected a map, got a set"))
+        }
+        WireTag::Set => {
+            let atoms: Vec<IgnoredAny> = seq
+                .next_element()?
+                .ok_or_else(|| de::Error::custom("[\"set\"] lacks its elements"))?;
+            if !atoms.is_empty() {
+                return Err(de::Error::custom("expected a map, got a set"));
             }
         }
-        end_of_tagged(seq)?;
-        out.build().map_err(|k| {
-            de::Error::custom(format!("map contains duplicate key {}", Atom::String(k)))
-        })
+        WireTag::Uuid | WireTag::NamedUuid => {
+            return Err(de::Error::custom("expected a map, got a set"))
+        }
     }
+    end_of_tagged(seq)
 }
 
 fn datum_text(datum: &Datum) -> String {
@@ -1446,31 +1449,12 @@ impl<'de, K: Atomic + Ord, V: Atomic> Visitor<'de> for MapVisitor<'_, K, V> {
         f.write_str("an OVSDB map [\"map\",[…]]")
     }
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let tag: WireTag = seq
-            .next_element()?
-            .ok_or_else(|| de::Error::custom("empty array is not an OVSDB value"))?;
-        match tag {
-            WireTag::Map => {
-                seq.next_element_seed(PairsSeed {
-                    key: self.key,
-                    value: self.value,
-                    out: &mut self.out,
-                })?
-                .ok_or_else(|| de::Error::custom("[\"map\"] lacks its pairs"))?;
-            }
-            WireTag::Set => {
-                let atoms: Vec<IgnoredAny> = seq
-                    .next_element()?
-                    .ok_or_else(|| de::Error::custom("[\"set\"] lacks its elements"))?;
-                if !atoms.is_empty() {
-                    return Err(de::Error::custom("expected a map, got a set"));
-                }
-            }
-            WireTag::Uuid | WireTag::NamedUuid => {
-                return Err(de::Error::custom("expected a map, got a set"))
-            }
-        }
-        end_of_tagged(&mut seq)?;
+        let pairs = PairsSeed {
+            key: self.key,
+            value: self.value,
+            out: &mut self.out,
+        };
+        read_tagged_map(&mut seq, pairs)?;
         let mut out = std::mem::take(&mut self.out);
         out.shrink_to_fit();
         SortedMap::try_from_pairs(out)
