@@ -8,13 +8,12 @@
 //! sockets). Without the OVN binaries or `ovs-pki` the tests are skipped, or fail when
 //! `OVNLINK_REAL_TESTS=1`.
 
-use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ovnlink_testkit::ovn::{listening_port, real_ovn, wait_for, IcDaemon, IcLab};
-use ovnlink_testkit::server::{find_binary, require_binaries};
+use ovnlink_testkit::pki::{self, Pki};
+use ovnlink_testkit::server::require_binaries;
 
 const CONVERGE: Duration = Duration::from_secs(30);
 
@@ -31,25 +30,6 @@ fn ic_routed() -> IcDaemon {
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
-}
-
-/// Runs `program` in `dir` and returns its standard output; panics with its output when it
-/// fails.
-fn run_in(dir: &Path, program: &str, args: &[&str]) -> String {
-    let path = find_binary(program).unwrap_or_else(|| panic!("{program} not found"));
-    let output = Command::new(path)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A key and certificate made by `ovs-pki req+sign`, with the CA its holder trusts.
@@ -70,46 +50,24 @@ impl Party {
     }
 }
 
-/// A PKI made by `ovs-pki init` in `<dir>/pki`.
-struct Pki {
-    dir: PathBuf,
+/// The subject of a CA certificate, as `openssl x509 -subject` prints it.
+fn subject(ca: &Path) -> String {
+    let dir = ca.parent().expect("CA dir");
+    pki::run_in(
+        dir,
+        "openssl",
+        &["x509", "-noout", "-subject", "-in", path_str(ca)],
+    )
+    .expect("openssl x509")
 }
 
-impl Pki {
-    fn init(dir: &Path) -> Pki {
-        fs::create_dir_all(dir).expect("create PKI dir");
-        run_in(dir, "ovs-pki", &["--dir=pki", "--force", "init"]);
-        Pki {
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// The CA that signs `switch` certificates.
-    fn ca(&self) -> PathBuf {
-        self.dir.join("pki/switchca/cacert.pem")
-    }
-
-    /// The CA certificate's subject, as `openssl x509 -subject` prints it.
-    fn ca_subject(&self) -> String {
-        run_in(
-            &self.dir,
-            "openssl",
-            &["x509", "-noout", "-subject", "-in", path_str(&self.ca())],
-        )
-    }
-
-    /// Issues a `switch` certificate for `name`, trusting this PKI's CA.
-    fn issue(&self, name: &str) -> Party {
-        run_in(
-            &self.dir,
-            "ovs-pki",
-            &["-d", "pki", "-b", "req+sign", name, "switch"],
-        );
-        Party {
-            key: self.dir.join(format!("{name}-privkey.pem")),
-            cert: self.dir.join(format!("{name}-cert.pem")),
-            ca: self.ca(),
-        }
+/// Issues a `switch` certificate for `name` from `pki`, trusting that PKI's CA.
+fn issue(pki: &Pki, name: &str) -> Party {
+    let issued = pki.issue(name).expect("ovs-pki req+sign");
+    Party {
+        key: issued.key,
+        cert: issued.cert,
+        ca: pki.ca(),
     }
 }
 
@@ -126,16 +84,7 @@ impl Pkis {
             .prefix("icr-tls-")
             .tempdir()
             .expect("tempdir");
-        let good = Pki::init(&tmp.path().join("good"));
-        let mut other = Pki::init(&tmp.path().join("other"));
-        // `ovs-pki` names its CA after the second it was made in: two CAs of the same second
-        // share a subject, and a foreign certificate then fails with a bad signature instead
-        // of an unknown issuer. Make the other CA in a later second.
-        while other.ca_subject() == good.ca_subject() {
-            std::thread::sleep(Duration::from_millis(300));
-            fs::remove_dir_all(tmp.path().join("other")).expect("remove the other PKI");
-            other = Pki::init(&tmp.path().join("other"));
-        }
+        let (good, other) = Pki::distinct_pair(tmp.path(), subject).expect("ovs-pki init");
         Pkis {
             good,
             other,
@@ -218,12 +167,12 @@ fn routes_over_tls_and_wrong_ca_is_refused() {
         return;
     }
     let pkis = Pkis::new();
-    let server = pkis.good.issue("icdb");
+    let server = issue(&pkis.good, "icdb");
     let (mut lab, ic_nb, ic_sb) = tls_lab(2, &server);
     let remotes = [ic_nb.as_str(), ic_sb.as_str()];
 
     for (i, zone) in lab.zones.iter_mut().enumerate() {
-        let client = pkis.good.issue(&format!("az{}", i + 1));
+        let client = issue(&pkis.good, &format!("az{}", i + 1));
         zone.start_ic_with_args(&ic_routed(), &ic_nb, &ic_sb, &client.args())
             .expect("ic-routed starts");
     }
@@ -281,7 +230,7 @@ Route Table <main>:
 
     // A zone with a certificate of the other PKI that trusts the other CA: it rejects the
     // IC databases' certificate.
-    let stranger = pkis.other.issue("az3");
+    let stranger = issue(&pkis.other, "az3");
     let az3 = lab.add_zone("az3").expect("zone az3 starts");
     az3.start_ic_with_args(&ic_routed(), &ic_nb, &ic_sb, &stranger.args())
         .expect("ic-routed starts (it connects in the background)");
@@ -297,7 +246,7 @@ Route Table <main>:
     // reject its certificate and say so in a TLS alert.
     let foreign = Party {
         ca: pkis.good.ca(),
-        ..pkis.other.issue("az4")
+        ..issue(&pkis.other, "az4")
     };
     let az4 = lab.add_zone("az4").expect("zone az4 starts");
     az4.start_ic_with_args(&ic_routed(), &ic_nb, &ic_sb, &foreign.args())

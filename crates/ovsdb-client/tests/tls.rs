@@ -11,9 +11,9 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use ovnlink_testkit::pki::{self, Pki};
 use ovnlink_testkit::server::{self, OvsdbServer, OVN_NB_SCHEMA};
 use ovsdb_client::tls::{
     peer_common_name, HandshakeCause, PeerRole, TlsConfig, TlsError, TlsServerConfig, TlsStream,
@@ -35,22 +35,9 @@ fn enabled() -> bool {
         && server::require_files(&[OVN_NB_SCHEMA])
 }
 
-/// Runs `ovs-pki` in `dir` (so that the names it puts in CNs are relative) and panics with its
-/// output when it fails.
+/// Runs `ovs-pki` in `dir`; panics with its output when it fails.
 fn ovs_pki(dir: &Path, args: &[&str]) {
-    let program = server::find_binary("ovs-pki").expect("ovs-pki was found by enabled()");
-    let output = Command::new(&program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run ovs-pki");
-    assert!(
-        output.status.success(),
-        "ovs-pki {args:?} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    pki::ovs_pki(dir, args).expect("ovs-pki");
 }
 
 /// The first CN of the certificate in a PEM file, read independently of the code under test.
@@ -84,35 +71,13 @@ struct Party {
     cn: String,
 }
 
-/// A PKI made by `ovs-pki init`, in `<dir>/pki`.
-struct Pki {
-    dir: PathBuf,
-}
-
-impl Pki {
-    fn init(dir: &Path) -> Pki {
-        fs::create_dir_all(dir).expect("create PKI parent");
-        ovs_pki(dir, &["--dir=pki", "--force", "init"]);
-        Pki {
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// The CA that signs `switch` certificates.
-    fn ca(&self) -> PathBuf {
-        self.dir.join("pki/switchca/cacert.pem")
-    }
-
-    /// Issues a `switch` certificate for `name`: `<dir>/<name>-privkey.pem`, `-cert.pem`.
-    fn issue(&self, name: &str) -> Party {
-        ovs_pki(&self.dir, &["-d", "pki", "-b", "req+sign", name, "switch"]);
-        let cert = self.dir.join(format!("{name}-cert.pem"));
-        let cn = cn_of_pem_file(&cert);
-        Party {
-            key: self.dir.join(format!("{name}-privkey.pem")),
-            cert,
-            cn,
-        }
+/// Issues a `switch` certificate for `name` from `pki`, with its CN read back.
+fn issue(pki: &Pki, name: &str) -> Party {
+    let issued = pki.issue(name).expect("ovs-pki req+sign");
+    Party {
+        cn: cn_of_pem_file(&issued.cert),
+        key: issued.key,
+        cert: issued.cert,
     }
 }
 
@@ -142,21 +107,13 @@ impl Fixture {
             .prefix("ovnlink-tls-")
             .tempdir()
             .expect("tempdir");
-        let good = Pki::init(&tmp.path().join("good"));
-        let mut other = Pki::init(&tmp.path().join("other"));
-        // `ovs-pki` names its CA after the second it was made in; two CAs made in the same
-        // second share a name, and a certificate from one then fails against the other with
-        // BadSignature instead of UnknownIssuer (see `same_named_ca_is_refused_with_bad_signature`).
-        // Make the other CA in a later second.
-        while subject_of_pem_file(&other.ca()) == subject_of_pem_file(&good.ca()) {
-            std::thread::sleep(Duration::from_millis(300));
-            // `init --force` would keep the CA's configuration, and so its name.
-            fs::remove_dir_all(tmp.path().join("other")).expect("remove the other PKI");
-            other = Pki::init(&tmp.path().join("other"));
-        }
-        let server = good.issue("server");
-        let client = good.issue("client");
-        let stranger = other.issue("stranger");
+        // Two CAs of different subjects (see `Pki::distinct_pair`, and
+        // `same_named_ca_is_refused_with_bad_signature` for what the same subject does).
+        let (good, other) =
+            Pki::distinct_pair(tmp.path(), subject_of_pem_file).expect("ovs-pki init");
+        let server = issue(&good, "server");
+        let client = issue(&good, "client");
+        let stranger = issue(&other, "stranger");
         let mut fixture = Fixture {
             good_ca: good.ca(),
             other_ca: other.ca(),

@@ -7,5 +7,6 @@
 
 pub mod gen;
 pub mod ovn;
+pub mod pki;
 pub mod raw;
 pub mod server;
