@@ -165,6 +165,18 @@ impl<T: Table + Send + Sync + 'static> Mirror for TypedRows<T> {
                 }
             }
             let applied = match u {
+                // The scratch row is a copy that an error throws away: change it in place
+                // (`Table::apply_update2` would copy a large row once more).
+                AnyUpdate::V2(RowUpdate2::Modify(diff)) => {
+                    let row = scratch.get_mut(&uuid).ok_or_else(|| {
+                        ovsdb_proto::Error::Protocol(format!(
+                            "modify of unknown row {} {uuid}",
+                            T::NAME
+                        ))
+                    })?;
+                    row.apply_diff(&diff)?;
+                    Applied::Modified
+                }
                 AnyUpdate::V2(u) => T::apply_update2(&mut scratch, uuid, &u)?,
                 AnyUpdate::V1(RowUpdate { new: Some(new), .. }) => {
                     // Version 1 sends the changed columns' new values: merge them in.
