@@ -1694,7 +1694,7 @@ impl InitialCopy {
         let bad = |e: serde_json::Error| ovsdb_proto::Error::from_json("monitor reply", &e);
         let (found, last_txn_id, tables) = if method == Method::MonitorCondSince {
             let (found, txn, tables): (bool, &RawValue, &RawValue) =
-                serde_json::from_slice(json).map_err(bad)?;
+                ovsdb_proto::json::from_bytes(json).map_err(bad)?;
             let txn: String = serde_json::from_str(txn.get()).map_err(bad)?;
             let txn = ovsdb_proto::parse_uuid(&txn).ok_or_else(|| {
                 ovsdb_proto::Error::Protocol(format!("bad last-txn-id {txn:?} in monitor reply"))
@@ -1704,7 +1704,7 @@ impl InitialCopy {
             (
                 false,
                 None,
-                serde_json::from_slice::<&RawValue>(json).map_err(bad)?,
+                ovsdb_proto::json::from_bytes::<&RawValue>(json).map_err(bad)?,
             )
         };
         let members: Vec<(String, &RawValue)> =

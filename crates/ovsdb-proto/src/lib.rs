@@ -36,6 +36,7 @@ mod conn;
 mod data;
 mod error;
 pub mod framing;
+pub mod json;
 mod message;
 mod operation;
 mod row;

@@ -164,7 +164,7 @@ impl Payload {
 
     /// Decodes the payload as `T`.
     pub fn decode<'a, T: Deserialize<'a>>(&'a self, what: &'static str) -> Result<T> {
-        serde_json::from_slice(self.as_bytes()).map_err(|e| Error::from_json(what, &e))
+        crate::json::from_bytes(self.as_bytes()).map_err(|e| Error::from_json(what, &e))
     }
 
     /// Decodes the payload as a generic JSON value.
@@ -254,8 +254,8 @@ impl Message {
                 "a message must be a JSON object",
             ));
         }
-        let env: Envelope<'_> =
-            serde_json::from_slice(&frame).map_err(|e| Error::from_json("JSON-RPC message", &e))?;
+        let env: Envelope<'_> = crate::json::from_bytes(&frame)
+            .map_err(|e| Error::from_json("JSON-RPC message", &e))?;
         let base = frame.as_ptr() as usize;
         let range_of = |raw: &RawValue| {
             let s = raw.get();
@@ -437,7 +437,7 @@ impl Message {
         if frame.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(Error::decode(what, "$", "a message must be a JSON object"));
         }
-        let w: Wire<T> = serde_json::from_slice(frame).map_err(|e| Error::from_json(what, &e))?;
+        let w: Wire<T> = crate::json::from_bytes(frame).map_err(|e| Error::from_json(what, &e))?;
         match (w.error, w.result) {
             (Value::Null, Some(result)) => Ok(Response::Ok { id: w.id, result }),
             (Value::Null, None) => Err(Error::decode(
@@ -800,21 +800,22 @@ impl Call {
         })?;
         let what = "call params";
         let de = |e: serde_json::Error| Error::from_json(what, &e);
-        let lock1 =
-            || -> Result<String> { Ok(serde_json::from_slice::<(String,)>(params).map_err(de)?.0) };
+        let lock1 = || -> Result<String> {
+            Ok(crate::json::from_bytes::<(String,)>(params).map_err(de)?.0)
+        };
         let id1 =
-            || -> Result<Value> { Ok(serde_json::from_slice::<(Value,)>(params).map_err(de)?.0) };
+            || -> Result<Value> { Ok(crate::json::from_bytes::<(Value,)>(params).map_err(de)?.0) };
         Ok(match m {
             Method::ListDbs => Call::ListDbs,
             Method::GetServerId => Call::GetServerId,
             Method::GetSchema => Call::GetSchema { db: lock1()? },
             Method::Transact => {
-                let TransactParams(db, ops) = serde_json::from_slice(params).map_err(de)?;
+                let TransactParams(db, ops) = crate::json::from_bytes(params).map_err(de)?;
                 Call::Transact { db, ops }
             }
             Method::Cancel => Call::Cancel { id: id1()? },
             Method::Monitor | Method::MonitorCond => {
-                let (db, monitor_id, requests) = serde_json::from_slice(params).map_err(de)?;
+                let (db, monitor_id, requests) = crate::json::from_bytes(params).map_err(de)?;
                 if m == Method::Monitor {
                     Call::Monitor {
                         db,
@@ -831,7 +832,7 @@ impl Call {
             }
             Method::MonitorCondSince => {
                 let (db, monitor_id, requests, UuidStr(last_txn_id)) =
-                    serde_json::from_slice(params).map_err(de)?;
+                    crate::json::from_bytes(params).map_err(de)?;
                 Call::MonitorCondSince {
                     db,
                     monitor_id,
@@ -841,7 +842,7 @@ impl Call {
             }
             Method::MonitorCondChange => {
                 let (monitor_id, new_monitor_id, requests) =
-                    serde_json::from_slice(params).map_err(de)?;
+                    crate::json::from_bytes(params).map_err(de)?;
                 Call::MonitorCondChange {
                     monitor_id,
                     new_monitor_id,
@@ -855,23 +856,23 @@ impl Call {
             Method::Unlock => Call::Unlock { lock: lock1()? },
             Method::Locked => Call::Locked { lock: lock1()? },
             Method::Stolen => Call::Stolen { lock: lock1()? },
-            Method::Echo => Call::Echo(serde_json::from_slice(params).map_err(de)?),
+            Method::Echo => Call::Echo(crate::json::from_bytes(params).map_err(de)?),
             Method::SetDbChangeAware => {
-                Call::SetDbChangeAware(serde_json::from_slice::<(bool,)>(params).map_err(de)?.0)
+                Call::SetDbChangeAware(crate::json::from_bytes::<(bool,)>(params).map_err(de)?.0)
             }
             Method::Convert => {
-                let (db, schema) = serde_json::from_slice(params).map_err(de)?;
+                let (db, schema) = crate::json::from_bytes(params).map_err(de)?;
                 Call::Convert { db, schema }
             }
             Method::Update => {
-                let (monitor_id, updates) = serde_json::from_slice(params).map_err(de)?;
+                let (monitor_id, updates) = crate::json::from_bytes(params).map_err(de)?;
                 Call::Update {
                     monitor_id,
                     updates,
                 }
             }
             Method::Update2 => {
-                let (monitor_id, updates) = serde_json::from_slice(params).map_err(de)?;
+                let (monitor_id, updates) = crate::json::from_bytes(params).map_err(de)?;
                 Call::Update2 {
                     monitor_id,
                     updates,
@@ -879,7 +880,7 @@ impl Call {
             }
             Method::Update3 => {
                 let (monitor_id, UuidStr(last_txn_id), updates) =
-                    serde_json::from_slice(params).map_err(de)?;
+                    crate::json::from_bytes(params).map_err(de)?;
                 Call::Update3 {
                     monitor_id,
                     last_txn_id,
@@ -989,13 +990,13 @@ impl Reply {
         let what = "reply";
         let de = |e: serde_json::Error| Error::from_json(what, &e);
         Ok(match method {
-            Method::ListDbs => Reply::ListDbs(serde_json::from_slice(result).map_err(de)?),
+            Method::ListDbs => Reply::ListDbs(crate::json::from_bytes(result).map_err(de)?),
             Method::GetSchema => Reply::GetSchema(Box::new(DatabaseSchema::from_slice(result)?)),
-            Method::Transact => Reply::Transact(serde_json::from_slice(result).map_err(de)?),
-            Method::Monitor => Reply::Monitor(serde_json::from_slice(result).map_err(de)?),
-            Method::MonitorCond => Reply::MonitorCond(serde_json::from_slice(result).map_err(de)?),
+            Method::Transact => Reply::Transact(crate::json::from_bytes(result).map_err(de)?),
+            Method::Monitor => Reply::Monitor(crate::json::from_bytes(result).map_err(de)?),
+            Method::MonitorCond => Reply::MonitorCond(crate::json::from_bytes(result).map_err(de)?),
             Method::MonitorCondSince => {
-                Reply::MonitorCondSince(serde_json::from_slice(result).map_err(de)?)
+                Reply::MonitorCondSince(crate::json::from_bytes(result).map_err(de)?)
             }
             Method::Lock | Method::Steal => {
                 #[derive(Deserialize)]
@@ -1003,12 +1004,12 @@ impl Reply {
                     locked: bool,
                 }
                 Reply::Lock {
-                    locked: serde_json::from_slice::<L>(result).map_err(de)?.locked,
+                    locked: crate::json::from_bytes::<L>(result).map_err(de)?.locked,
                 }
             }
-            Method::Echo => Reply::Echo(serde_json::from_slice(result).map_err(de)?),
+            Method::Echo => Reply::Echo(crate::json::from_bytes(result).map_err(de)?),
             Method::GetServerId => {
-                let s: String = serde_json::from_slice(result).map_err(de)?;
+                let s: String = crate::json::from_bytes(result).map_err(de)?;
                 Reply::ServerId(
                     crate::data::parse_uuid(&s)
                         .ok_or_else(|| Error::decode(what, "$", format!("bad server id {s:?}")))?,
@@ -1019,13 +1020,13 @@ impl Reply {
             | Method::Unlock
             | Method::SetDbChangeAware
             | Method::Convert => {
-                let v: Value = serde_json::from_slice(result).map_err(de)?;
+                let v: Value = crate::json::from_bytes(result).map_err(de)?;
                 match v {
                     Value::Object(o) if o.is_empty() => Reply::Empty,
                     other => Reply::Other(other),
                 }
             }
-            _ => Reply::Other(serde_json::from_slice(result).map_err(de)?),
+            _ => Reply::Other(crate::json::from_bytes(result).map_err(de)?),
         })
     }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
@@ -303,10 +303,17 @@ impl<'de, U: Deserialize<'de>> Visitor<'de> for RowsVisitor<U> {
 /// Decodes one table's `<table-update2>` object (row UUID → `<row-update2>`), as a member
 /// of a `<table-updates2>` carries it.
 pub fn decode_table_update2(json: &[u8]) -> Result<TableUpdate<RowUpdate2>> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    de.deserialize_map(RowsVisitor(PhantomData))
-        .and_then(|rows| de.end().map(|()| rows))
-        .map_err(|e| Error::from_json("<table-update2>", &e))
+    struct Rows;
+    impl<'de> DeserializeSeed<'de> for Rows {
+        type Value = TableUpdate<RowUpdate2>;
+        fn deserialize<D: Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<Self::Value, D::Error> {
+            d.deserialize_map(RowsVisitor(PhantomData))
+        }
+    }
+    crate::json::from_bytes_seed(json, Rows).map_err(|e| Error::from_json("<table-update2>", &e))
 }
 
 /// `<table-updates>` of `update` and `monitor` replies: table → row UUID → change.
