@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use ovn_nb::{Acl, AclAction, LogicalSwitchPort, TableUpdates2};
-use ovsdb_proto::typed::{Table, TypedRowUpdate2};
+use ovsdb_proto::typed::{Table, TypedRowUpdate2, TypedTableUpdate2};
 use ovsdb_proto::{Applied, Message, RowUpdate2, Uuid};
 
 fn result(reply: Vec<u8>) -> ovsdb_proto::Payload {
@@ -165,4 +165,58 @@ fn refs_and_unlisted_enum_values_from_the_wire() {
     );
     let acl: Acl = serde_json::from_str(r#"{"action":"pass"}"#).unwrap();
     assert_eq!(acl.action, AclAction::Other("pass".into()));
+}
+
+#[test]
+fn malformed_row_updates_are_errors_on_both_typed_paths() {
+    let u1 = "00000000-0000-0000-0000-000000000001";
+    let cases = [
+        (format!(r#"{{"{u1}":{{}}}}"#), "<row-update2> is empty"),
+        (
+            format!(r#"{{"{u1}":{{"insert":{{"name":"a"}},"delete":null}}}}"#),
+            "<row-update2> has more than one member",
+        ),
+        (
+            format!(r#"{{"{u1}":{{"upsert":{{}}}}}}"#),
+            "unknown field `upsert`",
+        ),
+        (
+            format!(r#"{{"{u1}":{{"initial":{{"name":7}}}}}}"#),
+            "Logical_Switch_Port.name: expected string",
+        ),
+    ];
+    for (json, want) in &cases {
+        let err = serde_json::from_str::<TypedTableUpdate2<LogicalSwitchPort>>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{json}: {err}");
+        let mut rows = HashMap::new();
+        let err = ovsdb_proto::typed::apply_table_update2_json::<LogicalSwitchPort>(
+            json.as_bytes(),
+            &mut rows,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(want), "{json}: {err}");
+    }
+
+    // A well-formed list applies row by row, in order.
+    let u2 = "00000000-0000-0000-0000-000000000002";
+    let json = format!(
+        r#"{{"{u1}":{{"insert":{{"name":"a","up":true}}}},"{u2}":{{"initial":{{"name":"b"}}}},
+            "{u1}":{{"modify":{{"name":"c"}}}}}}"#
+    );
+    let mut rows = HashMap::new();
+    let applied = ovsdb_proto::typed::apply_table_update2_json::<LogicalSwitchPort>(
+        json.as_bytes(),
+        &mut rows,
+    )
+    .unwrap();
+    assert_eq!(applied.len(), 3);
+    let a = &rows[&Uuid::from_u128(1)];
+    assert_eq!(
+        (a.uuid, a.name.as_str(), a.up),
+        (Uuid::from_u128(1), "c", Some(true))
+    );
+    assert_eq!(rows[&Uuid::from_u128(2)].name, "b");
 }

@@ -1510,24 +1510,32 @@ impl<'de, C: Column> Deserialize<'de> for ColumnKey<C> {
     }
 }
 
-struct RowVisitor<T>(PhantomData<fn() -> T>);
+/// Reads a row object's columns into an existing row, in place: the row is built where it
+/// will stay rather than moved there (a generated row is a few hundred bytes).
+struct RowInto<'r, T>(&'r mut T);
 
-impl<'de, T: Table> Visitor<'de> for RowVisitor<T> {
-    type Value = T;
+impl<'de, T: Table> DeserializeSeed<'de> for RowInto<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T: Table> Visitor<'de> for RowInto<'_, T> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "a {} row object", T::NAME)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-        let mut out = T::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(ColumnKey(column)) = map.next_key::<ColumnKey<T::Column>>()? {
             match column {
-                Some(c) => out.read_column(c, &mut map)?,
+                Some(c) => self.0.read_column(c, &mut map)?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -1536,7 +1544,9 @@ impl<'de, T: Table> Visitor<'de> for RowVisitor<T> {
 /// every value is checked against its column type. The UUID stays nil: it is the key the row
 /// sits under (see [`TypedTableUpdate2`]). Generated structs implement `Deserialize` with it.
 pub fn deserialize_row<'de, T: Table, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
-    d.deserialize_map(RowVisitor(PhantomData))
+    let mut row = T::default();
+    RowInto(&mut row).deserialize(d)?;
+    Ok(row)
 }
 
 /// A typed `<row-update2>` of `update2`/`update3` and `monitor_cond` replies.
@@ -1581,21 +1591,17 @@ impl<T> Default for TypedTableUpdate2<T> {
     }
 }
 
-struct RowUpdateSeed<T>(Uuid, PhantomData<fn() -> T>);
-
-impl<'de, T: Table> DeserializeSeed<'de> for RowUpdateSeed<T> {
-    type Value = TypedRowUpdate2<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
+/// Decodes one `<row-update2>` and appends it to a table's list of changes. `Initial` and
+/// `Insert` rows are decoded in the slot they end up in.
+struct RowUpdateInto<'v, T> {
+    uuid: Uuid,
+    out: &'v mut Vec<(Uuid, TypedRowUpdate2<T>)>,
 }
 
-struct RowSeed<T>(PhantomData<fn() -> T>);
-
-impl<'de, T: Table> DeserializeSeed<'de> for RowSeed<T> {
-    type Value = T;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-        deserialize_row(d)
+impl<'de, T: Table> DeserializeSeed<'de> for RowUpdateInto<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
     }
 }
 
@@ -1633,36 +1639,35 @@ impl<'de> Deserialize<'de> for UpdateKind {
     }
 }
 
-impl<'de, T: Table> Visitor<'de> for RowUpdateSeed<T> {
-    type Value = TypedRowUpdate2<T>;
+impl<'de, T: Table> Visitor<'de> for RowUpdateInto<'_, T> {
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a <row-update2> object with one of initial, insert, modify, delete")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = None;
-        while let Some(kind) = map.next_key::<UpdateKind>()? {
-            let with_uuid = |mut row: T| {
-                row.set_uuid(self.0);
-                row
-            };
-            let u = match kind {
-                UpdateKind::Initial => {
-                    TypedRowUpdate2::Initial(with_uuid(map.next_value_seed(RowSeed(PhantomData))?))
-                }
-                UpdateKind::Insert => {
-                    TypedRowUpdate2::Insert(with_uuid(map.next_value_seed(RowSeed(PhantomData))?))
-                }
-                UpdateKind::Modify => TypedRowUpdate2::Modify(map.next_value()?),
-                UpdateKind::Delete => {
-                    map.next_value::<IgnoredAny>()?;
-                    TypedRowUpdate2::Delete
-                }
-            };
-            if out.replace(u).is_some() {
-                return Err(de::Error::custom("<row-update2> has more than one member"));
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some(kind) = map.next_key::<UpdateKind>()? else {
+            return Err(de::Error::custom("<row-update2> is empty"));
+        };
+        let update = match kind {
+            UpdateKind::Initial => TypedRowUpdate2::Initial(T::default()),
+            UpdateKind::Insert => TypedRowUpdate2::Insert(T::default()),
+            UpdateKind::Modify => TypedRowUpdate2::Modify(map.next_value()?),
+            UpdateKind::Delete => {
+                map.next_value::<IgnoredAny>()?;
+                TypedRowUpdate2::Delete
             }
+        };
+        self.out.push((self.uuid, update));
+        if let Some((_, TypedRowUpdate2::Initial(row) | TypedRowUpdate2::Insert(row))) =
+            self.out.last_mut()
+        {
+            map.next_value_seed(RowInto(row))?;
+            row.set_uuid(self.uuid);
         }
-        out.ok_or_else(|| de::Error::custom("<row-update2> is empty"))
+        if map.next_key::<UpdateKind>()?.is_some() {
+            return Err(de::Error::custom("<row-update2> has more than one member"));
+        }
+        Ok(())
     }
 }
 
@@ -1689,20 +1694,23 @@ pub fn apply_table_update2_json<T: Table>(
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut changes = Vec::new();
-            while let Some(UuidStr(u)) = map.next_key()? {
-                let update = map.next_value_seed(RowUpdateSeed::<T>(u, PhantomData))?;
+            // One slot, reused: each change is applied as soon as it is decoded.
+            let mut slot = Vec::with_capacity(1);
+            while let Some(UuidStr(uuid)) = map.next_key()? {
+                map.next_value_seed(RowUpdateInto {
+                    uuid,
+                    out: &mut slot,
+                })?;
+                let Some((u, update)) = slot.pop() else {
+                    continue;
+                };
                 let applied = update.apply(self.0, u).map_err(de::Error::custom)?;
                 changes.push((u, applied));
             }
             Ok(changes)
         }
     }
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let changes = Seed(rows)
-        .deserialize(&mut de)
-        .and_then(|c| de.end().map(|()| c))
-        .map_err(|e| Error::from_json(T::NAME, &e))?;
-    Ok(changes)
+    crate::json::from_bytes_seed(json, Seed(rows)).map_err(|e| Error::from_json(T::NAME, &e))
 }
 
 /// Something that wants to hear about every table of a database by its generated type
@@ -1736,8 +1744,11 @@ impl<'de, T: Table> Deserialize<'de> for TypedTableUpdate2<T> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 16));
-                while let Some(UuidStr(u)) = map.next_key()? {
-                    out.push((u, map.next_value_seed(RowUpdateSeed(u, PhantomData))?));
+                while let Some(UuidStr(uuid)) = map.next_key()? {
+                    map.next_value_seed(RowUpdateInto {
+                        uuid,
+                        out: &mut out,
+                    })?;
                 }
                 out.shrink_to_fit();
                 Ok(TypedTableUpdate2(out))
