@@ -21,7 +21,7 @@
 //!   is `T`; an optional value (`min` 0, `max` 1) is `Option<T>`; any other set is a sorted
 //!   `Vec<T>` (see [`ovsdb_proto::typed`] for why not `BTreeSet`); a map is
 //!   `StringMap` when it maps plain strings to plain strings (all its text in one buffer:
-//!   two allocations per map), otherwise `SortedMap<K, V>` (a vector of pairs sorted by
+//!   one allocation per map), otherwise `SortedMap<K, V>` (a vector of pairs sorted by
 //!   key: a fraction of a `BTreeMap`'s memory for the few pairs OVSDB maps hold). Atoms are `i64`, `f64`, `bool`, `String`, `Uuid`, and
 //!   `Ref<Target>` for a UUID with a `refTable`. Its `Default` is the row OVSDB creates from
 //!   an empty insert;

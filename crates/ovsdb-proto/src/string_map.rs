@@ -1,22 +1,32 @@
-//! [`StringMap`]: the string → string map of typed OVSDB rows, in two allocations.
+//! [`StringMap`]: the string → string map of typed OVSDB rows, in one allocation.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 
 /// A map from strings to strings kept sorted by key, with all its text in one buffer.
 ///
 /// Most OVSDB map columns (`external_ids`, `options`, `other_config`) map strings to strings,
 /// hold a handful of pairs, and exist in every row of a replica. A `Vec<(String, String)>`
-/// costs one allocation per string plus the vector; this map keeps every key and value in one
-/// text buffer and their end offsets in one array: two allocations whatever the number of
-/// pairs (none when empty). Reads borrow `&str`; writes rebuild the buffers, which is cheap at
-/// the sizes such maps have. The API follows `BTreeMap<String, String>`'s where it overlaps.
-#[derive(Clone, Default)]
+/// costs one allocation per string plus the vector; this map is one buffer holding a small
+/// index and then every key and value back to back: one allocation whatever the number of
+/// pairs (none when empty), 16 bytes in the row. Reads borrow `&str`; writes rebuild the
+/// buffer, which is cheap at the sizes such maps have. The API follows
+/// `BTreeMap<String, String>`'s where it overlaps.
+///
+/// The buffer starts with the index, written in base-128 digits so that it is ASCII and the
+/// whole buffer stays a `str`:
+///
+/// ```text
+/// [w] [n: w digits] [end of string 0: w digits] … [end of string 2n-1: w digits] [strings]
+/// ```
+///
+/// `w` is the fewest digits that hold both the pair count `n` and the length of the strings;
+/// ends count from the start of the strings. For a map of four short strings the index is 6
+/// bytes.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct StringMap {
-    /// Key 0, value 0, key 1, value 1, … back to back.
-    text: Box<str>,
-    /// The end offset in `text` of each string: `2 × len` entries.
-    ends: Box<[u32]>,
+    /// Index, then key 0, value 0, key 1, value 1, … (empty for an empty map). Equal maps
+    /// have equal buffers: the index's width is the smallest that fits.
+    buf: Box<str>,
 }
 
 /// The text of a map is longer than `u32::MAX` bytes.
@@ -63,36 +73,63 @@ impl StringMapBuilder {
         self.ends.clear();
     }
 
-    /// The map, in buffers of exactly its size (the builder keeps its own for reuse, so a
-    /// decoder that builds many maps allocates twice per map). Pairs may have come in any
+    /// The map, in a buffer of exactly its size (the builder keeps its own for reuse, so a
+    /// decoder that builds many maps allocates once per map). Pairs may have come in any
     /// order; a repeated key is an error that names it. A trailing key without a value is
     /// dropped.
     pub fn build(&self) -> Result<StringMap, String> {
-        let n = self.ends.len() & !1;
-        let end = if n == 0 { 0 } else { self.ends[n - 1] as usize };
-        StringMap {
-            text: Box::from(&self.text[..end]),
-            ends: Box::from(&self.ends[..n]),
-        }
-        .sorted()
+        let n = self.ends.len() / 2;
+        let strings = if n == 0 {
+            ""
+        } else {
+            &self.text[..self.ends[2 * n - 1] as usize]
+        };
+        let ends = self.ends[..2 * n].iter().map(|e| *e as usize);
+        StringMap::from_parts(n, strings, ends).sorted()
     }
 
     /// The map, like [`StringMapBuilder::build`], consuming the builder.
-    pub fn finish(mut self) -> Result<StringMap, String> {
-        if self.ends.len() % 2 == 1 {
-            self.ends.pop();
-            let end = self.ends.last().map_or(0, |e| *e as usize);
-            self.text.truncate(end);
-        }
-        StringMap {
-            text: self.text.into_boxed_str(),
-            ends: self.ends.into_boxed_slice(),
-        }
-        .sorted()
+    pub fn finish(self) -> Result<StringMap, String> {
+        self.build()
+    }
+}
+
+/// Number of base-128 digits that hold `x`.
+fn digits_for(x: usize) -> usize {
+    let mut w = 1;
+    while w < usize::BITS as usize / 7 && x >> (7 * w) != 0 {
+        w += 1;
+    }
+    w
+}
+
+/// Appends `x` as `w` base-128 digits, least significant first: ASCII bytes.
+fn push_digits(out: &mut String, x: usize, w: usize) {
+    for k in 0..w {
+        out.push(char::from(((x >> (7 * k)) & 0x7f) as u8));
     }
 }
 
 impl StringMap {
+    /// The map of `n` pairs whose strings are `strings` back to back, ending at `ends`
+    /// (`2n` offsets into `strings`, in order).
+    fn from_parts(n: usize, strings: &str, ends: impl Iterator<Item = usize>) -> StringMap {
+        if n == 0 {
+            return StringMap::default();
+        }
+        let w = digits_for(n.max(strings.len()));
+        let mut buf = String::with_capacity(1 + w * (1 + 2 * n) + strings.len());
+        buf.push(char::from(w as u8));
+        push_digits(&mut buf, n, w);
+        for end in ends {
+            push_digits(&mut buf, end, w);
+        }
+        buf.push_str(strings);
+        StringMap {
+            buf: buf.into_boxed_str(),
+        }
+    }
+
     /// Sorts the pairs by key, or names a repeated key.
     fn sorted(self) -> Result<StringMap, String> {
         let map = self;
@@ -117,19 +154,41 @@ impl StringMap {
         StringMap::default()
     }
 
+    /// Digit width of the index (0 for an empty map).
+    fn width(&self) -> usize {
+        self.buf.as_bytes().first().map_or(0, |w| usize::from(*w))
+    }
+
+    /// The `k`th number of the index: the pair count, then the ends.
+    fn number(&self, k: usize) -> usize {
+        let w = self.width();
+        let digits = &self.buf.as_bytes()[1 + k * w..1 + (k + 1) * w];
+        digits
+            .iter()
+            .rev()
+            .fold(0, |x, d| (x << 7) | usize::from(*d))
+    }
+
     /// Number of pairs.
     pub fn len(&self) -> usize {
-        self.ends.len() / 2
+        if self.buf.is_empty() {
+            0
+        } else {
+            self.number(0)
+        }
     }
 
     /// Whether the map is empty.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.buf.is_empty()
     }
 
+    /// String `j`: key `j / 2` when `j` is even, its value when odd.
     fn string(&self, j: usize) -> &str {
-        let start = if j == 0 { 0 } else { self.ends[j - 1] as usize };
-        &self.text[start..self.ends[j] as usize]
+        let w = self.width();
+        let base = 1 + w * (1 + 2 * self.len());
+        let start = if j == 0 { 0 } else { self.number(j) };
+        &self.buf[base + start..base + self.number(j + 1)]
     }
 
     fn key(&self, i: usize) -> &str {
@@ -158,21 +217,17 @@ impl StringMap {
         let (mut len, mut n) = (0, 0);
         for (k, v) in pairs.clone() {
             len += k.len() + v.len();
-            n += 2;
+            n += 1;
         }
-        let mut text = String::with_capacity(len);
-        let mut ends = Vec::with_capacity(n);
+        let mut strings = String::with_capacity(len);
+        let mut ends = Vec::with_capacity(2 * n);
         for (k, v) in pairs {
             for s in [k, v] {
-                text.push_str(s);
-                // Offsets fit: the text is a copy of an existing map's or of checked pairs.
-                ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+                strings.push_str(s);
+                ends.push(strings.len());
             }
         }
-        StringMap {
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
-        }
+        StringMap::from_parts(n, &strings, ends.into_iter())
     }
 
     /// A map from pairs in any order; for a repeated key the last pair wins.
@@ -310,22 +365,6 @@ impl fmt::Debug for StringMap {
     }
 }
 
-impl PartialEq for StringMap {
-    fn eq(&self, other: &Self) -> bool {
-        // Same pairs, same order: same text and same boundaries.
-        self.ends == other.ends && self.text == other.text
-    }
-}
-
-impl Eq for StringMap {}
-
-impl Hash for StringMap {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.text.hash(state);
-        self.ends.hash(state);
-    }
-}
-
 impl PartialOrd for StringMap {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
@@ -392,6 +431,37 @@ mod tests {
             b.push(s).unwrap();
         }
         assert_eq!(b.finish().unwrap_err(), "k");
+    }
+
+    #[test]
+    fn wide_indexes_and_equal_buffers() {
+        // 300 pairs and 20 kB of text need three-digit offsets.
+        let pairs: Vec<(String, String)> = (0..300)
+            .map(|i| (format!("key-{i:04}"), "v".repeat(i % 97 + 40)))
+            .collect();
+        let m = StringMap::from_pairs(pairs.iter().rev().cloned());
+        assert_eq!(m.len(), 300);
+        assert!(m
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .eq(pairs.iter().cloned()));
+        assert_eq!(m.get("key-0299"), Some("v".repeat(299 % 97 + 40).as_str()));
+        // The same pairs from the builder and by inserts make the same buffer.
+        let mut b = StringMapBuilder::new();
+        let mut by_insert = StringMap::new();
+        for (k, v) in &pairs {
+            b.push(k).unwrap();
+            b.push(v).unwrap();
+            by_insert.insert(k, v);
+        }
+        assert_eq!(b.build().unwrap(), m);
+        assert_eq!(by_insert, m);
+        // Removing down to one short pair shrinks the index back to one digit.
+        for (k, _) in &pairs[1..] {
+            by_insert.remove(k);
+        }
+        assert_eq!(by_insert, StringMap::from([("key-0000", "v".repeat(40))]));
+        assert_eq!(by_insert.buf.len(), 1 + 3 + 8 + 40);
     }
 
     proptest::proptest! {

@@ -1005,7 +1005,7 @@ impl<'de> Visitor<'de> for StringMapVisitor<'_> {
         f.write_str("an OVSDB map [\"map\",[…]]")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringMap, A::Error> {
-        // One scratch builder per thread: a map then costs two exact allocations, not the
+        // One scratch builder per thread: a map then costs one exact allocation, not the
         // growth of two buffers. Decoding a map's strings never decodes another map.
         thread_local! {
             static SCRATCH: std::cell::RefCell<StringMapBuilder> =
