@@ -1130,11 +1130,21 @@ impl<'de> Deserialize<'de> for WireTag {
 /// Where a set visitor puts the atoms it reads.
 trait Collect<T>: Default {
     fn push(&mut self, t: T);
+    /// The collection of one atom (a bare atom on the wire).
+    fn one(t: T) -> Self {
+        let mut out = Self::default();
+        out.push(t);
+        out
+    }
 }
 
 impl<T> Collect<T> for Vec<T> {
     fn push(&mut self, t: T) {
         Vec::push(self, t);
+    }
+    fn one(t: T) -> Self {
+        // Exactly one slot: a first `push` would reserve four, and the set is then shrunk.
+        vec![t]
     }
 }
 
@@ -1311,9 +1321,7 @@ impl<'a, T, C> SetVisitor<'a, T, C> {
     where
         C: Collect<T>,
     {
-        let mut out = C::default();
-        out.push(t?);
-        Ok(out)
+        Ok(C::one(t?))
     }
 }
 
