@@ -228,22 +228,35 @@ impl StringMap {
         Err(lo)
     }
 
-    /// Builds the map from pairs already sorted by key with unique keys.
+    /// Builds the map from pairs already sorted by key with unique keys, straight into its
+    /// buffer.
     fn from_sorted<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> StringMap {
         let (mut len, mut n) = (0, 0);
         for (k, v) in pairs.clone() {
             len += k.len() + v.len();
             n += 1;
         }
-        let mut strings = String::with_capacity(len);
-        let mut ends = Vec::with_capacity(2 * n);
-        for (k, v) in pairs {
+        if n == 0 {
+            return StringMap::default();
+        }
+        let w = digits_for(n.max(len));
+        let mut buf = String::with_capacity(1 + w * (1 + 2 * n) + len);
+        buf.push(char::from(w as u8));
+        push_digits(&mut buf, n, w);
+        let mut end = 0;
+        for (k, v) in pairs.clone() {
             for s in [k, v] {
-                strings.push_str(s);
-                ends.push(strings.len());
+                end += s.len();
+                push_digits(&mut buf, end, w);
             }
         }
-        StringMap::from_parts(n, &strings, ends.into_iter())
+        for (k, v) in pairs {
+            buf.push_str(k);
+            buf.push_str(v);
+        }
+        StringMap {
+            buf: buf.into_boxed_str(),
+        }
     }
 
     /// A map from pairs in any order; for a repeated key the last pair wins.
