@@ -2,7 +2,9 @@
 //! measured in the same run.
 //!
 //! - `typed/monitor_cond_100k`: the 48 MB `monitor_cond` reply for 100k logical switch ports,
-//!   framed and decoded in one pass straight into `ovn_nb::LogicalSwitchPort` rows.
+//!   decoded in one pass straight into `ovn_nb::LogicalSwitchPort` rows.
+//! - `typed/monitor_cond_100k_framed`: the same after `Framer::scan` has found where the
+//!   message ends, as a client reading a stream does (see also `cargo bench --bench framing`).
 //! - `typed/serde_json_value` (baseline): `serde_json::from_slice::<Value>` on the same bytes.
 //!   Both time the decode alone; dropping the result is not measured.
 //! - `typed/modify_one_row`: applying a one-row `update2` `modify` (two columns) to a typed
@@ -26,12 +28,9 @@ use ovn_nb::{LogicalSwitchPort, TableUpdates2};
 use ovsdb_proto::typed::{Table, TypedRowUpdate2};
 use ovsdb_proto::{Framer, Message, Response, RowUpdate2, Uuid};
 
+/// Decodes one complete reply straight into typed rows.
 fn decode(bytes: &[u8]) -> TableUpdates2 {
-    let range = Framer::new()
-        .scan(bytes)
-        .expect("valid stream")
-        .expect("one message");
-    match Message::decode_response::<TableUpdates2>(&bytes[range], "monitor_cond reply")
+    match Message::decode_response::<TableUpdates2>(bytes, "monitor_cond reply")
         .expect("valid reply")
     {
         Response::Ok { result, .. } => result,
@@ -51,6 +50,18 @@ fn typed(c: &mut Criterion) {
             let u = decode(black_box(&bytes));
             assert_eq!(u.logical_switch_port.0.len(), 100_000);
             u
+        })
+    });
+    // What a client does with a message it has just received: find where it ends, then
+    // decode it.
+    group.bench_function("monitor_cond_100k_framed", |b| {
+        b.iter_with_large_drop(|| {
+            let bytes = black_box(&bytes);
+            let range = Framer::new()
+                .scan(bytes)
+                .expect("valid stream")
+                .expect("one message");
+            decode(&bytes[range])
         })
     });
     group.bench_function("serde_json_value", |b| {
