@@ -20,6 +20,14 @@ use std::time::{Duration, Instant};
 use ovn_nb::TableUpdates2;
 use ovsdb_proto::{Framer, Message, Response};
 
+// The decodes run under mimalloc, as `cargo bench --bench typed` and `ic-routed` do. Under
+// glibc's malloc the runs after the first depend on what the previous ones freed: once a
+// 48 MB `Value` tree has been freed, the next decode spends its time consolidating free
+// lists (`malloc_consolidate`), so best-of-three figures wander by a quarter. Both decodes
+// use the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
