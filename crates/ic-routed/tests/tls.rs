@@ -108,6 +108,27 @@ fn tls_lab(zones: usize, server: &Party) -> (IcLab, String, String) {
     )
 }
 
+/// Creates transit switch `ts1`, waits until both zones have it, and attaches router `lrN`
+/// of zone `azN` to it with address `169.254.100.N/24`.
+fn join_ts1(lab: &mut IcLab) {
+    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
+    for i in 1..=2 {
+        assert!(
+            lab.wait_switch(i - 1, "ts1", CONVERGE),
+            "transit switch ts1 never reached az{i}\n{}",
+            lab.logs()
+        );
+        lab.attach_router(
+            i - 1,
+            &format!("lr{i}"),
+            "ts1",
+            &format!("aa:aa:aa:aa:aa:0{i}"),
+            &[&format!("169.254.100.{i}/24")],
+        )
+        .unwrap();
+    }
+}
+
 /// The names in IC-SB's `Availability_Zone` table, sorted.
 fn registered_zones(lab: &IcLab) -> Vec<String> {
     let out = lab
@@ -176,22 +197,7 @@ fn routes_over_tls_and_wrong_ca_is_refused() {
         zone.start_ic_with_args(&ic_routed(), &ic_nb, &ic_sb, &client.args())
             .expect("ic-routed starts");
     }
-    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
-    for i in 1..=2 {
-        assert!(
-            lab.wait_switch(i - 1, "ts1", CONVERGE),
-            "transit switch ts1 never reached az{i}\n{}",
-            lab.logs()
-        );
-        lab.attach_router(
-            i - 1,
-            &format!("lr{i}"),
-            "ts1",
-            &format!("aa:aa:aa:aa:aa:0{i}"),
-            &[&format!("169.254.100.{i}/24")],
-        )
-        .unwrap();
-    }
+    join_ts1(&mut lab);
     // The lab enables route advertisement and learning in every zone's NB_Global.
     for zone in &lab.zones {
         for option in ["options:ic-route-adv", "options:ic-route-learn"] {
@@ -261,6 +267,58 @@ Route Table <main>:
         assert!(
             log.contains("SSL_accept: error:0A000086:SSL routines::certificate verify failed"),
             "the IC server did not log the rejected certificate:\n{log}"
+        );
+    }
+}
+
+/// A mixed deployment over TLS: `ic-routed` in one zone, Debian's `ovn-ic` in the other,
+/// both reaching the IC databases through `ssl:` remotes with certificates of the same PKI.
+/// Each zone learns the route the other advertises.
+#[test]
+fn ic_routed_and_ovn_ic_exchange_routes_over_tls() {
+    if !enabled() {
+        return;
+    }
+    let pkis = Pkis::new();
+    let server = issue(&pkis.good, "icdb");
+    let (mut lab, ic_nb, ic_sb) = tls_lab(2, &server);
+    let daemons = [ic_routed(), IcDaemon::OvnIc];
+    for (i, (zone, daemon)) in lab.zones.iter_mut().zip(&daemons).enumerate() {
+        let client = issue(&pkis.good, &format!("az{}", i + 1));
+        zone.start_ic_with_args(daemon, &ic_nb, &ic_sb, &client.args())
+            .expect("IC daemon starts");
+    }
+    join_ts1(&mut lab);
+    lab.zones[0]
+        .nbctl(&["lr-route-add", "lr1", "10.11.1.0/24", "169.254.0.1"])
+        .unwrap();
+    lab.zones[1]
+        .nbctl(&["lr-route-add", "lr2", "10.22.2.0/24", "169.254.0.2"])
+        .unwrap();
+    for (learner, router, prefix, nexthop) in [
+        (1, "lr2", "10.11.1.0/24", "169.254.100.1"),
+        (0, "lr1", "10.22.2.0/24", "169.254.100.2"),
+    ] {
+        // The line `ovn-nbctl lr-route-list` prints for a learned route.
+        let expected = format!("{prefix:>25} {nexthop:>25} dst-ip (learned)\n");
+        let mut last = String::new();
+        let learned = wait_for(CONVERGE, || {
+            last = lab.zones[learner].routes(router).unwrap_or_default();
+            last.contains(&expected)
+        });
+        assert!(
+            learned,
+            "az{} lr-route-list {router}:\n{last}\nexpected:\n{expected}\n{}",
+            learner + 1,
+            lab.logs()
+        );
+    }
+    assert_eq!(registered_zones(&lab), ["az1", "az2"]);
+    let log = lab.zones[0].ics()[0].log();
+    for remote in [&ic_nb, &ic_sb] {
+        assert!(
+            log.contains(&format!("ovsdb session ready remote={remote} ")),
+            "az1's ic-routed never reached {remote}:\n{log}"
         );
     }
 }
