@@ -1690,28 +1690,22 @@ struct InitialCopy {
 impl InitialCopy {
     fn decode(method: Method, payload: Payload) -> ovsdb_proto::Result<InitialCopy> {
         use serde_json::value::RawValue;
+        use std::collections::BTreeMap;
+        // The reply is read once: straight into its table members, left raw.
+        type Members<'a> = BTreeMap<String, &'a RawValue>;
         let json = payload.as_bytes();
         let bad = |e: serde_json::Error| ovsdb_proto::Error::from_json("monitor reply", &e);
-        let (found, last_txn_id, tables) = if method == Method::MonitorCondSince {
-            let (found, txn, tables): (bool, &RawValue, &RawValue) =
+        let (found, last_txn_id, members) = if method == Method::MonitorCondSince {
+            let (found, txn, members): (bool, String, Members<'_>) =
                 ovsdb_proto::json::from_bytes(json).map_err(bad)?;
-            let txn: String = serde_json::from_str(txn.get()).map_err(bad)?;
             let txn = ovsdb_proto::parse_uuid(&txn).ok_or_else(|| {
                 ovsdb_proto::Error::Protocol(format!("bad last-txn-id {txn:?} in monitor reply"))
             })?;
-            (found, Some(txn), tables)
+            (found, Some(txn), members)
         } else {
-            (
-                false,
-                None,
-                ovsdb_proto::json::from_bytes::<&RawValue>(json).map_err(bad)?,
-            )
+            let members: Members<'_> = ovsdb_proto::json::from_bytes(json).map_err(bad)?;
+            (false, None, members)
         };
-        let members: Vec<(String, &RawValue)> =
-            serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(tables.get())
-                .map_err(bad)?
-                .into_iter()
-                .collect();
         // Each member's text is a slice of `json`: keep its range.
         let base = json.as_ptr() as usize;
         let tables = members
