@@ -96,17 +96,12 @@ impl StringMapBuilder {
             &self.text[..self.ends[2 * n - 1] as usize]
         };
         let ends = self.ends[..2 * n].iter().map(|e| *e as usize);
-        let map = StringMap::from_parts(n, strings, ends);
+        let map = StringMap::assemble(n, strings.len(), ends, std::iter::once(strings));
         if self.unordered {
             map.sorted()
         } else {
             Ok(map)
         }
-    }
-
-    /// The map, like [`StringMapBuilder::build`], consuming the builder.
-    pub fn finish(self) -> Result<StringMap, String> {
-        self.build()
     }
 }
 
@@ -127,39 +122,43 @@ fn push_digits(out: &mut String, x: usize, w: usize) {
 }
 
 impl StringMap {
-    /// The map of `n` pairs whose strings are `strings` back to back, ending at `ends`
-    /// (`2n` offsets into `strings`, in order).
-    fn from_parts(n: usize, strings: &str, ends: impl Iterator<Item = usize>) -> StringMap {
+    /// Writes the buffer of a map of `n` pairs: the index (`n`, then the `2n` `ends`, offsets
+    /// into the strings), then `strings` back to back, `len` bytes in all. The one writer of
+    /// every map.
+    fn assemble<'a>(
+        n: usize,
+        len: usize,
+        ends: impl Iterator<Item = usize>,
+        strings: impl Iterator<Item = &'a str>,
+    ) -> StringMap {
         if n == 0 {
             return StringMap::default();
         }
-        let w = digits_for(n.max(strings.len()));
-        let mut buf = String::with_capacity(1 + w * (1 + 2 * n) + strings.len());
+        let w = digits_for(n.max(len));
+        let mut buf = String::with_capacity(1 + w * (1 + 2 * n) + len);
         buf.push(char::from(w as u8));
         push_digits(&mut buf, n, w);
         for end in ends {
             push_digits(&mut buf, end, w);
         }
-        buf.push_str(strings);
+        for s in strings {
+            buf.push_str(s);
+        }
         StringMap {
             buf: buf.into_boxed_str(),
         }
     }
 
-    /// Sorts the pairs by key, or names a repeated key.
+    /// Sorts the pairs by key, or names a repeated key (for a builder whose keys did not
+    /// come in increasing order).
     fn sorted(self) -> Result<StringMap, String> {
-        let map = self;
-        let sorted = (1..map.len()).all(|i| map.key(i - 1) < map.key(i));
-        if sorted {
-            return Ok(map);
-        }
-        let mut order: Vec<usize> = (0..map.len()).collect();
-        order.sort_by(|a, b| map.key(*a).cmp(map.key(*b)));
-        if let Some(w) = order.windows(2).find(|w| map.key(w[0]) == map.key(w[1])) {
-            return Err(map.key(w[0]).to_owned());
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_by(|a, b| self.key(*a).cmp(self.key(*b)));
+        if let Some(w) = order.windows(2).find(|w| self.key(w[0]) == self.key(w[1])) {
+            return Err(self.key(w[0]).to_owned());
         }
         Ok(StringMap::from_sorted(
-            order.into_iter().map(|i| (map.key(i), map.value(i))),
+            order.into_iter().map(|i| (self.key(i), self.value(i))),
         ))
     }
 }
@@ -236,27 +235,12 @@ impl StringMap {
             len += k.len() + v.len();
             n += 1;
         }
-        if n == 0 {
-            return StringMap::default();
-        }
-        let w = digits_for(n.max(len));
-        let mut buf = String::with_capacity(1 + w * (1 + 2 * n) + len);
-        buf.push(char::from(w as u8));
-        push_digits(&mut buf, n, w);
-        let mut end = 0;
-        for (k, v) in pairs.clone() {
-            for s in [k, v] {
-                end += s.len();
-                push_digits(&mut buf, end, w);
-            }
-        }
-        for (k, v) in pairs {
-            buf.push_str(k);
-            buf.push_str(v);
-        }
-        StringMap {
-            buf: buf.into_boxed_str(),
-        }
+        let strings = pairs.flat_map(|(k, v)| [k, v]);
+        let ends = strings.clone().scan(0, |end, s| {
+            *end += s.len();
+            Some(*end)
+        });
+        StringMap::assemble(n, len, ends, strings)
     }
 
     /// A map from pairs in any order; for a repeated key the last pair wins.
@@ -453,13 +437,13 @@ mod tests {
         for s in ["z", "1", "a", "2"] {
             b.push(s).unwrap();
         }
-        let m = b.finish().unwrap();
+        let m = b.build().unwrap();
         assert_eq!(m.iter().collect::<Vec<_>>(), [("a", "2"), ("z", "1")]);
         let mut b = StringMapBuilder::new();
         for s in ["k", "1", "k", "2"] {
             b.push(s).unwrap();
         }
-        assert_eq!(b.finish().unwrap_err(), "k");
+        assert_eq!(b.build().unwrap_err(), "k");
     }
 
     #[test]

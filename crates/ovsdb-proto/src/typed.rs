@@ -865,7 +865,7 @@ impl ColumnValue for StringMap {
                 .map_err(|e| e.to_string())?;
             b.push(string_atom(v, vt)?).map_err(|e| e.to_string())?;
         }
-        b.finish()
+        b.build()
             .map_err(|k| format!("map contains duplicate key {}", Atom::String(k)))
     }
     fn to_datum(&self) -> Datum {
