@@ -809,6 +809,20 @@ impl<K: Atomic + Ord, V: Atomic> ColumnValue for SortedMap<K, V> {
     }
 }
 
+/// Implements `DeserializeSeed` for a seed that is its own [`Visitor`]: it asks the
+/// deserializer for `$shape` (`deserialize_seq`, `deserialize_map`, …) and visits what comes.
+/// `[$generics]` are the impl's type parameters besides `'de`.
+macro_rules! seed_visits_itself {
+    ($shape:ident, [$($generics:tt)*] $seed:ty) => {
+        impl<'de, $($generics)*> DeserializeSeed<'de> for $seed {
+            type Value = <Self as Visitor<'de>>::Value;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.$shape(self)
+            }
+        }
+    };
+}
+
 /// The `visit_*` methods of a map visitor for the scalar atoms a map cannot be.
 macro_rules! scalars_are_not_maps {
     () => {
@@ -911,12 +925,7 @@ struct MapStringSeed<'a, 'b> {
     out: &'b mut StringMapBuilder,
 }
 
-impl<'de> DeserializeSeed<'de> for MapStringSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_str(self)
-    }
-}
+seed_visits_itself!(deserialize_str, [] MapStringSeed<'_, '_>);
 
 impl<'de> Visitor<'de> for MapStringSeed<'_, '_> {
     type Value = ();
@@ -936,12 +945,7 @@ struct MapStringPairs<'a, 'b> {
     out: &'b mut StringMapBuilder,
 }
 
-impl<'de> DeserializeSeed<'de> for MapStringPairs<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
+seed_visits_itself!(deserialize_seq, [] MapStringPairs<'_, '_>);
 
 impl<'de> Visitor<'de> for MapStringPairs<'_, '_> {
     type Value = ();
@@ -950,12 +954,7 @@ impl<'de> Visitor<'de> for MapStringPairs<'_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         struct Pair<'a, 'b>(MapStringPairs<'a, 'b>);
-        impl<'de> DeserializeSeed<'de> for Pair<'_, '_> {
-            type Value = ();
-            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-                d.deserialize_seq(self)
-            }
-        }
+        seed_visits_itself!(deserialize_seq, [] Pair<'_, '_>);
         impl<'de> Visitor<'de> for Pair<'_, '_> {
             type Value = ();
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -1241,12 +1240,7 @@ impl<'a, T> AtomSeed<'a, T> {
     }
 }
 
-impl<'de, T: Atomic> DeserializeSeed<'de> for AtomSeed<'_, T> {
-    type Value = T;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_visits_itself!(deserialize_any, [T: Atomic] AtomSeed<'_, T>);
 
 impl<'de, T: Atomic> Visitor<'de> for AtomSeed<'_, T> {
     type Value = T;
@@ -1283,12 +1277,7 @@ struct ElementsSeed<'a, 'c, T, C> {
     target: PhantomData<fn() -> T>,
 }
 
-impl<'de, T: Atomic, C: Collect<T>> DeserializeSeed<'de> for ElementsSeed<'_, '_, T, C> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
+seed_visits_itself!(deserialize_seq, [T: Atomic, C: Collect<T>] ElementsSeed<'_, '_, T, C>);
 
 impl<'de, T: Atomic, C: Collect<T>> Visitor<'de> for ElementsSeed<'_, '_, T, C> {
     type Value = ();
@@ -1383,12 +1372,7 @@ struct PairSeed<'a, K, V> {
     target: PhantomData<fn() -> (K, V)>,
 }
 
-impl<'de, K: Atomic, V: Atomic> DeserializeSeed<'de> for PairSeed<'_, K, V> {
-    type Value = (K, V);
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(K, V), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
+seed_visits_itself!(deserialize_seq, [K: Atomic, V: Atomic] PairSeed<'_, K, V>);
 
 impl<'de, K: Atomic, V: Atomic> Visitor<'de> for PairSeed<'_, K, V> {
     type Value = (K, V);
@@ -1416,12 +1400,7 @@ struct PairsSeed<'a, 'c, K, V> {
     out: &'c mut Vec<(K, V)>,
 }
 
-impl<'de, K: Atomic + Ord, V: Atomic> DeserializeSeed<'de> for PairsSeed<'_, '_, K, V> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
+seed_visits_itself!(deserialize_seq, [K: Atomic + Ord, V: Atomic] PairsSeed<'_, '_, K, V>);
 
 impl<'de, K: Atomic + Ord, V: Atomic> Visitor<'de> for PairsSeed<'_, '_, K, V> {
     type Value = ();
@@ -1522,12 +1501,7 @@ impl<'de, C: Column> Deserialize<'de> for ColumnKey<C> {
 /// will stay rather than moved there (a generated row is a few hundred bytes).
 struct RowInto<'r, T>(&'r mut T);
 
-impl<'de, T: Table> DeserializeSeed<'de> for RowInto<'_, T> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_visits_itself!(deserialize_map, [T: Table] RowInto<'_, T>);
 
 impl<'de, T: Table> Visitor<'de> for RowInto<'_, T> {
     type Value = ();
@@ -1606,12 +1580,7 @@ struct RowUpdateInto<'v, T> {
     out: &'v mut Vec<(Uuid, TypedRowUpdate2<T>)>,
 }
 
-impl<'de, T: Table> DeserializeSeed<'de> for RowUpdateInto<'_, T> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_visits_itself!(deserialize_map, [T: Table] RowUpdateInto<'_, T>);
 
 enum UpdateKind {
     Initial,
@@ -1689,12 +1658,7 @@ pub fn apply_table_update2_json<T: Table>(
     rows: &mut HashMap<Uuid, T>,
 ) -> Result<Vec<(Uuid, Applied)>> {
     struct Seed<'m, T>(&'m mut HashMap<Uuid, T>);
-    impl<'de, T: Table> DeserializeSeed<'de> for Seed<'_, T> {
-        type Value = Vec<(Uuid, Applied)>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_map(self)
-        }
-    }
+    seed_visits_itself!(deserialize_map, [T: Table] Seed<'_, T>);
     impl<'de, T: Table> Visitor<'de> for Seed<'_, T> {
         type Value = Vec<(Uuid, Applied)>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
