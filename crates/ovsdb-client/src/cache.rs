@@ -280,7 +280,7 @@ impl Tables {
     pub fn len(&self, table: &str) -> usize {
         match self.tables.get(table) {
             Some(rows) => rows.len(),
-            None if self.owned.contains(table) => self.typed.get(table).map_or(0, |m| m.len()),
+            None if self.is_owned(table) => self.typed.get(table).map_or(0, |m| m.len()),
             None => 0,
         }
     }
@@ -333,7 +333,7 @@ impl Tables {
 
     /// Re-derives the typed copy and the indexes of `table` from its rows.
     fn rebuild_derived(&mut self, table: &str) {
-        if self.owned.contains(table) {
+        if self.is_owned(table) {
             if !self.indexes.values().any(|i| i.table == table) {
                 return;
             }
