@@ -96,7 +96,7 @@ impl StringMapBuilder {
             &self.text[..self.ends[2 * n - 1] as usize]
         };
         let ends = self.ends[..2 * n].iter().map(|e| *e as usize);
-        let map = StringMap::assemble(n, strings.len(), ends, std::iter::once(strings));
+        let map = StringMap::from_parts(n, strings, ends);
         if self.unordered {
             map.sorted()
         } else {
@@ -122,28 +122,28 @@ fn push_digits(out: &mut String, x: usize, w: usize) {
 }
 
 impl StringMap {
-    /// Writes the buffer of a map of `n` pairs: the index (`n`, then the `2n` `ends`, offsets
-    /// into the strings), then `strings` back to back, `len` bytes in all. The one writer of
-    /// every map.
-    fn assemble<'a>(
-        n: usize,
-        len: usize,
-        ends: impl Iterator<Item = usize>,
-        strings: impl Iterator<Item = &'a str>,
-    ) -> StringMap {
-        if n == 0 {
-            return StringMap::default();
-        }
+    /// Starts the buffer of a map of `n` pairs whose strings are `len` bytes long: room for
+    /// all of it, then the index's digit width and the pair count. The caller appends the
+    /// `2n` ends (with [`push_digits`] at the returned width), then the strings.
+    fn start_buffer(n: usize, len: usize) -> (String, usize) {
         let w = digits_for(n.max(len));
         let mut buf = String::with_capacity(1 + w * (1 + 2 * n) + len);
         buf.push(char::from(w as u8));
         push_digits(&mut buf, n, w);
+        (buf, w)
+    }
+
+    /// The map of `n` pairs whose strings are `strings` back to back, ending at `ends`
+    /// (`2n` offsets into `strings`, in order).
+    fn from_parts(n: usize, strings: &str, ends: impl Iterator<Item = usize>) -> StringMap {
+        if n == 0 {
+            return StringMap::default();
+        }
+        let (mut buf, w) = StringMap::start_buffer(n, strings.len());
         for end in ends {
             push_digits(&mut buf, end, w);
         }
-        for s in strings {
-            buf.push_str(s);
-        }
+        buf.push_str(strings);
         StringMap {
             buf: buf.into_boxed_str(),
         }
@@ -235,12 +235,24 @@ impl StringMap {
             len += k.len() + v.len();
             n += 1;
         }
-        let strings = pairs.flat_map(|(k, v)| [k, v]);
-        let ends = strings.clone().scan(0, |end, s| {
-            *end += s.len();
-            Some(*end)
-        });
-        StringMap::assemble(n, len, ends, strings)
+        if n == 0 {
+            return StringMap::default();
+        }
+        let (mut buf, w) = StringMap::start_buffer(n, len);
+        let mut end = 0;
+        for (k, v) in pairs.clone() {
+            for s in [k, v] {
+                end += s.len();
+                push_digits(&mut buf, end, w);
+            }
+        }
+        for (k, v) in pairs {
+            buf.push_str(k);
+            buf.push_str(v);
+        }
+        StringMap {
+            buf: buf.into_boxed_str(),
+        }
     }
 
     /// A map from pairs in any order; for a repeated key the last pair wins.
