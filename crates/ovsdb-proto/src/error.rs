@@ -6,8 +6,9 @@ use std::fmt;
 ///
 /// Variants are grouped by fault: the bytes or JSON a peer sent ([`Error::Framing`],
 /// [`Error::FrameTooLarge`], [`Error::Decode`]), a value that breaks a schema
-/// ([`Error::Schema`]), a peer that breaks the protocol ([`Error::Protocol`]), a caller that
-/// misuses the API ([`Error::Usage`]) and the transport ([`Error::Io`]). An OVSDB `error`
+/// ([`Error::Schema`]), a write the server's schema cannot take ([`Error::Skew`]), a peer
+/// that breaks the protocol ([`Error::Protocol`]), a caller that misuses the API
+/// ([`Error::Usage`]) and the transport ([`Error::Io`]). An OVSDB `error`
 /// reply is *not* an `Error`: it is data, see [`crate::OvsdbError`].
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,10 @@ pub enum Error {
     /// A value that breaks its column's type, or a malformed schema.
     #[error(transparent)]
     Schema(Box<SchemaError>),
+    /// An operation needs a table or column the server's schema lacks (see
+    /// [`crate::skew::check_operations`]).
+    #[error(transparent)]
+    Skew(Box<crate::skew::SkewError>),
     /// The peer broke the protocol (for example a reply to a request never sent).
     #[error("protocol violation: {0}")]
     Protocol(String),

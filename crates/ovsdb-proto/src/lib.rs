@@ -1,8 +1,10 @@
 //! Sans-IO OVSDB protocol: RFC 7047 plus the Open vSwitch extensions.
 //!
 //! This crate holds everything about OVSDB that is not IO: the data notation ([`Atom`],
-//! [`Datum`], [`Row`]), the schema model ([`DatabaseSchema`]), JSON-RPC messages and the typed
-//! calls and replies of every method ([`Message`], [`Call`], [`Reply`]), transaction
+//! [`Datum`], [`Row`]), the schema model ([`DatabaseSchema`]), schema skew across releases
+//! ([`skew`]: one model over several releases' schemas, and transactions checked against a
+//! server's schema), the runtime of generated typed rows ([`typed`]), JSON-RPC messages and
+//! the typed calls and replies of every method ([`Message`], [`Call`], [`Reply`]), transaction
 //! operations ([`Operation`], [`Condition`], [`Mutation`], [`OperationResult`]), the
 //! `update2`/`update3` semantics as pure functions ([`apply_update2`], [`Datum::apply_diff`]),
 //! stream framing ([`Framer`], [`FrameCodec`]) and a connection state machine
@@ -41,6 +43,7 @@ mod message;
 mod operation;
 mod row;
 pub mod schema;
+pub mod skew;
 mod sorted_map;
 mod string_map;
 pub mod typed;
