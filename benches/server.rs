@@ -31,8 +31,8 @@ const MONITORS: usize = 10;
 fn nb_schema() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     [
-        root.join("crates/ovn-nb/schema/ovn-nb.ovsschema"),
-        root.join("../ovn-nb/schema/ovn-nb.ovsschema"),
+        root.join("crates/ovn-nb/schema/ovn-nb-7.0.0.ovsschema"),
+        root.join("../ovn-nb/schema/ovn-nb-7.0.0.ovsschema"),
     ]
     .into_iter()
     .find(|p| p.exists())

@@ -1,15 +1,34 @@
-//! Generates typed Rust rows from an OVSDB schema (`.ovsschema`, RFC 7047 §3.2).
+//! Generates typed Rust rows from OVSDB schemas (`.ovsschema`, RFC 7047 §3.2): one schema,
+//! or the schemas of several releases of a database merged into one model.
 //!
 //! This is a build tool, not a runtime library: its output is committed (the `ovn-nb`,
 //! `ovn-sb`, `ovn-ic-nb` and `ovn-ic-sb` crates) and a drift test regenerates it. The output
-//! uses the runtime in [`ovsdb_proto::typed`].
+//! uses the runtime in [`ovsdb_proto::typed`] and [`ovsdb_proto::skew`].
 //!
 //! ```no_run
-//! let schema = std::fs::read("crates/ovn-nb/schema/ovn-nb.ovsschema").unwrap();
-//! let options = ovsdb_codegen::Options::new("../schema/ovn-nb.ovsschema");
-//! let out = ovsdb_codegen::generate(&schema, &options).unwrap();
+//! // The schemas a crate pins, listed in its `schema/releases.txt`, oldest release first.
+//! let pinned = ovsdb_codegen::read_pinned(
+//!     std::path::Path::new("crates/ovn-nb/schema/releases.txt"),
+//!     "../schema/",
+//! )?;
+//! let out = ovsdb_codegen::generate_pinned(&pinned)?;
 //! std::fs::write("crates/ovn-nb/src/generated.rs", out.code).unwrap();
+//! # Ok::<(), ovsdb_codegen::Error>(())
 //! ```
+//!
+//! # Several releases, one model
+//!
+//! A database's schema grows from release to release. [`generate_pinned`] takes the schema of
+//! each pinned release and generates the types of their merged **model**
+//! ([`ovsdb_proto::skew::SchemaHistory`]): every table and column of any release, each with
+//! its loosest type (the union of string enumerations, the widest ranges, the smallest `min`
+//! and largest `max`), so the rows of a server of any pinned release decode. A column whose
+//! atomic type, map-ness or referenced table differs between releases is an error. The
+//! output also records the first pinned release of every table and column (`Table::since`,
+//! `Column::since`, a `Since …` line in the docs; enum values listed only by some releases
+//! say which), embeds every pinned schema (`PINNED`; `SCHEMA_JSON` is the newest, the schema
+//! to serve) and builds the history on first use (`history()`; `schema()` is the model). One
+//! schema ([`generate`]) is a history of one release.
 //!
 //! # What a schema becomes
 //!
@@ -40,11 +59,12 @@
 //! decodes the `<table-updates2>` of a `monitor_cond` reply or an `update2`/`update3`
 //! notification straight from its JSON (unknown tables and columns are skipped).
 //!
-//! The module also gets the schema's `NAME`, `VERSION` and `CKSUM`, the schema text
-//! (`SCHEMA_JSON`, an `include_str!` of the schema file kept next to the code), `schema()`
-//! and a `tables` module of table name constants. Output order follows the schema's sorted
-//! table and column names, so it is deterministic. [`generate`] runs the code through
-//! `rustfmt` so that `cargo fmt --check` accepts it.
+//! The module also gets the schema's `NAME`, the newest release (`RELEASE`) and its schema's
+//! `VERSION` and `CKSUM`, the schema texts (`SCHEMA_JSON` and `PINNED`, `include_str!`s of
+//! the schema files kept next to the code), `history()`, `schema()`, a `releases` module of
+//! release constants and a `tables` module of table name constants. Output order follows the
+//! model's sorted table and column names, so it is deterministic. [`generate`] runs the code
+//! through `rustfmt` so that `cargo fmt --check` accepts it.
 
 #![forbid(unsafe_code)]
 
@@ -55,6 +75,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use ovsdb_proto::schema::{AtomicType, BaseType, ColumnSchema, ColumnType, RefType, TableSchema};
+use ovsdb_proto::skew::{PinnedSchema, Release, SchemaHistory};
 use ovsdb_proto::{Atom, DatabaseSchema};
 
 /// What can go wrong while generating code.
@@ -80,13 +101,16 @@ pub enum Error {
     },
 }
 
-/// How to generate.
+/// How to generate the code of one schema (see [`generate`]).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
     /// The schema file's path as the generated file's `include_str!` must name it (relative
     /// to the generated file).
     pub schema_include: String,
+    /// The release the schema belongs to; `None` takes the schema's own `x.y.z` version
+    /// (`0.0.0` for a schema without one).
+    pub release: Option<Release>,
 }
 
 impl Options {
@@ -94,6 +118,36 @@ impl Options {
     pub fn new(schema_include: impl Into<String>) -> Self {
         Options {
             schema_include: schema_include.into(),
+            release: None,
+        }
+    }
+
+    /// Names the release the schema belongs to.
+    pub fn release(mut self, release: Release) -> Self {
+        self.release = Some(release);
+        self
+    }
+}
+
+/// One pinned release's schema as the generator reads it (see [`generate_pinned`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PinnedFile {
+    /// The release.
+    pub release: Release,
+    /// The schema file's path as the generated file's `include_str!` must name it.
+    pub include: String,
+    /// The schema's text.
+    pub json: String,
+}
+
+impl PinnedFile {
+    /// The schema `json` of `release`, reached from the generated file at `include`.
+    pub fn new(release: Release, include: impl Into<String>, json: impl Into<String>) -> Self {
+        PinnedFile {
+            release,
+            include: include.into(),
+            json: json.into(),
         }
     }
 }
@@ -108,10 +162,21 @@ pub struct Generated {
     pub formatted: bool,
 }
 
-/// Generates the module for `schema_json` and formats it with `rustfmt` (edition 2021). If
-/// `rustfmt` cannot be run, the unformatted code is returned with `formatted` false.
+/// Generates the module for `schema_json`, one release's schema, and formats it with
+/// `rustfmt` (edition 2021). If `rustfmt` cannot be run, the unformatted code is returned
+/// with `formatted` false.
 pub fn generate(schema_json: &[u8], options: &Options) -> Result<Generated, Error> {
-    let code = generate_unformatted(schema_json, options)?;
+    formatted(generate_unformatted(schema_json, options)?)
+}
+
+/// Generates the module for the schemas of several releases (oldest first): the types of
+/// their merged model (see [`ovsdb_proto::skew`]), the release that introduced each table and
+/// column, and every pinned schema embedded. Formatted like [`generate`].
+pub fn generate_pinned(files: &[PinnedFile]) -> Result<Generated, Error> {
+    formatted(generate_pinned_unformatted(files)?)
+}
+
+fn formatted(code: String) -> Result<Generated, Error> {
     match rustfmt(&code) {
         Ok(code) => Ok(Generated {
             code,
@@ -157,21 +222,25 @@ pub fn rustfmt(code: &str) -> Result<String, Error> {
     String::from_utf8(out.stdout).map_err(|e| Error::Rustfmt(e.to_string()))
 }
 
-/// The generated crates of this workspace: (crate directory, schema file name), relative to
-/// the workspace root. The schema lives in `<crate>/schema/`, the code in
-/// `<crate>/src/generated.rs`.
-pub const OVN_CRATES: &[(&str, &str)] = &[
-    ("crates/ovn-nb", "ovn-nb.ovsschema"),
-    ("crates/ovn-sb", "ovn-sb.ovsschema"),
-    ("crates/ovn-ic-nb", "ovn-ic-nb.ovsschema"),
-    ("crates/ovn-ic-sb", "ovn-ic-sb.ovsschema"),
+/// The generated crates of this workspace, as directories relative to the workspace root.
+/// Each keeps its pinned schemas in `<crate>/schema/` with the list of pinned releases in
+/// `<crate>/schema/releases.txt`, and its code in `<crate>/src/generated.rs`.
+pub const OVN_CRATES: &[&str] = &[
+    "crates/ovn-nb",
+    "crates/ovn-sb",
+    "crates/ovn-ic-nb",
+    "crates/ovn-ic-sb",
 ];
 
-/// Where a generated crate's schema and code live.
+/// The name of a crate's list of pinned releases, in its `schema/` directory.
+pub const RELEASES_FILE: &str = "releases.txt";
+
+/// Where a generated crate's schemas and code live.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CratePaths {
-    /// The schema file.
-    pub schema: PathBuf,
+    /// The list of pinned releases (`schema/releases.txt`).
+    pub releases: PathBuf,
     /// The generated file.
     pub generated: PathBuf,
 }
@@ -180,25 +249,84 @@ pub struct CratePaths {
 pub fn ovn_crate_paths(root: &Path) -> Vec<CratePaths> {
     OVN_CRATES
         .iter()
-        .map(|(dir, schema)| CratePaths {
-            schema: root.join(dir).join("schema").join(schema),
+        .map(|dir| CratePaths {
+            releases: root.join(dir).join("schema").join(RELEASES_FILE),
             generated: root.join(dir).join("src").join("generated.rs"),
         })
         .collect()
 }
 
-/// Generates the code of one crate of [`OVN_CRATES`] from its committed schema.
+/// One line of a list of pinned releases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReleaseLine {
+    /// The release.
+    pub release: Release,
+    /// Its schema file, in the list's directory.
+    pub file: String,
+}
+
+/// Parses a list of pinned releases: one `RELEASE FILE` pair per line, oldest release first,
+/// `#` starting a comment. Releases sharing a schema name the same file.
+pub fn parse_releases(text: &str) -> Result<Vec<ReleaseLine>, Error> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let bad = |why: &str| Error::Unsupported(format!("{RELEASES_FILE} line {}: {why}", n + 1));
+        let mut words = line.split_whitespace();
+        let (Some(release), Some(file), None) = (words.next(), words.next(), words.next()) else {
+            return Err(bad("expected RELEASE FILE"));
+        };
+        let release = Release::parse(release).ok_or_else(|| bad("not a release"))?;
+        if file.contains('/') || !file.ends_with(".ovsschema") {
+            return Err(bad("the file must be an .ovsschema next to the list"));
+        }
+        out.push(ReleaseLine {
+            release,
+            file: file.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// The pinned schemas of a list of releases (`releases.txt`) and its directory, as
+/// [`generate_pinned`] takes them; each is included as `<include_dir><file>` (a generated
+/// crate's `src/generated.rs` reaches its schemas with `../schema/`). A file's name must end
+/// with its schema's version (`ovn-nb-7.0.0.ovsschema`).
+pub fn read_pinned(releases: &Path, include_dir: &str) -> Result<Vec<PinnedFile>, Error> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let text = std::fs::read_to_string(releases).map_err(io(releases))?;
+    let dir = releases.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for line in parse_releases(&text)? {
+        let path = dir.join(&line.file);
+        let json = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let schema = DatabaseSchema::from_slice(json.as_bytes())?;
+        let version = schema.version.unwrap_or_default();
+        if !line.file.ends_with(&format!("-{version}.ovsschema")) {
+            return Err(Error::Unsupported(format!(
+                "{}: the name does not end with the schema's version {version}",
+                line.file
+            )));
+        }
+        out.push(PinnedFile::new(
+            line.release,
+            format!("{include_dir}{}", line.file),
+            json,
+        ));
+    }
+    Ok(out)
+}
+
+/// Generates the code of one crate of [`OVN_CRATES`] from its committed schemas.
 pub fn generate_crate(paths: &CratePaths) -> Result<Generated, Error> {
-    let schema = std::fs::read(&paths.schema).map_err(|source| Error::Io {
-        path: paths.schema.clone(),
-        source,
-    })?;
-    let name = paths
-        .schema
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    generate(&schema, &Options::new(format!("../schema/{name}")))
+    generate_pinned(&read_pinned(&paths.releases, "../schema/")?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,6 +405,9 @@ struct EnumDef {
     origin: String,
     /// (wire value, variant)
     values: Vec<(String, String)>,
+    /// Per value, the releases that list it when not all releases with the column do
+    /// (`since 25.09.0`), else empty.
+    notes: Vec<String>,
 }
 
 struct ColumnDef {
@@ -288,6 +419,8 @@ struct ColumnDef {
     default: Option<String>,
     has_real: bool,
     doc: String,
+    /// The first pinned release with the column.
+    since: Release,
 }
 
 struct TableDef {
@@ -296,6 +429,77 @@ struct TableDef {
     column_enum: String,
     columns: Vec<ColumnDef>,
     doc: Vec<String>,
+    /// The first pinned release with the table.
+    since: Release,
+}
+
+/// The pinned releases behind a model.
+struct Releases<'a> {
+    history: &'a SchemaHistory,
+    /// Each pinned release's schema, in the order of `history.pinned()`.
+    schemas: &'a [DatabaseSchema],
+}
+
+impl Releases<'_> {
+    fn oldest(&self) -> Release {
+        self.history.pinned()[0].release
+    }
+
+    /// `V23_03_1`: the constant of `release` in the generated `releases` module.
+    fn constant(release: Release) -> String {
+        format!("V{}", release.to_string().replace('.', "_"))
+    }
+
+    /// The releases that list each of `values` in the enumeration of `table.column`'s key
+    /// (or value), as a doc note when not every release with the column does.
+    fn enum_notes(
+        &self,
+        table: &str,
+        column: &str,
+        value_part: bool,
+        values: &[String],
+    ) -> Vec<String> {
+        let mut with_column = Vec::new();
+        let mut listing: Vec<Vec<Release>> = vec![Vec::new(); values.len()];
+        for (p, s) in self.history.pinned().iter().zip(self.schemas) {
+            let Some(c) = s.table(table).and_then(|t| t.columns.get(column)) else {
+                continue;
+            };
+            with_column.push(p.release);
+            let base = if value_part {
+                c.type_.value.as_ref()
+            } else {
+                Some(&c.type_.key)
+            };
+            let Some(e) = base.and_then(|b| b.enumeration.as_ref()) else {
+                continue;
+            };
+            for (i, v) in values.iter().enumerate() {
+                if e.contains(&Atom::String(v.clone())) {
+                    listing[i].push(p.release);
+                }
+            }
+        }
+        listing
+            .iter()
+            .map(|l| {
+                if l.len() == with_column.len() {
+                    return String::new();
+                }
+                let (Some(first), Some(last)) = (l.first(), l.last()) else {
+                    return String::new();
+                };
+                let from = *first != with_column[0];
+                let until = Some(last) != with_column.last();
+                match (from, until) {
+                    (true, true) => format!("listed from {first} to {last}"),
+                    (true, false) => format!("listed since {first}"),
+                    (false, true) => format!("listed up to {last}"),
+                    (false, false) => "not listed in every release".to_owned(),
+                }
+            })
+            .collect()
+    }
 }
 
 struct Model {
@@ -386,6 +590,7 @@ impl Namer<'_> {
                 name: name.clone(),
                 origin,
                 values: variants(&values),
+                notes: Vec::new(),
             });
             let doc = format!("string enum [`{name}`]");
             return Ok((name, doc));
@@ -441,7 +646,7 @@ fn count_doc(ty: &ColumnType) -> String {
     }
 }
 
-fn build_model(schema: &DatabaseSchema) -> Result<Model, Error> {
+fn build_model(schema: &DatabaseSchema, releases: &Releases<'_>) -> Result<Model, Error> {
     let mut namer = Namer {
         schema,
         struct_names: BTreeMap::new(),
@@ -467,11 +672,35 @@ fn build_model(schema: &DatabaseSchema) -> Result<Model, Error> {
     };
     for (tname, table) in &namer.schema.tables {
         let struct_name = namer.struct_of(tname)?.to_owned();
+        let table_since = releases
+            .history
+            .table_since(tname)
+            .unwrap_or_else(|| releases.oldest());
         let mut columns = Vec::new();
         let mut fields = BTreeSet::new();
         let mut variants = BTreeSet::new();
         for (cname, col) in &table.columns {
-            let def = build_column(&mut namer, tname, &struct_name, cname, col, &mut model)?;
+            let enums_before = model.enums.len();
+            let since = releases
+                .history
+                .column_since(tname, cname)
+                .unwrap_or_else(|| releases.oldest());
+            let mut def = build_column(
+                &mut namer,
+                tname,
+                &struct_name,
+                (cname, col),
+                since,
+                &mut model,
+            )?;
+            for e in model.enums.iter_mut().skip(enums_before) {
+                let wire: Vec<String> = e.values.iter().map(|(v, _)| v.clone()).collect();
+                let value_part = e.origin.ends_with(" value");
+                e.notes = releases.enum_notes(tname, cname, value_part, &wire);
+            }
+            if since != table_since {
+                def.doc.push_str(&format!(" Since {since}."));
+            }
             if !fields.insert(def.field.clone()) || !variants.insert(def.variant.clone()) {
                 return Err(Error::Unsupported(format!(
                     "two columns of {tname} give the Rust name {} / {}",
@@ -480,12 +709,18 @@ fn build_model(schema: &DatabaseSchema) -> Result<Model, Error> {
             }
             columns.push(def);
         }
+        let since = table_since;
+        let mut doc = table_doc(schema, tname, table);
+        if since != releases.oldest() {
+            doc.push(format!("First in release {since}."));
+        }
         model.tables.push(TableDef {
             name: tname.clone(),
             column_enum: format!("{struct_name}Column"),
             struct_name,
             columns,
-            doc: table_doc(schema, tname, table),
+            doc,
+            since,
         });
     }
     Ok(model)
@@ -515,8 +750,8 @@ fn build_column(
     namer: &mut Namer<'_>,
     table: &str,
     struct_name: &str,
-    name: &str,
-    col: &ColumnSchema,
+    (name, col): (&str, &ColumnSchema),
+    since: Release,
     model: &mut Model,
 ) -> Result<ColumnDef, Error> {
     let ty = &col.type_;
@@ -603,6 +838,7 @@ fn build_column(
         default,
         has_real,
         doc,
+        since,
     })
 }
 
@@ -612,9 +848,39 @@ fn build_column(
 /// Generates the module for `schema_json` without formatting it.
 pub fn generate_unformatted(schema_json: &[u8], options: &Options) -> Result<String, Error> {
     let schema = DatabaseSchema::from_slice(schema_json)?;
-    let model = build_model(&schema)?;
+    let release = options.release.unwrap_or_else(|| {
+        schema
+            .version
+            .as_deref()
+            .and_then(Release::parse)
+            .unwrap_or(Release::new("0.0.0"))
+    });
+    let json = String::from_utf8(schema_json.to_vec())
+        .map_err(|e| Error::Unsupported(format!("the schema is not UTF-8: {e}")))?;
+    let file = PinnedFile::new(release, options.schema_include.clone(), json);
+    generate_pinned_unformatted(std::slice::from_ref(&file))
+}
+
+/// Generates the module for the schemas of several releases without formatting it.
+pub fn generate_pinned_unformatted(files: &[PinnedFile]) -> Result<String, Error> {
+    let pinned = files
+        .iter()
+        .map(|f| PinnedSchema::owned(f.release, f.json.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let history = SchemaHistory::new(pinned)?;
+    let schemas = history
+        .pinned()
+        .iter()
+        .map(PinnedSchema::schema)
+        .collect::<Result<Vec<_>, _>>()?;
+    let releases = Releases {
+        history: &history,
+        schemas: &schemas,
+    };
+    let schema = history.model();
+    let model = build_model(schema, &releases)?;
     let mut o = String::new();
-    emit_header(&mut o, &schema, &model, options);
+    emit_header(&mut o, files, &releases, &model);
     for t in &model.tables {
         emit_table(&mut o, t);
     }
@@ -635,20 +901,34 @@ macro_rules! w {
     };
 }
 
-fn emit_header(o: &mut String, schema: &DatabaseSchema, model: &Model, options: &Options) {
-    let version = schema.version.as_deref().unwrap_or("");
-    let cksum = schema.cksum.as_deref().unwrap_or("");
+fn emit_header(o: &mut String, files: &[PinnedFile], releases: &Releases<'_>, model: &Model) {
+    let history = releases.history;
+    let schema = history.model();
+    let pinned = history.pinned();
+    let newest = history.newest();
+    let newest_schema = &releases.schemas[releases.schemas.len() - 1];
+    let cksum = newest_schema.cksum.as_deref().unwrap_or("");
+    let from = match files {
+        [one] => format!(
+            "{} ({} {})",
+            one.include.rsplit('/').next().unwrap_or_default(),
+            schema.name,
+            one_version(&newest.version)
+        ),
+        _ => format!(
+            "the {} schemas of releases\n// {} to {} (versions {} to {})",
+            schema.name,
+            pinned[0].release,
+            newest.release,
+            one_version(&pinned[0].version),
+            one_version(&newest.version)
+        ),
+    };
     w!(
         o,
-        "// @generated by ovsdb-codegen from {} ({} {version}). Do not edit by hand:",
-        options
-            .schema_include
-            .rsplit('/')
-            .next()
-            .unwrap_or_default(),
-        schema.name
+        "// @generated by ovsdb-codegen from {from}. Do not edit by hand:"
     );
-    w!(o, "// change the generator or the schema, then run");
+    w!(o, "// change the generator or the schemas, then run");
     w!(o, "// `cargo run -p ovsdb-codegen -- --all`.");
     w!(o);
     w!(o, "use std::sync::LazyLock;");
@@ -656,6 +936,10 @@ fn emit_header(o: &mut String, schema: &DatabaseSchema, model: &Model, options: 
     w!(
         o,
         "use ovsdb_proto::schema::{{ColumnType, DatabaseSchema, TableSchema}};"
+    );
+    w!(
+        o,
+        "use ovsdb_proto::skew::{{PinnedSchema, Release, SchemaHistory}};"
     );
     let mut typed = vec![
         "self",
@@ -690,29 +974,122 @@ fn emit_header(o: &mut String, schema: &DatabaseSchema, model: &Model, options: 
     w!(o, "pub const NAME: &str = {};", lit(&schema.name));
     w!(
         o,
-        "/// The schema's version (empty if the schema has none)."
+        "/// The newest pinned release, whose schema is [`SCHEMA_JSON`]."
     );
-    w!(o, "pub const VERSION: &str = {};", lit(version));
     w!(
         o,
-        "/// The checksum recorded in the schema (empty if none)."
+        "pub const RELEASE: Release = releases::{};",
+        Releases::constant(newest.release)
+    );
+    w!(
+        o,
+        "/// The schema version of the newest pinned release (empty if its schema has none)."
+    );
+    w!(o, "pub const VERSION: &str = {};", lit(&newest.version));
+    w!(
+        o,
+        "/// The checksum recorded in the newest pinned release's schema (empty if none)."
     );
     w!(o, "pub const CKSUM: &str = {};", lit(cksum));
-    w!(o, "/// The schema the code was generated from, as JSON.");
+    // One constant per schema file: releases that share a schema share its text.
+    let mut consts: Vec<(&str, String)> = Vec::new();
+    for f in files {
+        if !consts.iter().any(|(inc, _)| *inc == f.include) {
+            consts.push((&f.include, format!("SCHEMA_{}", consts.len())));
+        }
+    }
+    let const_of = |include: &str| {
+        consts
+            .iter()
+            .find(|(inc, _)| *inc == include)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default()
+    };
+    let newest_file = &files[files.len() - 1];
     w!(
         o,
-        "pub const SCHEMA_JSON: &str = include_str!({});",
-        lit(&options.schema_include)
+        "/// The newest pinned release's schema, as JSON: the schema an embedded server serves."
+    );
+    w!(
+        o,
+        "pub const SCHEMA_JSON: &str = {};",
+        const_of(&newest_file.include)
+    );
+    w!(o);
+    for (include, name) in &consts {
+        w!(o, "const {name}: &str = include_str!({});", lit(include));
+    }
+    w!(o);
+    w!(
+        o,
+        "/// Every pinned release's schema, oldest release first."
+    );
+    w!(o, "pub static PINNED: &[PinnedSchema] = &[");
+    for (f, p) in files.iter().zip(pinned) {
+        w!(
+            o,
+            "    PinnedSchema::new(releases::{}, {}, {}),",
+            Releases::constant(p.release),
+            lit(&p.version),
+            const_of(&f.include)
+        );
+    }
+    w!(o, "];");
+    w!(o);
+    w!(
+        o,
+        "static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| typed::embedded_history(PINNED));"
     );
     w!(o);
     w!(
         o,
-        "static SCHEMA: LazyLock<DatabaseSchema> = LazyLock::new(|| typed::embedded_schema(SCHEMA_JSON));"
+        "/// The pinned releases merged: the model, the first release of each table and column,"
     );
+    w!(
+        o,
+        "/// and which release a server's schema belongs to (see [`ovsdb_proto::skew`])."
+    );
+    w!(o, "pub fn history() -> &'static SchemaHistory {{");
+    w!(o, "    &HISTORY");
+    w!(o, "}}");
     w!(o);
-    w!(o, "/// The schema the code was generated from, parsed.");
+    w!(
+        o,
+        "/// The model the code was generated from: every pinned release's tables and columns,"
+    );
+    w!(
+        o,
+        "/// each with its loosest type. It is no server's schema: an embedded server serves"
+    );
+    w!(o, "/// [`SCHEMA_JSON`] or one of [`PINNED`].");
     w!(o, "pub fn schema() -> &'static DatabaseSchema {{");
-    w!(o, "    &SCHEMA");
+    w!(o, "    HISTORY.model()");
+    w!(o, "}}");
+    w!(o);
+    w!(o, "/// The pinned releases.");
+    w!(o, "pub mod releases {{");
+    w!(o, "    use ovsdb_proto::skew::Release;");
+    w!(o);
+    for p in pinned {
+        let version = if p.version.is_empty() {
+            "no version".to_owned()
+        } else {
+            format!("version {}", p.version)
+        };
+        w!(o, "    /// Release {} (schema {version}).", p.release);
+        w!(
+            o,
+            "    pub const {}: Release = Release::new({});",
+            Releases::constant(p.release),
+            lit(&p.release.to_string())
+        );
+    }
+    w!(o, "    /// Every pinned release, oldest first.");
+    let all: Vec<String> = pinned
+        .iter()
+        .map(|p| Releases::constant(p.release))
+        .collect();
+    w!(o, "    pub const ALL: &[Release] = &[{}];", all.join(", "));
     w!(o, "}}");
     w!(o);
     w!(o, "/// The names of the schema's tables.");
@@ -730,6 +1107,14 @@ fn emit_header(o: &mut String, schema: &DatabaseSchema, model: &Model, options: 
     let all: Vec<String> = model.tables.iter().map(|t| screaming(&t.name)).collect();
     w!(o, "    pub const ALL: &[&str] = &[{}];", all.join(", "));
     w!(o, "}}");
+}
+
+fn one_version(v: &str) -> &str {
+    if v.is_empty() {
+        "without version"
+    } else {
+        v
+    }
 }
 
 fn emit_table(o: &mut String, t: &TableDef) {
@@ -847,6 +1232,23 @@ fn emit_table(o: &mut String, t: &TableDef) {
     w!(o, "    fn column_type(&self) -> &'static ColumnType {{");
     w!(o, "        {types}[*self as usize]");
     w!(o, "    }}");
+    w!(o);
+    w!(o, "    fn since(&self) -> Release {{");
+    if t.columns.is_empty() {
+        w!(o, "        match *self {{}}");
+    } else {
+        w!(o, "        match self {{");
+        for col in &t.columns {
+            w!(
+                o,
+                "            {c}::{} => releases::{},",
+                col.variant,
+                Releases::constant(col.since)
+            );
+        }
+        w!(o, "        }}");
+    }
+    w!(o, "    }}");
     w!(o, "}}");
 
     // The Table impl.
@@ -857,6 +1259,14 @@ fn emit_table(o: &mut String, t: &TableDef) {
     w!(o);
     w!(o, "    fn schema() -> &'static TableSchema {{");
     w!(o, "        typed::embedded_table(schema(), Self::NAME)");
+    w!(o, "    }}");
+    w!(o);
+    w!(o, "    fn since() -> Release {{");
+    w!(o, "        releases::{}", Releases::constant(t.since));
+    w!(o, "    }}");
+    w!(o);
+    w!(o, "    fn history() -> &'static SchemaHistory {{");
+    w!(o, "        history()");
     w!(o, "    }}");
     w!(o);
     w!(o, "    fn uuid(&self) -> Uuid {{");
@@ -1107,6 +1517,10 @@ fn emit_updates(o: &mut String, model: &Model) {
     w!(o, "        schema()");
     w!(o, "    }}");
     w!(o);
+    w!(o, "    fn history() -> &'static SchemaHistory {{");
+    w!(o, "        history()");
+    w!(o, "    }}");
+    w!(o);
     w!(
         o,
         "    fn visit_tables<V: typed::TableVisitor>(visitor: &mut V) {{"
@@ -1144,8 +1558,15 @@ fn emit_enum(o: &mut String, e: &EnumDef) {
     w!(o, "#[derive(Debug, Clone)]");
     w!(o, "#[non_exhaustive]");
     w!(o, "pub enum {n} {{");
-    for (value, variant) in &e.values {
-        w!(o, "    /// `{value}`.");
+    for (i, (value, variant)) in e.values.iter().enumerate() {
+        match e.notes.get(i).filter(|n| !n.is_empty()) {
+            Some(note) => {
+                w!(o, "    /// `{value}` ({note}).");
+            }
+            None => {
+                w!(o, "    /// `{value}`.");
+            }
+        }
         w!(o, "    {variant},");
     }
     w!(o, "    /// A value the schema does not list.");

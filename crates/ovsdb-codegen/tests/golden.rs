@@ -1,11 +1,12 @@
 //! Golden tests: the generator's output for the small schemas in `tests/golden/` must equal
-//! the committed `tests/golden/<name>.rs` byte for byte. After an intended change of the
-//! output, rewrite them with `UPDATE_GOLDEN=1 cargo test -p ovsdb-codegen --test golden` and
-//! review the diff.
+//! the committed `tests/golden/<name>.rs` byte for byte: `shapes` from one schema,
+//! `routes` from the schemas of three releases (`routes.releases.txt`). After an intended
+//! change of the output, rewrite them with `UPDATE_GOLDEN=1 cargo test -p ovsdb-codegen --test
+//! golden` and review the diff.
 
 use std::path::{Path, PathBuf};
 
-use ovsdb_codegen::{generate, Options};
+use ovsdb_codegen::{generate, generate_pinned, read_pinned, Options};
 
 const SCHEMAS: &[&str] = &["shapes", "routes"];
 
@@ -14,8 +15,13 @@ fn golden_dir() -> PathBuf {
 }
 
 fn generate_golden(name: &str) -> String {
-    let schema = std::fs::read(golden_dir().join(format!("{name}.ovsschema"))).unwrap();
-    let out = generate(&schema, &Options::new(format!("{name}.ovsschema"))).unwrap();
+    let releases = golden_dir().join(format!("{name}.releases.txt"));
+    let out = if releases.exists() {
+        generate_pinned(&read_pinned(&releases, "").unwrap()).unwrap()
+    } else {
+        let schema = std::fs::read(golden_dir().join(format!("{name}.ovsschema"))).unwrap();
+        generate(&schema, &Options::new(format!("{name}.ovsschema"))).unwrap()
+    };
     assert!(
         out.formatted,
         "rustfmt is needed to compare generated code (rustup component add rustfmt)"

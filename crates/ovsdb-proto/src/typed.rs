@@ -51,6 +51,12 @@
 //! columns a row lacks at their default (an older server, or `update2` rows, which omit
 //! default values). [`Table::missing_columns`] and [`Column::is_in`] tell whether a server's
 //! schema has a table's columns.
+//!
+//! A generated crate covers several releases of its schema: its types come from the merged
+//! model of [`crate::skew::SchemaHistory`], so they read every pinned release's rows;
+//! [`Table::since`] and [`Column::since`] name the release that introduced a table or
+//! column, and [`crate::skew::check_operations`] keeps what a server lacks out of its
+//! transactions.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -65,6 +71,7 @@ use crate::error::{Error, Result};
 use crate::operation::{Condition, Function, Mutation, Mutator, Operation};
 use crate::row::{Applied, Row, RowUpdate2};
 use crate::schema::{AtomicType, BaseType, ColumnType, DatabaseSchema, TableSchema};
+use crate::skew::{PinnedSchema, Release, SchemaHistory};
 pub use crate::sorted_map::SortedMap;
 pub use crate::string_map::{Iter as StringMapIter, StringMap, StringMapBuilder, TooLong};
 
@@ -1698,8 +1705,12 @@ pub trait Database {
     /// The schema's name.
     const NAME: &'static str;
 
-    /// The schema the code was generated from.
+    /// The model the code was generated from: every pinned release's tables and columns
+    /// (see [`crate::skew`]).
     fn schema() -> &'static DatabaseSchema;
+
+    /// The pinned releases of the schema and the first release of each table and column.
+    fn history() -> &'static SchemaHistory;
 
     /// Calls `visitor` once per table, in name order.
     fn visit_tables<V: TableVisitor>(visitor: &mut V);
@@ -1772,8 +1783,12 @@ pub trait Column: Copy + Eq + Ord + Hash + fmt::Debug + 'static {
     /// The column called `name`, if the generated table has it.
     fn from_name(name: &str) -> Option<Self>;
 
-    /// The column's type in the schema the code was generated from.
+    /// The column's type in the model the code was generated from (the loosest type of its
+    /// pinned releases, see [`crate::skew`]).
     fn column_type(&self) -> &'static ColumnType;
+
+    /// The first pinned release whose schema has the column.
+    fn since(&self) -> Release;
 
     /// Whether the table of `server`'s schema has this column (schema skew).
     fn is_in(&self, server: &DatabaseSchema) -> bool {
@@ -1835,8 +1850,15 @@ pub trait Table: Sized + Clone + Default + PartialEq + fmt::Debug {
     /// The table's column enum.
     type Column: Column;
 
-    /// The table's schema, as generated.
+    /// The table's schema in the model the code was generated from.
     fn schema() -> &'static TableSchema;
+
+    /// The first pinned release whose schema has the table.
+    fn since() -> Release;
+
+    /// The history of the table's database: its pinned releases, merged model and the
+    /// release of each table and column (the same as the generated crate's `history()`).
+    fn history() -> &'static SchemaHistory;
 
     /// The row's UUID (`_uuid`).
     fn uuid(&self) -> Uuid;
@@ -2003,6 +2025,19 @@ pub fn embedded_schema(json: &str) -> DatabaseSchema {
     match DatabaseSchema::from_slice(json.as_bytes()) {
         Ok(s) => s,
         Err(e) => panic!("the embedded schema is invalid: {e}"),
+    }
+}
+
+/// Builds the history of a generated crate's pinned schemas.
+///
+/// # Panics
+///
+/// If the schemas do not parse or do not merge, which only happens when a schema file was
+/// edited after the code was generated (the generator has merged them).
+pub fn embedded_history(pinned: &[PinnedSchema]) -> SchemaHistory {
+    match SchemaHistory::new(pinned.to_vec()) {
+        Ok(h) => h,
+        Err(e) => panic!("the embedded schemas are invalid: {e}"),
     }
 }
 

@@ -13,7 +13,7 @@ const NB: &str = "OVN_Northbound";
 const WAIT: Duration = Duration::from_secs(20);
 
 fn nb_schema() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ovn-nb/schema/ovn-nb.ovsschema")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ovn-nb/schema/ovn-nb-7.0.0.ovsschema")
 }
 
 fn insert_switch(name: &str) -> Operation {

@@ -1,18 +1,25 @@
 //! `ovsdb-codegen SCHEMA.ovsschema OUT.rs` writes the typed rows of one schema;
-//! `ovsdb-codegen --all` regenerates every OVN crate of this workspace from its committed
-//! schema (`crates/<crate>/schema/*.ovsschema` → `crates/<crate>/src/generated.rs`).
+//! `ovsdb-codegen --pinned RELEASES.txt OUT.rs` those of the schemas of several releases (see
+//! `ovsdb_codegen::parse_releases` for the list's format); `ovsdb-codegen --all` regenerates
+//! every OVN crate of this workspace from its committed schemas
+//! (`crates/<crate>/schema/releases.txt` → `crates/<crate>/src/generated.rs`).
 
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
-use ovsdb_codegen::{generate, generate_crate, ovn_crate_paths, Generated, Options};
+use ovsdb_codegen::{
+    generate, generate_crate, generate_pinned, ovn_crate_paths, read_pinned, Generated, Options,
+    PinnedFile,
+};
 
-const USAGE: &str = "usage: ovsdb-codegen SCHEMA.ovsschema OUT.rs\n       ovsdb-codegen --all";
+const USAGE: &str = "usage: ovsdb-codegen SCHEMA.ovsschema OUT.rs\n       \
+                     ovsdb-codegen --pinned RELEASES.txt OUT.rs\n       ovsdb-codegen --all";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
         [flag] if flag == "--all" => all(),
+        [flag, releases, out] if flag == "--pinned" => pinned(Path::new(releases), Path::new(out)),
         [schema, out] => one(Path::new(schema), Path::new(out)),
         _ => {
             eprintln!("{USAGE}");
@@ -42,6 +49,17 @@ fn one(schema: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let include = relative(schema, out.parent().unwrap_or(Path::new(".")))?;
     let generated = generate(&json, &Options::new(include))?;
     write(out, &generated)
+}
+
+fn pinned(releases: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let mut files = read_pinned(releases, "")?;
+    let from = out.parent().unwrap_or(Path::new("."));
+    let dir = releases.parent().unwrap_or(Path::new("."));
+    for f in &mut files {
+        let name = f.include.rsplit('/').next().unwrap_or_default().to_owned();
+        *f = PinnedFile::new(f.release, relative(&dir.join(name), from)?, f.json.clone());
+    }
+    write(out, &generate_pinned(&files)?)
 }
 
 fn write(path: &Path, out: &Generated) -> Result<(), Box<dyn std::error::Error>> {
