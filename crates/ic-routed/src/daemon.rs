@@ -311,6 +311,23 @@ async fn open(
         rows = cache.read().total_rows(),
         "replica in sync"
     );
+    if let (Some(schema), Some(t)) = (cache.schema(), tables.first()) {
+        let history = t.history();
+        let missing = history.missing(&schema);
+        info!(
+            db = name,
+            version = schema.version.as_deref().unwrap_or(""),
+            release = %history
+                .release_of(&schema)
+                .map_or_else(|| "unknown".to_owned(), |r| r.to_string()),
+            missing = missing.len(),
+            "server schema"
+        );
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
+            debug!(db = name, missing = %list.join(", "), "not on the server");
+        }
+    }
     Ok(Db {
         name,
         client,

@@ -23,6 +23,13 @@
 //!   `monitor_cond_since` for the changes since then. With `found=true` the cache is kept and
 //!   the delta applied; otherwise the monitor's tables are replaced. Servers without
 //!   `monitor_cond_since` get `monitor_cond`, and then `monitor`.
+//! - **Schema skew.** Before a `transact` is sent, its operations are checked against the
+//!   connected server's schema of the database ([`ovsdb_proto::skew::check_operations`]): a
+//!   column the server lacks is never sent (its default value is dropped, anything else is
+//!   [`ClientError::Skew`]). The schema is the monitored cache's, else the one `_Server`
+//!   publishes, else one `get_schema` per session. The history of a generated crate
+//!   (registered by its typed tables or [`ClientConfig::history`]) supplies column types and
+//!   releases for the check.
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
@@ -30,6 +37,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ovsdb_proto::skew::{check_operations, SchemaHistory};
 use ovsdb_proto::typed::{Database, Table, TableVisitor};
 use ovsdb_proto::{
     Call, CallError, Connection, ConnectionConfig, DatabaseSchema, ErrorKind, Event, Method,
@@ -77,6 +85,36 @@ pub struct ClientConfig {
     /// has none at all: it is judged by progress, since any byte received keeps the
     /// inactivity probe quiet, so a 350 MB reply on a slow link is not cut off.
     pub transact_timeout: Option<Duration>,
+    /// Check every `transact` against the server's schema before sending it (default true;
+    /// see the module docs): what the server lacks is dropped when it is a default value and
+    /// refused with [`ClientError::Skew`] otherwise. When false, operations go out as given.
+    pub check_writes: bool,
+    /// Histories of generated databases, by database name.
+    histories: Histories,
+}
+
+/// The schema histories a client knows, shown by name.
+#[derive(Clone, Default)]
+struct Histories(Vec<&'static SchemaHistory>);
+
+impl Histories {
+    fn add(&mut self, h: &'static SchemaHistory) {
+        if !self.0.iter().any(|k| k.name() == h.name()) {
+            self.0.push(h);
+        }
+    }
+
+    fn get(&self, db: &str) -> Option<&'static SchemaHistory> {
+        self.0.iter().copied().find(|h| h.name() == db)
+    }
+}
+
+impl std::fmt::Debug for Histories {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|h| h.name()))
+            .finish()
+    }
 }
 
 impl ClientConfig {
@@ -94,7 +132,24 @@ impl ClientConfig {
             backoff_max: Duration::from_secs(8),
             event_capacity: 4096,
             transact_timeout: None,
+            check_writes: true,
+            histories: Histories::default(),
         })
+    }
+
+    /// Sets [`ClientConfig::check_writes`].
+    pub fn check_writes(mut self, yes: bool) -> Self {
+        self.check_writes = yes;
+        self
+    }
+
+    /// Registers the history of a generated database (`ovn_ic_sb::history()`), so that
+    /// `transact`s on it are checked with its model's column types and name the release that
+    /// introduced what the server lacks. Monitors of the database's typed tables register it
+    /// too.
+    pub fn history(mut self, history: &'static SchemaHistory) -> Self {
+        self.histories.add(history);
+        self
     }
 
     /// Sets the TLS configuration used for `ssl:` remotes.
@@ -162,6 +217,7 @@ pub struct MonitorSpec {
 pub struct TypedTable {
     name: &'static str,
     register: fn(&Cache),
+    history: fn() -> &'static SchemaHistory,
 }
 
 impl TypedTable {
@@ -170,12 +226,18 @@ impl TypedTable {
         TypedTable {
             name: T::NAME,
             register: Cache::register_typed_only::<T>,
+            history: T::history,
         }
     }
 
     /// The table's name.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The schema history of the table's database (see [`Table::history`]).
+    pub fn history(&self) -> &'static SchemaHistory {
+        (self.history)()
     }
 }
 
@@ -633,6 +695,9 @@ struct Session {
     server_rows: HashMap<Uuid, ovsdb_proto::Row>,
     /// Calls whose replies the task handles itself: lock name for lock/steal, None for unlock.
     detached: HashMap<RequestId, Option<String>>,
+    /// Schemas of databases transacted on without a monitor, for the write check: the
+    /// `_Server` text they were parsed from (`None` when fetched with `get_schema`).
+    schemas: HashMap<String, (Option<String>, Arc<DatabaseSchema>)>,
     writer_done: oneshot::Receiver<std::io::Error>,
 }
 
@@ -806,6 +871,7 @@ impl Task {
             server_schema: None,
             server_rows: HashMap::new(),
             detached: HashMap::new(),
+            schemas: HashMap::new(),
             writer_done,
         };
         self.caps = Caps::default();
@@ -1061,6 +1127,90 @@ impl Task {
         }
     }
 
+    /// Makes `ops` fit the server's schema of `db` (see [`check_operations`]); the inner
+    /// error refuses the transaction. Without a schema (the server does not serve `db`) the
+    /// operations go as they are, for the server to answer.
+    async fn check_writes(
+        &mut self,
+        s: &mut Session,
+        db: &str,
+        ops: &mut [Operation],
+    ) -> std::result::Result<Result<()>, End> {
+        let Some(schema) = self.schema_of(s, db).await? else {
+            return Ok(Ok(()));
+        };
+        Ok(
+            match check_operations(ops, &schema, self.config.histories.get(db)) {
+                Ok(0) => Ok(()),
+                Ok(dropped) => {
+                    debug!(
+                        db,
+                        dropped, "left out default values of columns the server lacks"
+                    );
+                    Ok(())
+                }
+                Err(ovsdb_proto::Error::Skew(e)) => Err(ClientError::Skew(e)),
+                Err(e) => Err(ClientError::Usage(e.to_string())),
+            },
+        )
+    }
+
+    /// The server's schema of `db`: the monitored cache's, else the text `_Server`
+    /// publishes, else one `get_schema` per session; `None` if the server does not serve it.
+    async fn schema_of(
+        &mut self,
+        s: &mut Session,
+        db: &str,
+    ) -> std::result::Result<Option<Arc<DatabaseSchema>>, End> {
+        let monitored = self
+            .shared
+            .caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(db)
+            .and_then(|c| c.schema());
+        if monitored.is_some() {
+            return Ok(monitored);
+        }
+        let published = s
+            .server_row(db)
+            .and_then(|r| r.get("schema"))
+            .and_then(|d| d.as_atom())
+            .and_then(|a| a.as_str())
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        if let Some(text) = published {
+            if let Some((Some(seen), schema)) = s.schemas.get(db) {
+                if *seen == text {
+                    return Ok(Some(schema.clone()));
+                }
+            }
+            match DatabaseSchema::from_slice(text.as_bytes()) {
+                Ok(schema) => {
+                    let schema = Arc::new(schema);
+                    s.schemas
+                        .insert(db.to_owned(), (Some(text), schema.clone()));
+                    return Ok(Some(schema));
+                }
+                Err(e) => warn!(remote = %s.remote, db, error = %e, "unusable schema in _Server"),
+            }
+        }
+        if let Some((_, schema)) = s.schemas.get(db) {
+            return Ok(Some(schema.clone()));
+        }
+        match self
+            .rpc(s, Call::GetSchema { db: db.into() }, false)
+            .await?
+        {
+            Ok(Reply::GetSchema(schema)) => {
+                let schema = Arc::new(*schema);
+                s.schemas.insert(db.to_owned(), (None, schema.clone()));
+                Ok(Some(schema))
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn cache_for(&self, db: &str) -> Arc<Cache> {
         self.shared
             .caches
@@ -1266,6 +1416,16 @@ impl Task {
         match cmd {
             Command::Shutdown => return Err(End::Shutdown),
             Command::Call { call, reply } => {
+                let call = match call {
+                    Call::Transact { db, mut ops } if self.config.check_writes => {
+                        if let Err(e) = self.check_writes(s, &db, &mut ops).await? {
+                            let _ = reply.send(Err(e));
+                            return Ok(());
+                        }
+                        Call::Transact { db, ops }
+                    }
+                    other => other,
+                };
                 let method = call.method();
                 let id = s.conn.call(call);
                 // Callers that gave up (a transact deadline) leave a closed channel behind;
@@ -1277,6 +1437,12 @@ impl Task {
                 s.flush();
             }
             Command::Monitor { db, spec, reply } => {
+                for t in &spec.typed {
+                    let history = (t.history)();
+                    if history.name() == db {
+                        self.config.histories.add(history);
+                    }
+                }
                 let id = json!([db, self.next_monitor]);
                 self.next_monitor += 1;
                 self.monitors.push(MonitorState {

@@ -58,6 +58,10 @@ pub enum ClientError {
     /// No remote could be used (all refused, unreachable, not the leader, or stale).
     #[error("no usable server: {0}")]
     NoServer(String),
+    /// A transaction needs a table or column the server's schema lacks; it was not sent (see
+    /// [`ovsdb_proto::skew::check_operations`]).
+    #[error(transparent)]
+    Skew(Box<ovsdb_proto::skew::SkewError>),
     /// The caller asked for something the client cannot do (unknown database or table,
     /// monitor on a database the server lacks, …).
     #[error("invalid use: {0}")]

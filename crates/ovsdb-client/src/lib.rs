@@ -7,6 +7,9 @@
 //! - Monitors with resume (`monitor_cond_since`, falling back to `monitor_cond` and
 //!   `monitor`), into a replica [`Cache`] with consistent snapshots and change events.
 //! - Read-your-writes: [`Client::transact`] returns after the cache has the transaction.
+//! - Schema skew: every transaction is checked against the server's schema before it is sent
+//!   ([`ClientConfig::check_writes`]); a column the server lacks is never written, and a value
+//!   that cannot be left out is [`ClientError::Skew`].
 //! - Locks with `locked`/`stolen` tracking, inactivity probes, reconnect with backoff.
 //!
 //! ```no_run
