@@ -39,7 +39,9 @@ use ovsdb_proto::typed::{Ref, StringMap, Table};
 use ovsdb_proto::{Operation, OperationResult, Uuid};
 
 /// The four OVN databases as `(name, schema JSON)`: `OVN_Northbound`, `OVN_Southbound`,
-/// `OVN_IC_Northbound`, `OVN_IC_Southbound` (OVN 23.03.1, the schemas of the typed crates).
+/// `OVN_IC_Northbound`, `OVN_IC_Southbound`, each the newest release the typed crates pin
+/// (`SCHEMA_JSON`, OVN 26.03.2). Every pinned release's schema is in the crates' `PINNED`, to
+/// serve an older one.
 pub const DATABASES: [(&str, &str); 4] = [
     (ovn_nb::NAME, ovn_nb::SCHEMA_JSON),
     (sb::NAME, sb::SCHEMA_JSON),

@@ -925,7 +925,7 @@ fn advertisable(r: &LogicalRouterStaticRoute) -> bool {
 }
 
 fn lb_origin() -> RouteOrigin {
-    RouteOrigin::Other(ORIGIN_LB.to_owned())
+    RouteOrigin::Loadbalancer
 }
 
 /// The external ids an advertisement should carry, given its current ones.
