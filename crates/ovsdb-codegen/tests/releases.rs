@@ -1,7 +1,8 @@
 //! The golden output of `tests/golden/routes.releases.txt` (three releases of a small
 //! interconnection schema) compiled and exercised: the merged model reads every release's
 //! rows, each table and column knows its first release, a server's schema is matched to its
-//! release, and writes are checked against an older server's schema.
+//! release, and writes are checked against an older server's schema. Then the same release
+//! matching on every schema the four OVN crates pin.
 
 #[path = "golden/routes.rs"]
 #[allow(dead_code, reason = "generated items that this test does not use")]
@@ -136,4 +137,85 @@ fn writes_fit_an_older_server_or_are_refused() {
     let mut ops = vec![az.insert_op(), ServiceMonitor::default().insert_op()];
     let newest = h.newest().schema().unwrap();
     assert_eq!(check_operations(&mut ops, &newest, Some(h)).unwrap(), 0);
+}
+
+/// Every pinned schema of the four OVN crates is matched to its release, and the model has
+/// all of it: each of its tables and columns appeared at or before that release, and what it
+/// lacks appeared after.
+#[test]
+fn every_pinned_ovn_schema_is_matched_to_its_release() {
+    for history in [
+        ovn_nb::history(),
+        ovn_sb::history(),
+        ovn_ic_nb::history(),
+        ovn_ic_sb::history(),
+    ] {
+        assert_eq!(history.newest().release, Release::new("26.03.2"));
+        for p in history.pinned() {
+            let schema = p.schema().unwrap();
+            let found = history.release_of(&schema).unwrap();
+            assert!(found.exact, "{} {}", history.name(), p.release);
+            assert!(found.oldest <= p.release && p.release <= found.newest);
+            for (tname, t) in &schema.tables {
+                assert!(history.table_since(tname).unwrap() <= p.release);
+                for cname in t.columns.keys() {
+                    let since = history.column_since(tname, cname).unwrap();
+                    assert!(since <= p.release, "{tname}.{cname}");
+                    assert!(history
+                        .model()
+                        .table(tname)
+                        .unwrap()
+                        .columns
+                        .contains_key(cname));
+                }
+            }
+            for m in history.missing(&schema) {
+                assert!(m.since > p.release, "{} {}: {m}", history.name(), p.release);
+            }
+        }
+    }
+    // Debian 12's and Debian 13's releases, as the interop tests meet them.
+    let ic_sb = ovn_ic_sb::history();
+    let old = ic_sb
+        .pinned_of(Release::new("23.03.1"))
+        .unwrap()
+        .schema()
+        .unwrap();
+    assert_eq!(
+        ic_sb.release_of(&old).unwrap().to_string(),
+        "23.03.1 to 23.09.0"
+    );
+    let missing: Vec<String> = ic_sb
+        .missing(&old)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            "Availability_Zone.nb_ic_cfg (since 24.03.0)",
+            "Datapath_Binding.nb_ic_uuid (since 26.03.2)",
+            "Datapath_Binding.type (since 26.03.2)",
+            "IC_SB_Global.nb_ic_cfg (since 24.03.0)",
+            "Port_Binding.nb_ic_uuid (since 26.03.2)",
+            "Port_Binding.type (since 26.03.2)",
+            "SSL.ssl_ciphersuites (since 25.03.0)",
+            "table Service_Monitor (since 25.09.0)",
+        ]
+    );
+    let nb = ovn_nb::history();
+    let trixie = nb
+        .pinned_of(Release::new("25.03.0"))
+        .unwrap()
+        .schema()
+        .unwrap();
+    assert_eq!(nb.release_of(&trixie).unwrap().to_string(), "25.03.0");
+    assert_eq!(
+        nb.column_since("Logical_Switch_Port", "peer"),
+        Some(Release::new("25.03.0"))
+    );
+    assert_eq!(
+        nb.column_since("Logical_Switch_Port", "health_checks"),
+        Some(Release::new("26.03.2"))
+    );
 }
