@@ -29,6 +29,7 @@ use ovsdb_proto::{parse_uuid, Uuid};
 use crate::addr::{parse_route, Nexthop, PortAddresses, Prefix};
 use crate::filter::{AdvertiseCandidate, LearnCandidate, RouteFilter};
 use crate::plan::{AdvertisementUpdate, Diagnostic, LearnedRouteDelete, LearnedRouteInsert, Plan};
+use crate::semantics::Semantics;
 use crate::snapshot::{IcNorthbound, IcSouthbound, Northbound};
 use crate::{IC_LEARNED_ROUTE, IC_ROUTE_TAG, LR_ID, NB_ID};
 
@@ -112,6 +113,7 @@ pub(crate) struct Rows<'a> {
     pub nb: &'a Northbound,
     pub ic_nb: &'a IcNorthbound,
     pub ic_sb: &'a IcSouthbound,
+    pub semantics: Semantics,
 }
 
 fn opt_bool(options: &StringMap, key: &str) -> bool {
@@ -165,12 +167,12 @@ pub(crate) struct Options {
 }
 
 impl Options {
-    fn read(options: &StringMap, diags: &mut Vec<Diagnostic>) -> Self {
+    fn read(options: &StringMap, semantics: Semantics, diags: &mut Vec<Diagnostic>) -> Self {
         // ≥ 24.09 name first; an absent or empty `ic-route-denylist` falls back to the
-        // 23.03 name (reference §1.1).
+        // 23.03 name (reference §1.1), the only one older releases read.
         let list = options
             .get("ic-route-denylist")
-            .filter(|v| !v.is_empty())
+            .filter(|v| semantics.reads_denylist() && !v.is_empty())
             .or_else(|| options.get("ic-route-blacklist"))
             .unwrap_or("");
         let mut deny = Vec::new();
@@ -187,8 +189,8 @@ impl Options {
             learn: opt_bool(options, "ic-route-learn"),
             adv_default: opt_bool(options, "ic-route-adv-default"),
             learn_default: opt_bool(options, "ic-route-learn-default"),
-            adv_lb: opt_bool(options, "ic-route-adv-lb"),
-            learn_lb: opt_bool(options, "ic-route-learn-lb"),
+            adv_lb: semantics.lb_routes() && opt_bool(options, "ic-route-adv-lb"),
+            learn_lb: semantics.lb_routes() && opt_bool(options, "ic-route-learn-lb"),
             deny,
         }
     }
@@ -284,7 +286,8 @@ impl Topo {
             });
             return t;
         };
-        t.opts = Options::read(&nb.nb_global.options, &mut t.diagnostics);
+        let sem = rows.semantics;
+        t.opts = Options::read(&nb.nb_global.options, sem, &mut t.diagnostics);
         t.ts_names = ic_nb
             .transit_switches
             .values()
@@ -361,16 +364,31 @@ impl Topo {
                     .unwrap_or_default(),
                 tag: lrp_opts
                     .get("ic-route-tag")
+                    .filter(|_| sem.route_tags())
                     .map(str::to_owned)
                     .unwrap_or_default(),
                 filter_tag: lrp_opts
                     .get("ic-route-filter-tag")
-                    .filter(|s| !s.is_empty())
+                    .filter(|s| sem.route_tags() && !s.is_empty())
                     .map(str::to_owned),
-                allow_adv: list(d, "ic-route-filter-adv"),
-                allow_learn: list(d, "ic-route-filter-learn"),
-                deny_adv: list(d, "ic-route-deny-adv").unwrap_or_default(),
-                deny_learn: list(d, "ic-route-deny-learn").unwrap_or_default(),
+                allow_adv: sem
+                    .allow_lists()
+                    .then(|| list(d, "ic-route-filter-adv"))
+                    .flatten(),
+                allow_learn: sem
+                    .allow_lists()
+                    .then(|| list(d, "ic-route-filter-learn"))
+                    .flatten(),
+                deny_adv: sem
+                    .router_deny_lists()
+                    .then(|| list(d, "ic-route-deny-adv"))
+                    .flatten()
+                    .unwrap_or_default(),
+                deny_learn: sem
+                    .router_deny_lists()
+                    .then(|| list(d, "ic-route-deny-learn"))
+                    .flatten()
+                    .unwrap_or_default(),
             };
             ports.entry(lr.uuid).or_default().push(port);
         }
@@ -424,7 +442,7 @@ impl Topo {
             t.routers.insert(
                 uuid,
                 RouterCtx {
-                    enabled: lr.enabled != Some(false),
+                    enabled: lr.enabled != Some(false) || !sem.disabled_router_learns_nothing(),
                     ports,
                     networks,
                     vips,
@@ -917,8 +935,8 @@ struct LearnKey<'a> {
 
 /// Advertised static routes: the prefix parses, the nexthop parses or is `discard`
 /// (≥ 26.03), and is not link-local.
-fn advertisable(r: &LogicalRouterStaticRoute) -> bool {
-    if r.nexthop == "discard" {
+fn advertisable(r: &LogicalRouterStaticRoute, semantics: Semantics) -> bool {
+    if r.nexthop == "discard" && semantics.discard_routes() {
         return Prefix::parse(&r.ip_prefix).is_some();
     }
     parse_route(&r.ip_prefix, &r.nexthop).is_some()
@@ -1007,7 +1025,7 @@ impl Ctx<'_> {
                     for r in lists.statics(lr.uuid, key) {
                         if r.external_ids.contains_key(IC_LEARNED_ROUTE)
                             || r.route_table != port.route_table
-                            || !advertisable(r)
+                            || !advertisable(r, self.rows.semantics)
                         {
                             continue;
                         }
@@ -1185,6 +1203,11 @@ impl Ctx<'_> {
                         },
                         None if r.availability_zone.uuid() == az => continue,
                         None => {}
+                    }
+                    // Before 23.09 a zone learns nothing from its own routers.
+                    if !self.rows.semantics.learns_within_zone() && r.availability_zone.uuid() == az
+                    {
+                        continue;
                     }
                     if let (Some(tag), Some(filter)) =
                         (r.external_ids.get(IC_ROUTE_TAG), &port.filter_tag)

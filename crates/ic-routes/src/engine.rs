@@ -4,6 +4,7 @@
 use crate::core::{full_plan, Pending, Rows, Topo};
 use crate::filter::{AllowAll, RouteFilter};
 use crate::plan::Plan;
+use crate::semantics::Semantics;
 use crate::snapshot::{IcNorthbound, IcSouthbound, Northbound};
 
 /// `external_ids` key marking a learned NB route; its value is the IC-SB route's UUID.
@@ -18,8 +19,9 @@ pub const LR_ID: &str = "lr-id";
 pub const IC_ROUTE_TAG: &str = "ic-route-tag";
 
 /// Computes the plan of zone `zone` from its NB rows and the global IC rows: a full
-/// recompute with the filter that allows everything ([`AllowAll`]). Same as
-/// [`plan_filtered`]`(zone, nb, ic_nb, ic_sb, &AllowAll)`.
+/// recompute with the filter that allows everything ([`AllowAll`]), under the newest rules
+/// ([`Semantics::NEWEST`]; [`Snapshot::plan`](crate::Snapshot::plan) follows the
+/// snapshot's). Same as [`plan_filtered`]`(zone, nb, ic_nb, ic_sb, &AllowAll)`.
 pub fn plan(zone: &str, nb: &Northbound, ic_nb: &IcNorthbound, ic_sb: &IcSouthbound) -> Plan {
     plan_filtered(zone, nb, ic_nb, ic_sb, &AllowAll)
 }
@@ -33,12 +35,20 @@ pub fn plan_filtered(
     ic_sb: &IcSouthbound,
     filter: &dyn RouteFilter,
 ) -> Plan {
-    let rows = Rows {
-        zone,
-        nb,
-        ic_nb,
-        ic_sb,
-    };
+    plan_with(
+        Rows {
+            zone,
+            nb,
+            ic_nb,
+            ic_sb,
+            semantics: Semantics::NEWEST,
+        },
+        filter,
+    )
+}
+
+/// The full recompute over `rows`.
+pub(crate) fn plan_with(rows: Rows<'_>, filter: &dyn RouteFilter) -> Plan {
     let topo = Topo::build(rows);
     full_plan(rows, &topo, &Pending::default(), filter)
 }

@@ -60,6 +60,7 @@ use crate::core::{
 };
 use crate::filter::{AllowAll, RouteFilter};
 use crate::plan::Plan;
+use crate::semantics::Semantics;
 use crate::snapshot::Snapshot;
 use crate::IC_LEARNED_ROUTE;
 
@@ -327,12 +328,7 @@ impl Engine {
     /// An engine whose rows are `snapshot`'s, with nothing pending. Its first
     /// [`Engine::apply`] (with or without changes) returns the full plan.
     pub fn from_snapshot(snapshot: Snapshot, filter: impl RouteFilter + 'static) -> Self {
-        let rows = Rows {
-            zone: &snapshot.zone,
-            nb: &snapshot.nb,
-            ic_nb: &snapshot.ic_nb,
-            ic_sb: &snapshot.ic_sb,
-        };
+        let rows = snapshot.rows();
         let topo = Topo::build(rows);
         let idx = Index::build(rows);
         Engine {
@@ -444,6 +440,21 @@ impl Engine {
         self.all_dirty = true;
     }
 
+    /// Sets the release of ovn-ic whose rules apply ([`Snapshot::semantics`]); the next plan
+    /// recomputes the whole zone when it changes.
+    pub fn set_semantics(&mut self, semantics: Semantics) {
+        if self.snapshot.semantics != semantics {
+            self.snapshot.semantics = semantics;
+            self.topo_dirty = true;
+            self.all_dirty = true;
+        }
+    }
+
+    /// The release of ovn-ic whose rules apply.
+    pub fn semantics(&self) -> Semantics {
+        self.snapshot.semantics
+    }
+
     /// Sets [`crate::IcSouthbound::supports_lb_origin`] (from the IC-SB server's schema);
     /// takes effect with the next plan.
     pub fn set_supports_lb_origin(&mut self, supported: bool) {
@@ -454,12 +465,7 @@ impl Engine {
     }
 
     fn rows(&self) -> Rows<'_> {
-        Rows {
-            zone: &self.snapshot.zone,
-            nb: &self.snapshot.nb,
-            ic_nb: &self.snapshot.ic_nb,
-            ic_sb: &self.snapshot.ic_sb,
-        }
+        self.snapshot.rows()
     }
 
     fn topo_now(&self) -> std::borrow::Cow<'_, Topo> {

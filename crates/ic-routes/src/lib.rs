@@ -78,6 +78,16 @@
 //! - Rows are matched semantically (parsed prefix with host bits, nexthop, origin, route
 //!   table); stale rows are removed; unparsable own rows are deleted (§2.3, §2.7).
 //!
+//! # Releases
+//!
+//! The rules above are the newest release's ([`Semantics::NEWEST`]). A [`Snapshot`] (and an
+//! [`Engine`], [`Engine::set_semantics`]) can follow an older release instead
+//! ([`Semantics::of`]): before 23.09 a zone learns nothing from its own routers, before
+//! 24.09 only `ic-route-blacklist` is read, before 25.03 route tags, before 25.09 allow lists
+//! and load-balancer routes, before 26.03 router deny lists and `discard` routes do not
+//! apply, and before 24.03 a disabled router still learns. The bugs below stay fixed in every
+//! release.
+//!
 //! # Upstream bugs fixed here (reference §2.8, §4)
 //!
 //! - IPv6 deny-list entries match by their own mask (23.03.1 denied every IPv6 prefix at
@@ -123,6 +133,7 @@ mod engine;
 pub mod filter;
 pub mod incremental;
 mod plan;
+pub mod semantics;
 mod snapshot;
 
 #[cfg(test)]
@@ -142,4 +153,5 @@ pub use incremental::{Change, Database, Engine, Row, Table};
 pub use plan::{
     AdvertisementUpdate, Diagnostic, LearnedRouteDelete, LearnedRouteInsert, Operations, Plan,
 };
+pub use semantics::{Release, Semantics};
 pub use snapshot::{IcNorthbound, IcSouthbound, Northbound, Snapshot};

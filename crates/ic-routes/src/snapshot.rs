@@ -11,6 +11,7 @@ use ovn_nb::{
 use ovsdb_proto::Uuid;
 
 use crate::plan::Plan;
+use crate::semantics::Semantics;
 
 /// The rows of one zone's `OVN_Northbound` the route exchange reads, keyed by row UUID.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct Snapshot {
     pub ic_nb: IcNorthbound,
     /// The global IC southbound rows.
     pub ic_sb: IcSouthbound,
+    /// The release of ovn-ic whose rules apply (default: the newest).
+    pub semantics: Semantics,
 }
 
 impl Snapshot {
@@ -83,13 +86,24 @@ impl Snapshot {
 
     /// The plan of a full recompute over this snapshot (see [`crate::plan`]).
     pub fn plan(&self) -> Plan {
-        crate::plan(&self.zone, &self.nb, &self.ic_nb, &self.ic_sb)
+        self.plan_filtered(&crate::AllowAll)
     }
 
     /// The plan of a full recompute over this snapshot with `filter` consulted (see
     /// [`crate::plan_filtered`]).
     pub fn plan_filtered(&self, filter: &dyn crate::RouteFilter) -> Plan {
-        crate::plan_filtered(&self.zone, &self.nb, &self.ic_nb, &self.ic_sb, filter)
+        crate::engine::plan_with(self.rows(), filter)
+    }
+
+    /// The rows as the computation reads them.
+    pub(crate) fn rows(&self) -> crate::core::Rows<'_> {
+        crate::core::Rows {
+            zone: &self.zone,
+            nb: &self.nb,
+            ic_nb: &self.ic_nb,
+            ic_sb: &self.ic_sb,
+            semantics: self.semantics,
+        }
     }
 
     /// Applies `plan` to this snapshot as the servers would apply its operations, giving new

@@ -16,6 +16,7 @@ struct Zone {
     name: String,
     az: Uuid,
     nb: Northbound,
+    semantics: crate::Semantics,
 }
 
 /// Several zones sharing IC-NB and IC-SB; what `ovn-nbctl`/`ovn-ic-nbctl` and ovn-ic's
@@ -45,6 +46,7 @@ impl World {
                 name: az.name.clone(),
                 az: az.uuid,
                 nb,
+                semantics: crate::Semantics::NEWEST,
             });
             w.ic_sb.availability_zones.insert(az.uuid, az);
         }
@@ -243,12 +245,17 @@ impl World {
         s.nb = self.zones[z - 1].nb.clone();
         s.ic_nb = self.ic_nb.clone();
         s.ic_sb = self.ic_sb.clone();
+        s.semantics = self.zones[z - 1].semantics;
         s
     }
 
     fn plan(&self, z: usize) -> Plan {
         let zone = &self.zones[z - 1];
-        plan(&zone.name, &zone.nb, &self.ic_nb, &self.ic_sb)
+        if zone.semantics == crate::Semantics::NEWEST {
+            plan(&zone.name, &zone.nb, &self.ic_nb, &self.ic_sb)
+        } else {
+            self.snapshot(z).plan()
+        }
     }
 
     fn apply(&mut self, z: usize, p: &Plan) {
@@ -1468,3 +1475,4 @@ fn port_on_vanished_transit_switch_is_not_a_connected_network() {
 
 mod features;
 mod incremental;
+mod releases;

@@ -10,7 +10,7 @@ use super::{strings, World};
 use crate::{plan_filtered, AdvertiseCandidate, LearnCandidate, RouteFilter};
 
 impl World {
-    fn lr_set_option(&mut self, z: usize, lr: &str, key: &str, value: &str) {
+    pub(super) fn lr_set_option(&mut self, z: usize, lr: &str, key: &str, value: &str) {
         let id = self.router(z, lr);
         let r = self.nb(z).routers.get_mut(&id).unwrap();
         r.options.insert(key, value);
@@ -66,7 +66,7 @@ impl World {
     }
 
     /// `prefix nexthop` of the learned routes of `lr` whose prefix starts with `start`.
-    fn learned_short(&self, z: usize, lr: &str, start: &str) -> Vec<String> {
+    pub(super) fn learned_short(&self, z: usize, lr: &str, start: &str) -> Vec<String> {
         self.learned(z, lr)
             .into_iter()
             .filter_map(|l| {
