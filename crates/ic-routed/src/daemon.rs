@@ -30,6 +30,7 @@ use ovsdb_proto::{Operation, Uuid};
 use tokio::sync::{broadcast, watch};
 use tracing::{debug, info, warn};
 
+use crate::status::{StatusCounters, StatusRows};
 use crate::zone::{Ops, Registration, Rows, ZoneState};
 
 /// The name of the southbound lock that makes one daemon per zone active (ovn-ic's).
@@ -73,6 +74,9 @@ pub struct Config {
     /// A policy the route engine consults before it advertises or learns a route (VPC
     /// isolation, crate `isolation`); `None` is ovn-ic's behaviour.
     pub filter: Option<Arc<dyn RouteFilter>>,
+    /// The ovn-ic release to behave as; `None` follows the release of the zone's
+    /// `OVN_Northbound` schema (`--ovn-release`).
+    pub release: Option<ic_routes::Release>,
 }
 
 impl std::fmt::Debug for Config {
@@ -84,6 +88,7 @@ impl std::fmt::Debug for Config {
             .field("ic_sb_db", &self.ic_sb_db)
             .field("tls", &self.tls)
             .field("filter", &self.filter)
+            .field("release", &self.release)
             .finish_non_exhaustive()
     }
 }
@@ -131,7 +136,14 @@ impl Config {
             transact_timeout: Duration::from_secs(30),
             max_busy_rounds: 50,
             filter: None,
+            release: None,
         }
+    }
+
+    /// Pins the ovn-ic release to behave as (default: the zone's, from its NB schema).
+    pub fn release(mut self, release: Option<ic_routes::Release>) -> Self {
+        self.release = release;
+        self
     }
 
     /// Sets the route filter.
@@ -177,8 +189,8 @@ pub enum DaemonError {
 pub struct RoundStats {
     /// Whether this daemon held the lock and the zone was registered.
     pub active: bool,
-    /// Operations sent per database: NB, SB, IC-SB.
-    pub ops: [usize; 3],
+    /// Operations sent per database: NB, SB, IC-NB, IC-SB.
+    pub ops: [usize; 4],
     /// Transactions that failed.
     pub failed: usize,
     /// Learned routes inserted and deleted by the route engine.
@@ -214,6 +226,7 @@ pub struct Daemon {
     ic_sb: Db,
     lock: LockHandle,
     state: ZoneState,
+    status_counters: StatusCounters,
     was_active: bool,
     control_tx: Arc<watch::Sender<Control>>,
     control: watch::Receiver<Control>,
@@ -260,7 +273,10 @@ fn sb_tables() -> Vec<TypedTable> {
 }
 
 fn ic_nb_tables() -> Vec<TypedTable> {
-    vec![TypedTable::of::<TransitSwitch>()]
+    vec![
+        TypedTable::of::<TransitSwitch>(),
+        TypedTable::of::<ovn_ic_nb::IcNbGlobal>(),
+    ]
 }
 
 fn ic_sb_tables() -> Vec<TypedTable> {
@@ -271,6 +287,7 @@ fn ic_sb_tables() -> Vec<TypedTable> {
         TypedTable::of::<icsb::DatapathBinding>(),
         TypedTable::of::<icsb::PortBinding>(),
         TypedTable::of::<icsb::Route>(),
+        TypedTable::of::<icsb::IcSbGlobal>(),
     ]
 }
 
@@ -374,6 +391,7 @@ impl Daemon {
             ic_sb,
             lock,
             state: ZoneState::default(),
+            status_counters: StatusCounters::default(),
             was_active: false,
             control_tx: Arc::new(control_tx),
             control,
@@ -423,9 +441,9 @@ impl Daemon {
         stats.active = registered;
         stats.learned = (plan_counts.0, plan_counts.1);
         stats.advertised = (plan_counts.2, plan_counts.3);
-        stats.ops = [ops.nb.len(), ops.sb.len(), ops.ic_sb.len()];
+        stats.ops = [ops.nb.len(), ops.sb.len(), ops.ic_nb.len(), ops.ic_sb.len()];
         let commit = Instant::now();
-        let (nb_ops, sb_ops, ic_sb_ops) = (ops.nb, ops.sb, ops.ic_sb);
+        let (nb_ops, sb_ops, ic_nb_ops, ic_sb_ops) = (ops.nb, ops.sb, ops.ic_nb, ops.ic_sb);
         let mut sb_txn = sb_ops;
         if !sb_txn.is_empty() {
             sb_txn.insert(
@@ -435,12 +453,17 @@ impl Daemon {
                 },
             );
         }
-        let (a, b, c) = tokio::join!(
+        let (a, b, d, c) = tokio::join!(
             commit_db(&self.nb, nb_ops),
             commit_db(&self.sb, sb_txn),
+            commit_db(&self.ic_nb, ic_nb_ops),
             commit_db(&self.ic_sb, ic_sb_ops),
         );
-        stats.failed = [a, b, c].iter().filter(|ok| !**ok).count();
+        stats.failed = [a, b, c, d].iter().filter(|ok| !**ok).count();
+        if c && registered {
+            // The IC-NB state this round computed from is applied (ovn-ic's `cur_cfg`).
+            self.status_counters.committed();
+        }
         if !a || !c {
             // The engine's pending writes to that database will never echo back.
             self.rebuild = true;
@@ -450,7 +473,8 @@ impl Daemon {
             debug!(
                 nb = stats.ops[0],
                 sb = stats.ops[1],
-                ic_sb = stats.ops[2],
+                ic_nb = stats.ops[2],
+                ic_sb = stats.ops[3],
                 learned_added = stats.learned.0,
                 learned_removed = stats.learned.1,
                 advertised_added = stats.advertised.0,
@@ -494,13 +518,26 @@ impl Daemon {
             ic_datapaths: typed!(icsb_t, icsb::DatapathBinding),
             ic_port_bindings: typed!(icsb_t, icsb::PortBinding),
         };
+        let semantics = self.semantics();
+        if self.state.semantics != semantics {
+            info!(%semantics, "behaving as this release of ovn-ic");
+            self.state.semantics = semantics;
+        }
         let mut ops = Ops::default();
         let t0 = Instant::now();
         let reg = self.state.run(&rows, &mut ops);
         let zone_us = t0.elapsed().as_micros() as u64;
-        let Registration::Registered { name, .. } = reg else {
+        let Registration::Registered { name, uuid: az } = reg else {
             return (ops, false, (0, 0, 0, 0));
         };
+        if self.counters_supported() {
+            let status_rows = StatusRows {
+                ic_nb_global: typed!(icnb_t, ovn_ic_nb::IcNbGlobal),
+                ic_sb_global: typed!(icsb_t, icsb::IcSbGlobal),
+                zones: rows.zones,
+            };
+            self.status_counters.run(az, &status_rows, &mut ops);
+        }
         let rebuild = self.rebuild || self.engine.as_ref().is_none_or(|e| e.zone() != name);
         let plan = if rebuild {
             // A full copy: at start, after a resync or a lagged event stream, after a failed
@@ -526,6 +563,7 @@ impl Daemon {
             snapshot.nb = n;
             snapshot.ic_nb = inb;
             snapshot.ic_sb = isb;
+            snapshot.semantics = semantics;
             drop((nb_t, sb_t, icnb_t, icsb_t));
             self.changed.clear();
             self.rebuild = false;
@@ -544,6 +582,7 @@ impl Daemon {
             drop((nb_t, sb_t, icnb_t, icsb_t));
             self.changed.clear();
             let engine = self.engine.as_mut().expect("checked above");
+            engine.set_semantics(semantics);
             let t2 = Instant::now();
             let plan = engine.apply_changes(changes);
             if n > 0 {
@@ -570,6 +609,34 @@ impl Daemon {
         ops.nb.extend(route_ops.nb);
         ops.ic_sb.extend(route_ops.ic_sb);
         (ops, true, counts)
+    }
+
+    /// The release of ovn-ic to behave as: the pinned one, else the release of the zone's
+    /// `OVN_Northbound` schema (the zone's own OVN), else the newest.
+    fn semantics(&self) -> ic_routes::Semantics {
+        if let Some(r) = self.config.release {
+            return ic_routes::Semantics::of(r);
+        }
+        self.nb
+            .cache
+            .schema()
+            .and_then(|s| nb::history().release_of(&s))
+            .map_or(ic_routes::Semantics::NEWEST, |m| {
+                ic_routes::Semantics::of(m.oldest)
+            })
+    }
+
+    /// Whether both IC databases have the status counters (IC-NB ≥ 1.1.0, IC-SB ≥ 1.2.0,
+    /// OVN 24.03).
+    fn counters_supported(&self) -> bool {
+        let has = |cache: &Cache, table: &str, column: &str| {
+            cache
+                .schema()
+                .is_some_and(|s| s.table(table).is_some_and(|t| t.column(column).is_some()))
+        };
+        has(&self.ic_nb.cache, "IC_NB_Global", "sb_ic_cfg")
+            && has(&self.ic_sb.cache, "Availability_Zone", "nb_ic_cfg")
+            && has(&self.ic_sb.cache, "IC_SB_Global", "nb_ic_cfg")
     }
 
     /// Runs rounds until `shutdown` completes: a round after every replica change and every

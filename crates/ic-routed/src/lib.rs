@@ -10,6 +10,7 @@
 pub mod daemon;
 pub mod embedded;
 pub mod show;
+pub mod status;
 pub mod unixctl;
 pub mod zone;
 

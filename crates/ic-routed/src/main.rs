@@ -106,6 +106,11 @@ struct Args {
     /// `module:destination:` prefix is ignored). Plain `-v` means debug. RUST_LOG wins.
     #[arg(short = 'v', long = "verbose", value_name = "SPEC", num_args = 0..=1, default_missing_value = "dbg")]
     verbose: Vec<String>,
+    /// Behave as this release of ovn-ic (`23.03`, `24.03.2`, … `26.03`): which route rules
+    /// apply (same-zone learning from 23.09, `ic-route-denylist` from 24.09, route tags from
+    /// 25.03, …). Default: the release of the zone's OVN_Northbound schema.
+    #[arg(long = "ovn-release", value_name = "RELEASE", value_parser = parse_release)]
+    ovn_release: Option<ic_routes::Release>,
     /// VPC isolation policy (crate `isolation`'s Policy JSON: `pairs`, `peerings`,
     /// `unknown_source`, `unknown_learner`). Routers then learn only routes of VPCs the
     /// policy lets them talk to. Requires --isolation-inventory.
@@ -149,6 +154,12 @@ fn isolation_filter(
         )
     })?;
     Ok(isolation::VpcFilter::new(vpcs, policy))
+}
+
+fn parse_release(text: &str) -> Result<ic_routes::Release, String> {
+    ic_routes::Release::parse(text).ok_or_else(|| {
+        format!("`{text}` is not a release (expected MAJOR.MINOR[.PATCH], e.g. 25.03)")
+    })
 }
 
 fn rundir() -> PathBuf {
@@ -345,7 +356,8 @@ fn main() -> ExitCode {
             .clone()
             .unwrap_or_else(|| default_db("OVN_IC_SB_DB", "ovn_ic_sb_db.sock")),
     )
-    .tls(tls);
+    .tls(tls)
+    .release(args.ovn_release);
     let config = match isolation {
         Some(f) => {
             info!(

@@ -68,6 +68,8 @@ pub struct Ops {
     pub nb: Vec<Operation>,
     /// For the zone's `OVN_Southbound` (the daemon prefixes an `assert` of its lock).
     pub sb: Vec<Operation>,
+    /// For `OVN_IC_Northbound` (the status counters only).
+    pub ic_nb: Vec<Operation>,
     /// For `OVN_IC_Southbound`.
     pub ic_sb: Vec<Operation>,
 }
@@ -75,7 +77,7 @@ pub struct Ops {
 impl Ops {
     /// Whether no database is written.
     pub fn is_empty(&self) -> bool {
-        self.nb.is_empty() && self.sb.is_empty() && self.ic_sb.is_empty()
+        self.nb.is_empty() && self.sb.is_empty() && self.ic_nb.is_empty() && self.ic_sb.is_empty()
     }
 }
 
@@ -83,6 +85,8 @@ impl Ops {
 /// zone name last registered and the tunnel-key allocation hints.
 #[derive(Debug, Clone)]
 pub struct ZoneState {
+    /// The release whose behaviour the steps follow.
+    pub semantics: ic_routes::Semantics,
     az_name: Option<String>,
     dp_hint: u32,
     port_hint: u32,
@@ -92,6 +96,7 @@ pub struct ZoneState {
 impl Default for ZoneState {
     fn default() -> Self {
         ZoneState {
+            semantics: ic_routes::Semantics::NEWEST,
             az_name: None,
             dp_hint: MIN_DP_KEY_GLOBAL,
             port_hint: 0,
@@ -150,6 +155,18 @@ impl ZoneState {
         if let Some(old) = &self.az_name {
             if *old != global.name {
                 if let Some(az) = rows.zones.values().find(|az| az.name == *old) {
+                    if self.semantics.renames_zones() && !global.name.is_empty() {
+                        // ≥ 24.03 (37fd1dd37): the row keeps its UUID, so the zone's
+                        // gateways, port bindings and routes stay attached.
+                        info!(zone = %old, new = %global.name, "zone renamed");
+                        let mut renamed = az.clone();
+                        renamed.name = global.name.clone();
+                        ops.ic_sb
+                            .push(renamed.update_op(&[icsb::AvailabilityZoneColumn::Name]));
+                        self.az_name = Some(global.name.clone());
+                        // Registered under the new name once the replica shows it.
+                        return Registration::Registering(global.name.clone());
+                    }
                     info!(zone = %old, "zone renamed, unregistering the old name");
                     ops.ic_sb.push(icsb::AvailabilityZone::delete_op(az.uuid));
                 }

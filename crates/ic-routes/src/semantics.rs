@@ -42,6 +42,8 @@ mod since {
     use super::Release;
     /// Routers of one zone learn each other's routes (b1f8d7263).
     pub const SAME_ZONE_LEARNING: Release = Release::new("23.09.0");
+    /// A renamed zone keeps its `Availability_Zone` row (37fd1dd37).
+    pub const ZONE_RENAME: Release = Release::new("24.03.0");
     /// A disabled router learns nothing (ddc020051, backported to 24.03.7).
     pub const DISABLED_ROUTER: Release = Release::new("24.03.0");
     /// `ic-route-denylist` beside `ic-route-blacklist` (6d32d2524).
@@ -101,6 +103,12 @@ impl Semantics {
     /// the branch's fix from 24.03 on).
     pub fn disabled_router_learns_nothing(&self) -> bool {
         self.since(since::DISABLED_ROUTER)
+    }
+
+    /// Whether a zone renamed while the daemon runs keeps its IC-SB `Availability_Zone` row
+    /// (renamed in place, ≥ 24.03) instead of registering anew (23.03 deletes the old row).
+    pub fn renames_zones(&self) -> bool {
+        self.since(since::ZONE_RENAME)
     }
 
     /// Whether `ic-route-denylist` is read (≥ 24.09; `ic-route-blacklist` always is).
