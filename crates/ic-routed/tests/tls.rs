@@ -80,10 +80,7 @@ struct Pkis {
 
 impl Pkis {
     fn new() -> Pkis {
-        let tmp = tempfile::Builder::new()
-            .prefix("icr-tls-")
-            .tempdir()
-            .expect("tempdir");
+        let tmp = ovnlink_testkit::release::tempdir("icr-tls-").expect("tempdir");
         let (good, other) = Pki::distinct_pair(tmp.path(), subject).expect("ovs-pki init");
         Pkis {
             good,

@@ -103,10 +103,7 @@ impl Fixture {
 
     /// Like [`new`](Self::new), passing `args` to `ovsdb-server`.
     fn with_server_args(with_server: bool, args: &[&str]) -> Fixture {
-        let tmp = tempfile::Builder::new()
-            .prefix("ovnlink-tls-")
-            .tempdir()
-            .expect("tempdir");
+        let tmp = ovnlink_testkit::release::tempdir("ovnlink-tls-").expect("tempdir");
         // Two CAs of different subjects (see `Pki::distinct_pair`, and
         // `same_named_ca_is_refused_with_bad_signature` for what the same subject does).
         let (good, other) =

@@ -18,7 +18,10 @@ fn conf(conns: usize, script: impl Fn(&mut Script)) -> Vec<Value> {
 }
 
 fn nb(conns: usize, script: impl Fn(&mut Script)) -> Vec<Value> {
-    if !Path::new(NB_SCHEMA).exists() {
+    if !ovnlink_testkit::release::release()
+        .host_path(NB_SCHEMA)
+        .exists()
+    {
         assert!(
             std::env::var_os("OVNLINK_REAL_TESTS").is_none_or(|v| v != "1"),
             "{NB_SCHEMA} missing"

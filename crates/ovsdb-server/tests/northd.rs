@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Target, NB_SCHEMA};
@@ -39,15 +39,23 @@ fn ovn_northd_translates_nb_into_sb() {
     }
     let target = Target::embedded(&[Path::new(NB_SCHEMA), Path::new(SB_SCHEMA)]);
     let remote = format!("unix:{}", target.path().display());
-    let tmp = tempfile::tempdir().unwrap();
+    let release = ovnlink_testkit::release::release();
+    let tmp = release.tempdir("northd").unwrap();
     let dir = tmp.path();
+    let program = release.find_binary("ovn-northd").expect("ovn-northd");
     let northd = Northd(
-        Command::new("ovn-northd")
-            .arg(format!("--ovnnb-db={remote}"))
-            .arg(format!("--ovnsb-db={remote}"))
-            .arg(format!("--unixctl={}", dir.join("northd.ctl").display()))
-            .arg(format!("--log-file={}", dir.join("northd.log").display()))
-            .arg("-vconsole:off")
+        release
+            .command(&program)
+            .args(release.args(
+                &program,
+                &[
+                    format!("--ovnnb-db={remote}"),
+                    format!("--ovnsb-db={remote}"),
+                    format!("--unixctl={}", dir.join("northd.ctl").display()),
+                    format!("--log-file={}", dir.join("northd.log").display()),
+                    "-vconsole:off".to_owned(),
+                ],
+            ))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -2,6 +2,11 @@
 //!
 //! - [`gen`]: deterministic generators of realistic OVSDB traffic (for benches and tests).
 //! - [`raw`]: a blocking raw JSON-RPC client for interop tests that decode bytes themselves.
+//! - [`release`]: which OVN release runs the real programs (the host's, or a Debian root
+//!   under `chroot` named by `OVNLINK_OVN_ROOT`).
+//! - [`ovn`]: an OVN interconnection lab (IC databases, zones with northd and `ovn-ic` or
+//!   `ic-routed`).
+//! - [`pki`]: certificates made by `ovs-pki`.
 //! - [`server`]: a harness that runs the real `ovsdb-server` from Debian's packages in a
 //!   temporary directory and cleans up on drop.
 
@@ -9,4 +14,5 @@ pub mod gen;
 pub mod ovn;
 pub mod pki;
 pub mod raw;
+pub mod release;
 pub mod server;

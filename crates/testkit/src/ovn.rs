@@ -1,7 +1,9 @@
 //! A real OVN interconnection lab on one machine: global IC-NB and IC-SB `ovsdb-server`s and,
 //! per availability zone, NB and SB `ovsdb-server`s, an `ovn-northd`, and an interconnection
 //! daemon (the real `ovn-ic` or our `ic-routed`). Everything lives in one temp dir, talks
-//! over unix sockets, and is stopped on drop, even when a test fails.
+//! over unix sockets, and is stopped on drop, even when a test fails. The real programs are
+//! those of the current [`release`](crate::release::release): the host's, or a Debian root's
+//! under `chroot`; `ic-routed` always runs on the host, with host paths.
 
 use std::fs;
 use std::io;
@@ -295,9 +297,11 @@ impl IcLab {
         wait_for(timeout, || self.zones[zone].has_switch(ts))
     }
 
-    /// Every daemon's log tail, for failure messages.
+    /// Every daemon's log tail, for failure messages, after the release the lab runs.
     pub fn logs(&self) -> String {
-        self.zones.iter().map(Zone::logs).collect()
+        let mut s = format!("--- release: {}\n", crate::release::release().describe());
+        s.extend(self.zones.iter().map(Zone::logs));
+        s
     }
 
     /// The lab's directory.
@@ -468,7 +472,7 @@ impl IcLab {
     /// over TLS on loopback too ([`listening_port`] tells the port the kernel chose). The
     /// lab's own `ovn-ic-nbctl`/`ovn-ic-sbctl` calls keep using the unix sockets.
     pub fn start_with_ic_server_args(n: usize, server_args: &[String]) -> io::Result<IcLab> {
-        let dir = tempfile::Builder::new().prefix("iclab").tempdir()?;
+        let dir = crate::release::release().tempdir("iclab")?;
         let server = |schema: &str| {
             server_args
                 .iter()

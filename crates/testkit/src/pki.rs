@@ -4,9 +4,9 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use crate::release::release;
 use crate::server::find_binary;
 
 /// Runs `ovs-pki` in `dir` (so that the names it puts in CNs are relative); an error carries
@@ -19,7 +19,7 @@ pub fn ovs_pki(dir: &Path, args: &[&str]) -> io::Result<()> {
 pub fn run_in(dir: &Path, program: &str, args: &[&str]) -> io::Result<String> {
     let path = find_binary(program)
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{program} not found")))?;
-    let output = Command::new(path).args(args).current_dir(dir).output()?;
+    let output = release().command_in(dir, &path, args).output()?;
     if !output.status.success() {
         return Err(io::Error::other(format!(
             "{program} {args:?} failed ({}):\n{}{}",

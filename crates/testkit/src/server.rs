@@ -19,7 +19,9 @@
 //!   returns its standard output, or an error carrying its standard error.
 //!
 //! The programs are looked up on `PATH` and in `/usr/sbin` (where Debian puts `ovsdb-server`,
-//! outside a normal user's `PATH`). Only unix sockets and `127.0.0.1` are ever used.
+//! outside a normal user's `PATH`), or in a Debian root under `chroot` when
+//! `OVNLINK_OVN_ROOT` names one (see [`crate::release`]): the same test then runs against
+//! another OVN release. Only unix sockets and `127.0.0.1` are ever used.
 //!
 //! ```no_run
 //! use ovnlink_testkit::server::{real_servers, OvsdbServer, OVN_NB_SCHEMA};
@@ -48,6 +50,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
+
+use crate::release::release;
 use std::time::{Duration, Instant};
 
 /// Schema of OVN's northbound database (`OVN_Northbound`), from Debian's `ovn-central`.
@@ -90,9 +94,6 @@ pub const DEFAULT_CLUSTER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`run`] lets a command run before it kills it.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Directories searched after `PATH`: Debian installs `ovsdb-server` in `/usr/sbin`.
-const EXTRA_BIN_DIRS: &[&str] = &["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/sbin"];
-
 /// How long a server gets to exit after SIGTERM before it gets SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
@@ -105,27 +106,12 @@ const POLL: Duration = Duration::from_millis(10);
 /// Lines of the log quoted in an error.
 const LOG_TAIL_LINES: usize = 25;
 
-/// Returns the full path of the program `name`, searching `PATH` and then `/usr/sbin`,
-/// `/usr/bin`, `/sbin` and `/usr/local/sbin`. A `name` containing `/` is returned as is when
-/// that file exists.
+/// Returns the full host path of the program `name` in the current
+/// [`release`](crate::release::release): on the host, `PATH` then `/usr/sbin`, `/usr/bin`,
+/// `/sbin`, `/bin`, `/usr/local/sbin`; in a release root, those directories of the root. A
+/// `name` containing `/` is returned as is when that file exists.
 pub fn find_binary(name: &str) -> Option<PathBuf> {
-    if name.contains('/') {
-        let path = PathBuf::from(name);
-        return is_executable(&path).then_some(path);
-    }
-    let from_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .unwrap_or_default();
-    from_path
-        .into_iter()
-        .chain(EXTRA_BIN_DIRS.iter().map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|path| is_executable(path))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    release().find_binary(name)
 }
 
 /// Decides whether a test that needs the programs `names` runs.
@@ -147,7 +133,8 @@ pub fn require_binaries(names: &[&str]) -> bool {
     decide("program", &missing, real_tests_required())
 }
 
-/// Like [`require_binaries`], for files that must exist (schemas such as [`OVN_NB_SCHEMA`]).
+/// Like [`require_binaries`], for files that must exist (schemas such as [`OVN_NB_SCHEMA`]),
+/// named as the current release's programs see them.
 ///
 /// # Panics
 ///
@@ -156,7 +143,7 @@ pub fn require_files(paths: &[&str]) -> bool {
     let missing: Vec<&str> = paths
         .iter()
         .copied()
-        .filter(|path| !Path::new(path).exists())
+        .filter(|path| !release().host_path(path).exists())
         .collect();
     decide("file", &missing, real_tests_required())
 }
@@ -268,8 +255,9 @@ fn run_command(program: &str, args: &[&str], timeout: Duration) -> io::Result<Co
             format!("program `{program}` not found on PATH or in /usr/sbin"),
         )
     })?;
-    let mut child = Command::new(&path)
-        .args(args)
+    let mut child = release()
+        .command(&path)
+        .args(release().args(&path, args))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -329,13 +317,17 @@ fn annotate(err: io::Error, context: &str) -> io::Error {
 
 /// Sends `signal` (`TERM`, `KILL`) to `pid` with kill(1).
 pub(crate) fn send_signal(pid: u32, signal: &str) -> io::Result<()> {
-    let output = run_command("kill", &["-s", signal, &pid.to_string()], COMMAND_TIMEOUT)?;
+    // The host's kill(1): pids are shared with a release root, so no chroot is needed.
+    let output = Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .stdin(Stdio::null())
+        .output()?;
     if output.status.success() || !process_alive(pid) {
         Ok(())
     } else {
         Err(io::Error::other(format!(
             "kill -s {signal} {pid} failed: {}",
-            output.stderr.trim_end()
+            String::from_utf8_lossy(&output.stderr).trim_end()
         )))
     }
 }
@@ -356,7 +348,13 @@ fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
 
 /// Reads the `name` member of an `.ovsschema` file.
 fn schema_name(schema: &Path) -> io::Result<String> {
-    let text = fs::read_to_string(schema)
+    let in_release = release().host_path(schema);
+    let file = if in_release.exists() {
+        in_release.as_path()
+    } else {
+        schema
+    };
+    let text = fs::read_to_string(file)
         .map_err(|err| annotate(err, &format!("cannot read schema {}", schema.display())))?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|err| {
         io::Error::new(
@@ -375,6 +373,23 @@ fn schema_name(schema: &Path) -> io::Result<String> {
         })
 }
 
+/// The schema file `schema` as the release's `ovsdb-tool` can read it: the release's own file
+/// when it has one at that path (`/usr/share/ovn/…` names the root's schema inside a root),
+/// otherwise a copy in `dir` (a schema of the repository, outside the root).
+fn reachable_schema(schema: &Path, dir: &Path) -> io::Result<PathBuf> {
+    let r = release();
+    if r.is_host() || r.host_path(schema).exists() {
+        return Ok(schema.to_path_buf());
+    }
+    let name = schema
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "schema path has no name"))?;
+    let copy = dir.join(name);
+    fs::copy(schema, &copy)
+        .map_err(|err| annotate(err, &format!("cannot copy schema {}", schema.display())))?;
+    Ok(copy)
+}
+
 fn path_str(path: &Path) -> io::Result<&str> {
     path.to_str().ok_or_else(|| {
         io::Error::new(
@@ -385,8 +400,9 @@ fn path_str(path: &Path) -> io::Result<&str> {
 }
 
 fn temp_dir(prefix: &str) -> io::Result<tempfile::TempDir> {
-    // A short prefix keeps socket paths far below the 108-byte limit of `sun_path`.
-    tempfile::Builder::new().prefix(prefix).tempdir()
+    // A short prefix keeps socket paths far below the 108-byte limit of `sun_path`; inside a
+    // release root, so that its programs reach the files.
+    release().tempdir(prefix)
 }
 
 /// Finds the port in the `socket_util` line `0:127.0.0.1: listening on port N` that
@@ -501,8 +517,9 @@ impl Daemon {
         let stdout = stderr.try_clone()?;
         // With --detach the process we spawn forks the daemon and exits once the daemon has
         // opened its databases and sockets, so its exit status reports startup failures.
-        let mut parent = Command::new(&program)
-            .args(&args)
+        let mut parent = release()
+            .command(&program)
+            .args(release().args(&program, &args))
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
@@ -574,7 +591,7 @@ impl Daemon {
     fn fail(&mut self, failure: String) -> io::Error {
         let diagnostics = self.diagnostics();
         let _ = self.kill_hard();
-        io::Error::other(format!("{failure}{diagnostics}"))
+        io::Error::other(format!("{failure} [{}]{diagnostics}", release().describe()))
     }
 
     /// Whether `pid` still names an `ovsdb-server` (guards against signalling a reused pid).
@@ -693,9 +710,10 @@ impl OvsdbServerBuilder {
                 ));
             }
             let file = dir.path().join(format!("{name}.db"));
+            let schema = reachable_schema(schema, dir.path())?;
             run(
                 "ovsdb-tool",
-                &["create", path_str(&file)?, path_str(schema)?],
+                &["create", path_str(&file)?, path_str(&schema)?],
             )?;
             databases.push(name);
             db_files.push(file);
@@ -922,9 +940,10 @@ impl OvsdbCluster {
             let db = path_str(&db_file)?;
             let local = cluster.raft_addresses[i].as_str();
             if i == 0 {
+                let schema = reachable_schema(schema, cluster.dir.path())?;
                 run(
                     "ovsdb-tool",
-                    &["create-cluster", db, path_str(schema)?, local],
+                    &["create-cluster", db, path_str(&schema)?, local],
                 )?;
             } else {
                 let mut args = vec!["join-cluster", db, cluster.db_name.as_str(), local];

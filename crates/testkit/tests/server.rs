@@ -329,3 +329,42 @@ fn cluster_elects_a_leader_and_survives_losing_it() {
     }
     assert!(!dir.exists());
 }
+
+/// The server runs from the release `OVNLINK_OVN_ROOT` names (or the host's): its process's
+/// root directory is the release's root, its version the release's Open vSwitch, and the
+/// schema it serves the release's own.
+#[test]
+fn the_server_runs_from_the_chosen_release() {
+    if !real_servers() {
+        return;
+    }
+    let release = ovnlink_testkit::release::release();
+    let server = OvsdbServer::start(OVN_NB_SCHEMA).expect("start ovsdb-server");
+    let pid = server.pid().expect("pid");
+    let root = std::fs::read_link(format!("/proc/{pid}/root")).expect("/proc/PID/root");
+    let expected = release.root_dir().map_or_else(
+        || std::path::PathBuf::from("/"),
+        std::path::Path::to_path_buf,
+    );
+    assert_eq!(root, expected, "{}", release.describe());
+    let version = server.appctl(&["version"]).expect("ovs-appctl version");
+    assert!(
+        version.contains(&format!(
+            "ovsdb-server (Open vSwitch) {}",
+            release.ovs_version()
+        )),
+        "{version} under {}",
+        release.describe()
+    );
+    let schema_version = server
+        .run(
+            "ovsdb-client",
+            &["get-schema-version", &server.remote(), "OVN_Northbound"],
+        )
+        .expect("get-schema-version");
+    let installed = std::fs::read_to_string(release.host_path(OVN_NB_SCHEMA)).unwrap();
+    assert!(
+        installed.contains(&format!("\"version\": \"{}\"", schema_version.trim())),
+        "server serves {schema_version}, the release installs another schema"
+    );
+}

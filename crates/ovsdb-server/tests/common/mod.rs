@@ -62,11 +62,21 @@ impl Target {
 
     /// Starts the embedded server with `schemas`.
     pub fn embedded(schemas: &[&Path]) -> Target {
+        let release = ovnlink_testkit::release::release();
         let server = Server::new();
         for s in schemas {
-            server.add_database_file(s).expect("add database");
+            // The release's own copy of an installed schema, so that its `ovn-nbctl` and the
+            // embedded server agree.
+            let in_release = release.host_path(s);
+            let file = if in_release.exists() {
+                in_release
+            } else {
+                s.to_path_buf()
+            };
+            server.add_database_file(&file).expect("add database");
         }
-        let dir = tempfile::tempdir().expect("temp dir");
+        // Inside the release's root, where its programs reach the socket.
+        let dir = release.tempdir("embedded").expect("temp dir");
         let path = dir.path().join("db.sock");
         let remote = format!("punix:{}", path.display());
         RUNTIME.block_on(server.listen(&remote)).expect("listen");
