@@ -15,18 +15,15 @@
 //!   default is written, and left out when its default is; every table the server lacks is
 //!   refused.
 //!
-//! The host part skips (with a `skipped:` line) without the binaries, unless
-//! `OVNLINK_REAL_TESTS=1` is set. The Debian 13 part needs a root with OVN 25.03's
-//! `ovsdb-server` and schemas: `$OVNLINK_OVN_ROOT`, else `/tmp/trixie-test`; it skips when
-//! there is none. Servers are started by [`start_release`] alone.
+//! The server is the test kit's release (`ovnlink_testkit::release`): the host's 23.03.1, or
+//! 25.03.0 when `OVNLINK_OVN_ROOT` names the Debian 13 root; `scripts/test.sh` runs both.
+//! Tests skip (with a `skipped:` line) without the binaries, unless `OVNLINK_REAL_TESTS=1`
+//! is set.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use ovnlink_testkit::release::release;
 use ovnlink_testkit::server::{
     real_servers, OvsdbServer, OVN_IC_NB_SCHEMA, OVN_IC_SB_SCHEMA, OVN_NB_SCHEMA, OVN_SB_SCHEMA,
 };
@@ -41,146 +38,23 @@ const WAIT: Duration = Duration::from_secs(20);
 // ---------------------------------------------------------------------------------------------
 // Servers.
 
-/// A real `ovsdb-server` with the four OVN databases of one release.
-enum RealServer {
-    /// The host's (Debian 12) server and schemas.
-    Host(OvsdbServer),
-    /// A server in another root, through `chroot`.
-    Chroot(ChrootServer),
-}
-
-impl RealServer {
-    fn remote(&self) -> String {
-        match self {
-            RealServer::Host(s) => s.remote(),
-            RealServer::Chroot(s) => format!("unix:{}", s.socket().display()),
-        }
-    }
-}
-
-/// The directory `ovn-*.ovsschema` files are in, under `root` (`/` for the host).
-fn schema_dir(root: &Path) -> PathBuf {
-    root.join("usr/share/ovn")
-}
-
-/// The OVN release whose schemas `root` has (by its northbound schema's version).
-fn release_in(root: &Path) -> Release {
-    let text = std::fs::read(schema_dir(root).join("ovn-nb.ovsschema")).unwrap();
-    let schema = DatabaseSchema::from_slice(&text).unwrap();
+/// A real `ovsdb-server` of the test kit's release with the four OVN databases, and that
+/// release (by its northbound schema's version, which must be a pinned one exactly).
+fn start_release() -> (OvsdbServer, Release) {
+    let server = OvsdbServer::builder()
+        .database(OVN_NB_SCHEMA)
+        .database(OVN_SB_SCHEMA)
+        .database(OVN_IC_NB_SCHEMA)
+        .database(OVN_IC_SB_SCHEMA)
+        .start()
+        .expect("start ovsdb-server");
+    let path = release().host_path(OVN_NB_SCHEMA);
+    let schema = DatabaseSchema::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let found = ovn_nb::history()
         .release_of(&schema)
         .expect("a pinned release");
-    assert!(found.exact, "{} is not a pinned schema", found);
-    found.oldest
-}
-
-/// Starts a server of the OVN release in `root` (`None`: the host's). This is the one place
-/// that starts servers, so that it can move to the test kit's release selection.
-fn start_release(root: Option<&Path>) -> (RealServer, Release) {
-    match root {
-        None => {
-            let server = OvsdbServer::builder()
-                .database(OVN_NB_SCHEMA)
-                .database(OVN_SB_SCHEMA)
-                .database(OVN_IC_NB_SCHEMA)
-                .database(OVN_IC_SB_SCHEMA)
-                .start()
-                .expect("start ovsdb-server");
-            (RealServer::Host(server), release_in(Path::new("/")))
-        }
-        Some(root) => {
-            let server = ChrootServer::start(root).expect("start ovsdb-server in the root");
-            (RealServer::Chroot(server), release_in(root))
-        }
-    }
-}
-
-/// The root of the newer release: `$OVNLINK_OVN_ROOT`, else `/tmp/trixie-test`.
-fn newer_root() -> Option<PathBuf> {
-    let root = std::env::var_os("OVNLINK_OVN_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/trixie-test"));
-    let usable = root.join("usr/sbin/ovsdb-server").exists()
-        && schema_dir(&root).join("ovn-ic-sb.ovsschema").exists();
-    if !usable {
-        eprintln!(
-            "skipped: no OVN root with ovsdb-server at {} (set OVNLINK_OVN_ROOT)",
-            root.display()
-        );
-        return None;
-    }
-    Some(root)
-}
-
-/// `ovsdb-server` running inside another root; killed and cleaned up on drop.
-struct ChrootServer {
-    /// The server's directory, as seen from the host.
-    dir: PathBuf,
-    child: Child,
-}
-
-impl ChrootServer {
-    fn start(root: &Path) -> std::io::Result<ChrootServer> {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let inner = format!(
-            "/tmp/ovnlink-schemas-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let dir = root.join(inner.trim_start_matches('/'));
-        std::fs::create_dir_all(&dir)?;
-        let mut dbs = Vec::new();
-        for name in ["ovn-nb", "ovn-sb", "ovn-ic-nb", "ovn-ic-sb"] {
-            let db = format!("{inner}/{name}.db");
-            let status = Command::new("chroot")
-                .arg(root)
-                .args([
-                    "/usr/bin/ovsdb-tool",
-                    "create",
-                    &db,
-                    &format!("/usr/share/ovn/{name}.ovsschema"),
-                ])
-                .status()?;
-            if !status.success() {
-                return Err(std::io::Error::other(format!(
-                    "ovsdb-tool create {db} failed"
-                )));
-            }
-            dbs.push(db);
-        }
-        let child = Command::new("chroot")
-            .arg(root)
-            .arg("/usr/sbin/ovsdb-server")
-            .arg(format!("--remote=punix:{inner}/db.sock"))
-            .arg(format!("--unixctl={inner}/ctl"))
-            .arg(format!("--log-file={inner}/log"))
-            .args(&dbs)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let server = ChrootServer { dir, child };
-        let deadline = Instant::now() + WAIT;
-        while UnixStream::connect(server.socket()).is_err() {
-            if Instant::now() > deadline {
-                return Err(std::io::Error::other("the server did not listen in time"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(server)
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.join("db.sock")
-    }
-}
-
-impl Drop for ChrootServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    assert!(found.exact, "{found} is not a pinned schema");
+    (server, found.oldest)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,7 +353,7 @@ async fn exercise<D: Database>(client: &Client, release: Release) {
         .unwrap();
 }
 
-async fn all_databases(server: &RealServer, release: Release) {
+async fn all_databases(server: &OvsdbServer, release: Release) {
     let config = ClientConfig::new(&server.remote()).unwrap();
     let client = Client::connect(config, WAIT).await.unwrap();
     exercise::<ovn_nb::Database>(&client, release).await;
@@ -489,24 +363,21 @@ async fn all_databases(server: &RealServer, release: Release) {
     client.shutdown();
 }
 
+/// Runs against the test kit's release: OVN 23.03.1 on the host, 25.03.0 with
+/// `OVNLINK_OVN_ROOT` naming the Debian 13 root (`scripts/test.sh` runs both).
 #[tokio::test]
-async fn generated_rows_against_ovn_23_03() {
+async fn generated_rows_against_the_release() {
     if !real_servers() {
         return;
     }
-    let (server, release) = start_release(None);
-    assert_eq!(release, Release::new("23.03.1"));
-    all_databases(&server, release).await;
-}
-
-#[tokio::test]
-async fn generated_rows_against_ovn_25_03() {
-    let Some(root) = newer_root() else {
-        return;
-    };
-    let (server, release) = start_release(Some(&root));
-    assert_eq!(release, Release::new("25.03.0"));
-    all_databases(&server, release).await;
+    let (server, found) = start_release();
+    assert_eq!(
+        found.to_string(),
+        release().ovn_version(),
+        "{}",
+        release().describe()
+    );
+    all_databases(&server, found).await;
 }
 
 /// The issue's own case: an IC-SB `Availability_Zone` against an OVN 23.03.1 server.
@@ -515,7 +386,11 @@ async fn availability_zone_nb_ic_cfg_against_ovn_23_03() {
     if !real_servers() {
         return;
     }
-    let (server, _) = start_release(None);
+    let (server, found) = start_release();
+    if found != Release::new("23.03.1") {
+        eprintln!("skipped: needs OVN 23.03.1, the release is {found}");
+        return;
+    }
     let config = ClientConfig::new(&server.remote())
         .unwrap()
         .history(ovn_ic_sb::history());
