@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, integration and interop tests (against the real
 # ovsdb-server, ovn-northd and ovn-ic from Debian's packages), doc tests, benches compiled
-# as tests, and a short fuzzing smoke run.
+# as tests, and a short fuzzing smoke run. The tests that run real programs run twice: once
+# against the host's OVN (Debian 12: OVN 23.03.1, Open vSwitch 3.1), once against a Debian
+# 13 root (OVN 25.03.0, Open vSwitch 3.5) built once and cached by scripts/ovn-release.sh.
 #
 # Installs the Debian packages when a program is missing. Environment:
-#   FUZZ_SMOKE=0     skip the fuzzing smoke run
-#   FUZZ_SECONDS=N   seconds per fuzz target (default 15, see scripts/fuzz-smoke.sh)
+#   FUZZ_SMOKE=0       skip the fuzzing smoke run
+#   FUZZ_SECONDS=N     seconds per fuzz target (default 15, see scripts/fuzz-smoke.sh)
+#   OVN_RELEASES=host  only the host's release (default: "host debian13")
+#   OVNLINK_CACHE=DIR  where scripts/ovn-release.sh keeps its roots (/var/cache/ovnlink)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,8 +57,18 @@ ovn-nbctl --version | sed -n 1p
 # Tests that need the real programs fail instead of skipping.
 export OVNLINK_REAL_TESTS=1
 
-section "cargo test --workspace --all-targets (unit, integration, interop; benches as tests)"
+# The release of each pass, for the summary.
+declare -a SUMMARY=()
+started=$(date +%s)
+
+release_label() {
+    local nbctl=$1
+    "$nbctl" --version | awk 'NR==1{ovn=$NF} NR==2{ovs=$NF} END{print "OVN " ovn " / Open vSwitch " ovs}'
+}
+
+section "pass 1: $(release_label ovn-nbctl) (this host) — cargo test --workspace --all-targets"
 cargo test --workspace --all-targets
+SUMMARY+=("$(release_label ovn-nbctl) (host): all tests passed in $(($(date +%s) - started)) s")
 
 section "cargo test --workspace --doc"
 cargo test --workspace --doc
@@ -71,4 +85,19 @@ else
     section "fuzzing smoke run skipped"
 fi
 
+for release in ${OVN_RELEASES:-host debian13}; do
+    [ "$release" = host ] && continue
+    root_started=$(date +%s)
+    section "building or reusing the $release root (scripts/ovn-release.sh)"
+    root=$(bash scripts/ovn-release.sh "$release")
+    label="$(chroot "$root" ovn-nbctl --version | awk 'NR==1{ovn=$NF} NR==2{ovs=$NF} END{print "OVN " ovn " / Open vSwitch " ovs}')"
+    section "pass: $label ($release root $root) — cargo test --workspace --tests"
+    pass_started=$(date +%s)
+    OVNLINK_OVN_ROOT=$root cargo test --workspace --tests
+    SUMMARY+=("$label ($release root): all tests passed in $(($(date +%s) - pass_started)) s (root ready in $((pass_started - root_started)) s)")
+done
+
 section "all tests passed"
+for line in "${SUMMARY[@]}"; do
+    echo "  $line"
+done

@@ -541,14 +541,59 @@ fn check_traces_from(
             "{label:<28} {:<12} -> {:<12} ovn-trace={v:?} verifier={cell:?}",
             from.port, to.port
         ));
-        assert_eq!(
-            v == Verdict::Forwarded,
-            routed,
-            "{label}: {} -> {}: ovn-trace {v:?} but verifier {cell:?}\n{out}\n{report}",
-            from.port,
-            to.port
-        );
+        let router = from.vpc.split('/').nth(1).unwrap_or_default();
+        if v != Verdict::Forwarded && routed && ecmp_undefined(&lab.zones[from.zone], router, &out)
+        {
+            // OVN ≥ 25.03's northd installs IC-learned routes of origin `connected` with the
+            // same prefix as separate flows of equal priority, not as an ECMP group (23.03
+            // selects among them): which one a packet takes is undefined, and ovn-trace
+            // follows one. The verifier follows every member, so a path it finds through
+            // another member is possible on the data path; ovn-trace cannot show it.
+            table.push(format!(
+                "{label:<28} {:<12} -> {:<12} (equal-priority members: verifier's path not traceable)",
+                from.port, to.port
+            ));
+            continue;
+        }
+        if (v == Verdict::Forwarded) != routed {
+            panic!(
+                "{label}: {} -> {}: ovn-trace {v:?} but verifier {cell:?}\n{out}\n{report}\n\
+                 {router} routes:\n{}\n{}",
+                from.port,
+                to.port,
+                lab.zones[from.zone].routes(router).unwrap_or_default(),
+                lab.logs()
+            );
+        }
     }
+}
+
+/// Whether the routing flow ovn-trace followed in `out` has a twin in `zone`'s southbound:
+/// another `lr_in_ip_routing` flow of `router` with the same priority and match (OVN ≥ 25.03
+/// for IC-learned `connected` routes with several nexthops).
+fn ecmp_undefined(zone: &Zone, router: &str, out: &str) -> bool {
+    let Some(line) = out.lines().find(|l| l.contains(". lr_in_ip_routing (")) else {
+        return false;
+    };
+    // "15. lr_in_ip_routing (northd.c:11788): ip4.dst == 10.0.0.0/24, priority 198, uuid …"
+    let Some((_, rest)) = line.split_once("): ") else {
+        return false;
+    };
+    let Some((matched, rest)) = rest.rsplit_once(", priority ") else {
+        return false;
+    };
+    let priority = rest.split(',').next().unwrap_or_default().trim();
+    let flows = zone.sbctl(&["lflow-list", router]).unwrap_or_default();
+    let needle_match = format!("match=({matched})");
+    flows
+        .lines()
+        .filter(|l| {
+            l.contains("lr_in_ip_routing")
+                && l.contains(&format!("priority={priority} "))
+                && l.contains(&needle_match)
+        })
+        .count()
+        >= 2
 }
 
 fn ts_addr(lab: &IcLab, zone: usize, router: &str, ts: &str) -> (String, String, String) {
@@ -703,6 +748,28 @@ fn topology_a(overlap: bool) {
     sync_zone(&lab, OS);
     let world = world_of(&lab, &[OS, K8S]);
     let report = verify(&world, &Inventory::from_world(&world), &policy);
+    // From 23.09 on (b1f8d7263) the stock ovn-ic lets routers of one zone learn each
+    // other's routes: the two Neutron routers on the transit switch learn each other's
+    // tenant networks, a leak inside the OpenStack zone that no guard on the Kubernetes side
+    // can stop. The verifier must report it, in both directions.
+    let same_zone = ovnlink_testkit::release::release().at_least(23, 9);
+    let os_internal = |l: &isolation::Leak| {
+        l.from.as_str().starts_with("os/") && l.to.as_str().starts_with("os/")
+    };
+    if same_zone {
+        for (a, b) in [
+            ("os/neutron-r1", "os/neutron-r2"),
+            ("os/neutron-r2", "os/neutron-r1"),
+        ] {
+            assert!(
+                report
+                    .leaks
+                    .iter()
+                    .any(|l| l.from.as_str() == a && l.to.as_str() == b),
+                "same-zone learning {a} -> {b} is reported\n{report}"
+            );
+        }
+    }
     if overlap {
         // Guards cannot tell 10.0.0.0/24 of tenant A from 10.0.0.0/24 of tenant B, and
         // the OpenStack routers learn vpc-b's 10.16.1.0/24 (more specific than vpc-a's
@@ -716,8 +783,9 @@ fn topology_a(overlap: bool) {
         eprintln!("mixed topology A, overlapping CIDRs: {leak}");
     } else {
         assert!(
-            report.leaks.is_empty(),
-            "mixed A holds with guards\n{report}"
+            report.leaks.iter().all(|l| same_zone && os_internal(l)),
+            "mixed A holds with guards (but for the OpenStack zone's own routers from \
+             23.09)\n{report}"
         );
         assert_eq!(
             report.cell("os/neutron-r1", "k8s/vpc-b"),
@@ -742,10 +810,18 @@ fn topology_a(overlap: bool) {
         let world = world_of(&lab, &[OS, K8S]);
         let report = verify(&world, &Inventory::from_world(&world), &policy);
         for (from, to) in [(pod_a, vm_b), (pod_b, vm_a)] {
-            assert_eq!(
-                report.cell(&from.vpc, &to.vpc),
-                Some(Cell::Isolated),
-                "{report}"
+            let cell = report.cell(&from.vpc, &to.vpc);
+            // With overlapping CIDRs and same-zone learning, a pod's route to its paired
+            // Neutron router continues, in that router, through an equal-priority member
+            // towards the other tenant's router (OVN 25.03 ranks an IC-learned `connected`
+            // route with the router's own network): the verifier reports that possible
+            // leak, the trace above samples the member the data path uses.
+            let possible_leak = same_zone && overlap && cell == Some(Cell::Leak);
+            assert!(
+                cell == Some(Cell::Isolated) || possible_leak,
+                "{} -> {}: {cell:?}\n{report}",
+                from.vpc,
+                to.vpc
             );
         }
         std::thread::sleep(Duration::from_millis(100));

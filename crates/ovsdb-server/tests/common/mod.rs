@@ -368,9 +368,21 @@ pub fn normalize(transcript: &[Value]) -> Vec<Value> {
         .map(|v| {
             let mut c = canon(v, None);
             rename(&mut c, &mut names);
+            sort_list_dbs(&mut c);
             canon(&c, None)
         })
         .collect()
+}
+
+/// `list_dbs` names the databases in no defined order (ovsdb-server 3.1 lists `_Server`
+/// first, 3.5 last): compare them sorted.
+fn sort_list_dbs(step: &mut Value) {
+    if step.get("call").and_then(Value::as_str) != Some("list_dbs") {
+        return;
+    }
+    if let Some(Value::Array(names)) = step.pointer_mut("/response/result") {
+        names.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    }
 }
 
 /// A transcript of a scripted session against one server.
