@@ -50,10 +50,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ic_routed::{Config, Daemon};
-use isolation::{verify, Inventory, Policy, Report, Tables, TopologyConfig, VpcKind, World};
+use isolation::{verify, Inventory, Policy, Report, TopologyConfig, VpcKind, World};
 use ovn_nb::{LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitch};
 use ovn_nb::{LogicalSwitchPort, NbGlobal};
 use ovsdb_client::{Client, ClientConfig};
+use ovsdb_proto::dump::Dump;
 use ovsdb_proto::typed::{Ref, StringMap, Table};
 use ovsdb_proto::{Operation, OperationResult, Uuid};
 
@@ -461,7 +462,7 @@ impl Seed {
 }
 
 /// Every row of `tables` in `db`, untyped, keyed by UUID.
-async fn dump(client: &Client, db: &str, tables: &[&str]) -> Result<Tables, String> {
+async fn dump(client: &Client, db: &str, tables: &[&str]) -> Result<Dump, String> {
     let ops = tables
         .iter()
         .map(|t| Operation::Select {
@@ -471,19 +472,18 @@ async fn dump(client: &Client, db: &str, tables: &[&str]) -> Result<Tables, Stri
         })
         .collect();
     let results = client.transact_checked(db, ops).await.map_err(err(db))?;
-    let mut out = Tables::default();
+    let mut out = Dump::new();
     for (table, result) in tables.iter().zip(results) {
         let OperationResult::Select { rows } = result else {
             continue;
         };
-        let t = out.0.entry((*table).to_owned()).or_default();
         for mut row in rows {
             let uuid = row
                 .remove("_uuid")
                 .and_then(|d| d.as_atom().and_then(|a| a.as_uuid()));
             row.remove("_version");
             if let Some(uuid) = uuid {
-                t.insert(uuid, row);
+                out.insert(table, uuid, row);
             }
         }
     }
@@ -538,8 +538,8 @@ impl Clients {
         let mut world = World::default();
         for (name, nb, _) in &self.zones {
             let t = dump(nb, ovn_nb::NAME, NB_TABLES).await?;
-            let z = isolation::ZoneNb::from_tables(Some(name), &t)
-                .map_err(|e| format!("{name}: {e}"))?;
+            let z =
+                isolation::ZoneNb::from_dump(Some(name), &t).map_err(|e| format!("{name}: {e}"))?;
             world.zones.push(z);
         }
         let ic_nb = dump(&self.ic_nb, "OVN_IC_Northbound", &["Transit_Switch"]).await?;
@@ -549,7 +549,7 @@ impl Clients {
             &["Availability_Zone", "Port_Binding", "Route"],
         )
         .await?;
-        world.ic = isolation::IcRows::from_tables(&ic_nb, &ic_sb).map_err(|e| e.to_string())?;
+        world.ic = isolation::IcRows::from_dumps(&ic_nb, &ic_sb).map_err(|e| e.to_string())?;
         Ok(world)
     }
 
@@ -558,9 +558,9 @@ impl Clients {
         let mut s = String::new();
         for (_, nb, sb) in &self.zones {
             let t = dump(nb, ovn_nb::NAME, NB_TABLES).await?;
-            let _ = write!(s, "{:?}", t.0);
+            let _ = write!(s, "{:?}", t.tables());
             let t = dump(sb, "OVN_Southbound", &["Port_Binding", "Datapath_Binding"]).await?;
-            let _ = write!(s, "{:?}", t.0);
+            let _ = write!(s, "{:?}", t.tables());
         }
         let t = dump(
             &self.ic_sb,
@@ -573,7 +573,7 @@ impl Clients {
             ],
         )
         .await?;
-        let _ = write!(s, "{:?}", t.0);
+        let _ = write!(s, "{:?}", t.tables());
         Ok(s)
     }
 
@@ -616,8 +616,8 @@ impl Clients {
 async fn seed(clients: &Clients) -> Result<(), String> {
     for (i, (name, nb, _)) in clients.zones.iter().enumerate() {
         let t = dump(nb, ovn_nb::NAME, &["NB_Global", "Logical_Router"]).await?;
-        let globals: BTreeMap<Uuid, NbGlobal> = t.get().map_err(|e| e.to_string())?;
-        let routers: BTreeMap<Uuid, LogicalRouter> = t.get().map_err(|e| e.to_string())?;
+        let globals: BTreeMap<Uuid, NbGlobal> = t.typed().map_err(|e| e.to_string())?;
+        let routers: BTreeMap<Uuid, LogicalRouter> = t.typed().map_err(|e| e.to_string())?;
         let mut seed = Seed {
             macs: 0x100 * (i as u32 + 1),
             ..Seed::default()

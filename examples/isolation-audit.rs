@@ -22,14 +22,15 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use isolation::{verify, IcRows, Inventory, Policy, Tables, VpcKind, World, ZoneNb};
+use isolation::{verify, IcRows, Inventory, Policy, VpcKind, World, ZoneNb};
+use ovsdb_proto::dump::Dump;
 
 fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
 }
 
-fn dump(path: &str) -> Result<Tables, String> {
-    Tables::from_dump_json(&read(path)?).map_err(|e| format!("{path}: {e}"))
+fn dump(path: &str) -> Result<Dump, String> {
+    Dump::parse(&read(path)?).map_err(|e| format!("{path}: {e}"))
 }
 
 fn run() -> Result<bool, String> {
@@ -37,7 +38,7 @@ fn run() -> Result<bool, String> {
     let mut policy = Policy::default();
     let mut inventory = None;
     let mut zones = Vec::new();
-    let (mut ic_nb, mut ic_sb) = (Tables::default(), Tables::default());
+    let (mut ic_nb, mut ic_sb) = (Dump::new(), Dump::new());
     while let Some(a) = args.next() {
         let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
         match a.as_str() {
@@ -48,7 +49,7 @@ fn run() -> Result<bool, String> {
             "--zone" => {
                 let v = value("--zone")?;
                 let (zone, path) = v.split_once('=').ok_or("--zone wants AZ=FILE")?;
-                let z = ZoneNb::from_tables(Some(zone), &dump(path)?)
+                let z = ZoneNb::from_dump(Some(zone), &dump(path)?)
                     .map_err(|e| format!("{path}: {e}"))?;
                 zones.push(z);
             }
@@ -71,8 +72,8 @@ fn run() -> Result<bool, String> {
         None => World::default(),
     };
     world.zones.extend(zones);
-    if !ic_nb.0.is_empty() || !ic_sb.0.is_empty() {
-        world.ic = IcRows::from_tables(&ic_nb, &ic_sb).map_err(|e| e.to_string())?;
+    if !ic_nb.tables().is_empty() || !ic_sb.tables().is_empty() {
+        world.ic = IcRows::from_dumps(&ic_nb, &ic_sb).map_err(|e| e.to_string())?;
     }
     if world.zones.is_empty() {
         return Err("no zones given (see --help)".into());

@@ -13,12 +13,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use isolation::{
-    plan_a, plan_b, plan_c, verify, Cell, IcRows, Inventory, Policy, Report, Tables,
-    TopologyConfig, World, ZoneNb,
+    plan_a, plan_b, plan_c, verify, Cell, IcRows, Inventory, Policy, Report, TopologyConfig, World,
+    ZoneNb,
 };
 use ovnlink_testkit::ovn::{real_ovn, wait_for, IcDaemon, IcLab, Zone};
 use ovnlink_testkit::raw::RawClient;
 use ovnlink_testkit::server::run;
+use ovsdb_proto::dump::Dump;
 
 const POLICY: &str = r#"{"pairs": [
     {"openstack": {"router_name": "tenant-a"}, "kubernetes": {"vpc": "vpc-a"}},
@@ -383,14 +384,14 @@ fn world_of(lab: &IcLab, zones: &[usize]) -> World {
     let mut w = World::default();
     for &i in zones {
         let z = &lab.zones[i];
-        let t = Tables::from_dump_json(&z.nb_dump().expect("dump")).expect("a dump");
+        let t = Dump::parse(&z.nb_dump().expect("dump")).expect("a dump");
         w.zones
-            .push(ZoneNb::from_tables(Some(&z.name), &t).expect("NB rows"));
+            .push(ZoneNb::from_dump(Some(&z.name), &t).expect("NB rows"));
     }
     let (nb, sb) = lab.ic_dumps().expect("IC dumps");
-    w.ic = IcRows::from_tables(
-        &Tables::from_dump_json(&nb).expect("IC-NB dump"),
-        &Tables::from_dump_json(&sb).expect("IC-SB dump"),
+    w.ic = IcRows::from_dumps(
+        &Dump::parse(&nb).expect("IC-NB dump"),
+        &Dump::parse(&sb).expect("IC-SB dump"),
     )
     .expect("IC rows");
     w

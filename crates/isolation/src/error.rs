@@ -23,7 +23,7 @@ pub enum Error {
     /// A configuration value out of range (for example a transit pool too small).
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// Operations that cannot be applied to the rows (API misuse of [`crate::Tables::apply`]).
+    /// Planned operations that the database refuses (see [`crate::ZoneNb::apply`]).
     #[error("cannot apply operations: {0}")]
     Apply(String),
 }

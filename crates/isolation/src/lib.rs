@@ -98,7 +98,7 @@ pub use error::Error;
 pub use filter::{Source, SourceRule, VpcFilter};
 pub use guard::{plan_guards, GuardConfig, GuardPlan};
 pub use policy::{Decision, Pair, Peering, Policy, Selector};
-pub use rows::{IcRows, Tables, World, ZoneNb};
+pub use rows::{IcRows, World, ZoneNb};
 pub use topology::{plan_a, plan_b, plan_c, TopologyConfig, TopologyPlan};
 pub use verify::{verify, Cell, Hop, Leak, Report};
 pub use vpc::{Inventory, Vpc, VpcId, VpcKind};

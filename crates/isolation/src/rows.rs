@@ -1,8 +1,10 @@
 //! The typed rows the crate reads: every zone's `OVN_Northbound` and the global IC databases.
 //!
-//! Rows come from replicas (the caller's monitors) or from JSON dumps ([`Tables`]). For tests
-//! and offline audits, [`Tables::apply`] applies the operations this crate plans the way
-//! `ovsdb-server` would (only the operation shapes the planners emit are supported).
+//! Rows come from replicas (the caller's monitors) or from database dumps
+//! ([`ovsdb_proto::dump::Dump`]). For tests, dry runs and offline audits, [`ZoneNb::apply`] and
+//! [`IcRows::apply_ic_nb`] apply planned operations with the embedded server's transaction
+//! engine ([`ovsdb_server::MemoryDb`]), so they follow `ovsdb-server`'s rules: named UUIDs,
+//! references, garbage collection of unreferenced non-root rows, constraints, all or nothing.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +14,12 @@ use ovn_nb::{
     Acl, AddressSet, GatewayChassis, LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute,
     LogicalSwitch, LogicalSwitchPort, NbGlobal, PortGroup,
 };
+use std::sync::LazyLock;
+
+use ovsdb_proto::dump::Dump;
 use ovsdb_proto::typed::Table;
-use ovsdb_proto::{Atom, Condition, Datum, Function, Map, Mutator, Operation, Row, Set, Uuid};
+use ovsdb_proto::{DatabaseSchema, Operation, Uuid};
+use ovsdb_server::MemoryDb;
 
 use crate::error::Error;
 
@@ -78,83 +84,156 @@ impl ZoneNb {
         }
     }
 
-    /// The zone's rows as untyped [`Tables`].
-    pub fn to_tables(&self) -> Tables {
-        let mut t = Tables::default();
-        t.put(std::slice::from_ref(&self.nb_global).iter());
-        t.put(self.routers.values());
-        t.put(self.router_ports.values());
-        t.put(self.static_routes.values());
-        t.put(self.switches.values());
-        t.put(self.switch_ports.values());
-        t.put(self.acls.values());
-        t.put(self.port_groups.values());
-        t.put(self.address_sets.values());
-        t.put(self.gateway_chassis.values());
+    /// The zone's rows as a dump (the tables [`ZoneNb`] holds).
+    pub fn to_dump(&self) -> Dump {
+        let mut t = Dump::new();
+        let global = (!self.nb_global.uuid.is_nil() || self.nb_global != NbGlobal::default())
+            .then_some(&self.nb_global);
+        t.insert_typed(global);
+        t.insert_typed(self.routers.values());
+        t.insert_typed(self.router_ports.values());
+        t.insert_typed(self.static_routes.values());
+        t.insert_typed(self.switches.values());
+        t.insert_typed(self.switch_ports.values());
+        t.insert_typed(self.acls.values());
+        t.insert_typed(self.port_groups.values());
+        t.insert_typed(self.address_sets.values());
+        t.insert_typed(self.gateway_chassis.values());
         t
     }
 
-    /// Decodes a zone's typed rows from untyped tables. The zone name is `NB_Global.name`
-    /// unless `zone` is given.
-    pub fn from_tables(zone: Option<&str>, t: &Tables) -> Result<Self, Error> {
-        let mut globals: BTreeMap<Uuid, NbGlobal> = t.get()?;
+    /// Decodes a zone's typed rows from a dump. The zone name is `NB_Global.name` unless
+    /// `zone` is given.
+    pub fn from_dump(zone: Option<&str>, t: &Dump) -> Result<Self, Error> {
+        let input = |e: ovsdb_proto::Error| Error::Input(e.to_string());
+        let mut globals: BTreeMap<Uuid, NbGlobal> = t.typed().map_err(input)?;
         let nb_global = globals.pop_first().map(|(_, g)| g).unwrap_or_default();
         Ok(ZoneNb {
             zone: zone.map_or_else(|| nb_global.name.clone(), str::to_owned),
             nb_global,
-            routers: t.get()?,
-            router_ports: t.get()?,
-            static_routes: t.get()?,
-            switches: t.get()?,
-            switch_ports: t.get()?,
-            acls: t.get()?,
-            port_groups: t.get()?,
-            address_sets: t.get()?,
-            gateway_chassis: t.get()?,
+            routers: t.typed().map_err(input)?,
+            router_ports: t.typed().map_err(input)?,
+            static_routes: t.typed().map_err(input)?,
+            switches: t.typed().map_err(input)?,
+            switch_ports: t.typed().map_err(input)?,
+            acls: t.typed().map_err(input)?,
+            port_groups: t.typed().map_err(input)?,
+            address_sets: t.typed().map_err(input)?,
+            gateway_chassis: t.typed().map_err(input)?,
         })
     }
 
-    /// Applies `ops` (planned by this crate for this zone's NB), giving new rows the UUIDs
-    /// `new_uuid` returns.
+    /// Applies `ops` (planned by this crate for this zone's NB) as `ovsdb-server` would,
+    /// giving inserted rows without a UUID the UUIDs `new_uuid` returns. All or nothing: on
+    /// an error the rows stay as they were.
     pub fn apply(
         &mut self,
         ops: &[Operation],
         new_uuid: &mut impl FnMut() -> Uuid,
     ) -> Result<(), Error> {
-        let mut t = self.to_tables();
-        t.apply(ops, new_uuid)?;
-        *self = ZoneNb::from_tables(Some(&self.zone), &t)?;
+        static SCHEMA: LazyLock<DatabaseSchema> =
+            LazyLock::new(|| ovn_nb::schema().subset(ZONE_TABLES.iter().copied()));
+        let db = apply_to(&SCHEMA, &self.to_dump(), ops, new_uuid)?;
+        *self = ZoneNb::from_dump(Some(&self.zone), &memory_dump(&db, ZONE_TABLES))?;
         Ok(())
     }
 }
 
+/// The `OVN_Northbound` tables a [`ZoneNb`] holds.
+const ZONE_TABLES: &[&str] = &[
+    NbGlobal::NAME,
+    LogicalRouter::NAME,
+    LogicalRouterPort::NAME,
+    LogicalRouterStaticRoute::NAME,
+    LogicalSwitch::NAME,
+    LogicalSwitchPort::NAME,
+    Acl::NAME,
+    PortGroup::NAME,
+    AddressSet::NAME,
+    GatewayChassis::NAME,
+];
+
+/// A [`MemoryDb`] of `schema` holding `rows`, after `ops` (inserts without a UUID get one
+/// from `new_uuid`, so that callers choose them deterministically).
+fn apply_to(
+    schema: &DatabaseSchema,
+    rows: &Dump,
+    ops: &[Operation],
+    new_uuid: &mut impl FnMut() -> Uuid,
+) -> Result<MemoryDb, Error> {
+    let mut db = MemoryDb::new(schema.clone());
+    let load = rows
+        .tables()
+        .iter()
+        .flat_map(|(t, rows)| rows.iter().map(move |(u, r)| (t.as_str(), *u, r.clone())));
+    let reply = db.load(load).map_err(|e| Error::Input(e.to_string()))?;
+    if let Err((i, e)) = reply.into_result() {
+        return Err(Error::Input(format!("rows do not load (row {i}): {e}")));
+    }
+    let mut ops = ops.to_vec();
+    for op in &mut ops {
+        if let Operation::Insert { uuid, .. } = op {
+            if uuid.is_none() {
+                *uuid = Some(new_uuid());
+            }
+        }
+    }
+    let reply = db.transact(&ops).map_err(|e| Error::Apply(e.to_string()))?;
+    if let Err((i, e)) = reply.into_result() {
+        return Err(Error::Apply(format!("operation {i}: {e}")));
+    }
+    Ok(db)
+}
+
+/// The rows of `tables` held by `db`.
+fn memory_dump(db: &MemoryDb, tables: &[&str]) -> Dump {
+    let mut d = Dump::new();
+    for table in tables {
+        for (uuid, row) in db.rows(table) {
+            d.insert(table, uuid, row.clone());
+        }
+    }
+    d
+}
+
 impl IcRows {
-    /// The IC-NB rows as untyped tables.
-    pub fn ic_nb_tables(&self) -> Tables {
-        let mut t = Tables::default();
-        t.put(self.transit_switches.values());
+    /// The IC-NB rows as a dump.
+    pub fn ic_nb_dump(&self) -> Dump {
+        let mut t = Dump::new();
+        t.insert_typed(self.transit_switches.values());
         t
     }
 
-    /// Decodes the IC rows from the IC-NB and IC-SB tables.
-    pub fn from_tables(ic_nb: &Tables, ic_sb: &Tables) -> Result<Self, Error> {
+    /// The IC-SB rows as a dump.
+    pub fn ic_sb_dump(&self) -> Dump {
+        let mut t = Dump::new();
+        t.insert_typed(self.availability_zones.values());
+        t.insert_typed(self.port_bindings.values());
+        t.insert_typed(self.routes.values());
+        t
+    }
+
+    /// Decodes the IC rows from the IC-NB and IC-SB dumps.
+    pub fn from_dumps(ic_nb: &Dump, ic_sb: &Dump) -> Result<Self, Error> {
+        let input = |e: ovsdb_proto::Error| Error::Input(e.to_string());
         Ok(IcRows {
-            transit_switches: ic_nb.get()?,
-            availability_zones: ic_sb.get()?,
-            port_bindings: ic_sb.get()?,
-            routes: ic_sb.get()?,
+            transit_switches: ic_nb.typed().map_err(input)?,
+            availability_zones: ic_sb.typed().map_err(input)?,
+            port_bindings: ic_sb.typed().map_err(input)?,
+            routes: ic_sb.typed().map_err(input)?,
         })
     }
 
-    /// Applies IC-NB operations planned by this crate.
+    /// Applies IC-NB operations planned by this crate (see [`ZoneNb::apply`]).
     pub fn apply_ic_nb(
         &mut self,
         ops: &[Operation],
         new_uuid: &mut impl FnMut() -> Uuid,
     ) -> Result<(), Error> {
-        let mut t = self.ic_nb_tables();
-        t.apply(ops, new_uuid)?;
-        self.transit_switches = t.get()?;
+        static SCHEMA: LazyLock<DatabaseSchema> =
+            LazyLock::new(|| ovn_ic_nb::schema().subset([TransitSwitch::NAME]));
+        let db = apply_to(&SCHEMA, &self.ic_nb_dump(), ops, new_uuid)?;
+        self.transit_switches = db.typed().map_err(|e| Error::Input(e.to_string()))?;
         Ok(())
     }
 }
@@ -193,16 +272,12 @@ impl World {
         let zones: serde_json::Map<String, serde_json::Value> = self
             .zones
             .iter()
-            .map(|z| (z.zone.clone(), z.to_tables().to_json()))
+            .map(|z| (z.zone.clone(), z.to_dump().to_json()))
             .collect();
-        let mut ic_sb = Tables::default();
-        ic_sb.put(self.ic.availability_zones.values());
-        ic_sb.put(self.ic.port_bindings.values());
-        ic_sb.put(self.ic.routes.values());
         let v = serde_json::json!({
             "zones": zones,
-            "ic_nb": self.ic.ic_nb_tables().to_json(),
-            "ic_sb": ic_sb.to_json(),
+            "ic_nb": self.ic.ic_nb_dump().to_json(),
+            "ic_sb": self.ic.ic_sb_dump().to_json(),
         });
         serde_json::to_string_pretty(&v).unwrap_or_default()
     }
@@ -214,13 +289,13 @@ impl World {
     pub fn from_inventory_json(text: &str) -> Result<Self, Error> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Error::Input(format!("inventory: {e}")))?;
-        let db = |v: Option<&serde_json::Value>, what: &str| -> Result<Tables, Error> {
+        let db = |v: Option<&serde_json::Value>, what: &str| -> Result<Dump, Error> {
             match v {
-                None | Some(serde_json::Value::Null) => Ok(Tables::default()),
+                None | Some(serde_json::Value::Null) => Ok(Dump::new()),
                 Some(serde_json::Value::String(s)) => {
-                    Tables::parse_dump(s).map_err(|e| Error::Input(format!("{what}: {e}")))
+                    Dump::parse(s).map_err(|e| Error::Input(format!("{what}: {e}")))
                 }
-                Some(other) => Tables::parse_dump(&other.to_string())
+                Some(other) => Dump::parse(&other.to_string())
                     .map_err(|e| Error::Input(format!("{what}: {e}"))),
             }
         };
@@ -231,284 +306,12 @@ impl World {
                 .ok_or_else(|| Error::Input("inventory: zones must be an object".into()))?;
             for (name, z) in zones {
                 let t = db(Some(z), &format!("zones.{name}"))?;
-                world.zones.push(ZoneNb::from_tables(Some(name), &t)?);
+                world.zones.push(ZoneNb::from_dump(Some(name), &t)?);
             }
         }
         let ic_nb = db(v.get("ic_nb"), "ic_nb")?;
         let ic_sb = db(v.get("ic_sb"), "ic_sb")?;
-        world.ic = IcRows::from_tables(&ic_nb, &ic_sb)?;
+        world.ic = IcRows::from_dumps(&ic_nb, &ic_sb)?;
         Ok(world)
     }
-}
-
-/// Untyped rows of one database: table name → row UUID → row.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tables(pub BTreeMap<String, BTreeMap<Uuid, Row>>);
-
-impl Tables {
-    fn put<'a, T: Table + 'a>(&mut self, rows: impl Iterator<Item = &'a T>) {
-        let t = self.0.entry(T::NAME.to_owned()).or_default();
-        for r in rows {
-            if T::NAME == "NB_Global" && r.uuid().is_nil() && *r == T::default() {
-                continue;
-            }
-            t.insert(r.uuid(), r.to_row());
-        }
-    }
-
-    /// `{"<table>": {"<uuid>": {row}}}`, empty tables left out.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut out = serde_json::Map::new();
-        for (table, rows) in &self.0 {
-            if rows.is_empty() {
-                continue;
-            }
-            let rows: serde_json::Map<String, serde_json::Value> = rows
-                .iter()
-                .map(|(u, r)| (u.to_string(), serde_json::to_value(r).unwrap_or_default()))
-                .collect();
-            out.insert(table.clone(), serde_json::Value::Object(rows));
-        }
-        serde_json::Value::Object(out)
-    }
-
-    /// The typed rows of table `T`.
-    pub fn get<T: Table>(&self) -> Result<BTreeMap<Uuid, T>, Error> {
-        let mut out = BTreeMap::new();
-        if let Some(rows) = self.0.get(T::NAME) {
-            for (uuid, row) in rows {
-                let r = T::from_row(*uuid, row).map_err(|e| Error::Input(e.to_string()))?;
-                out.insert(*uuid, r);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Parses a database dump: either one JSON object `{"<table>": {"<uuid>": {row}}}` or the
-    /// sequence of objects `ovsdb-client -f json dump` prints (one per table, with `caption`
-    /// `"<table> table"`, `headings` and `data`; the `_uuid` column gives the row UUID,
-    /// `_version` is ignored).
-    pub fn from_dump_json(text: &str) -> Result<Self, Error> {
-        Self::parse_dump(text).map_err(Error::Input)
-    }
-
-    fn parse_dump(text: &str) -> Result<Self, String> {
-        let mut out = Tables::default();
-        let stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
-        for value in stream {
-            let value = value.map_err(|e| e.to_string())?;
-            let obj = value.as_object().ok_or("expected a JSON object")?;
-            if let (Some(caption), Some(headings), Some(data)) =
-                (obj.get("caption"), obj.get("headings"), obj.get("data"))
-            {
-                let table = caption
-                    .as_str()
-                    .and_then(|c| c.strip_suffix(" table"))
-                    .ok_or("caption must be \"<table> table\"")?;
-                let headings: Vec<String> =
-                    serde_json::from_value(headings.clone()).map_err(|e| e.to_string())?;
-                let data = data.as_array().ok_or("data must be an array")?;
-                let rows = out.0.entry(table.to_owned()).or_default();
-                for (i, cells) in data.iter().enumerate() {
-                    let cells = cells.as_array().ok_or("data rows must be arrays")?;
-                    let mut row = Row::new();
-                    let mut uuid = None;
-                    for (h, c) in headings.iter().zip(cells) {
-                        let d: Datum = serde_json::from_value(c.clone())
-                            .map_err(|e| format!("{table}.{h} (row {i}): {e}"))?;
-                        match h.as_str() {
-                            "_uuid" => uuid = d.as_atom().and_then(Atom::as_uuid),
-                            "_version" => {}
-                            _ => {
-                                row.insert(h.clone(), d);
-                            }
-                        }
-                    }
-                    let uuid = uuid.ok_or_else(|| format!("{table} row {i} has no _uuid"))?;
-                    rows.insert(uuid, row);
-                }
-                continue;
-            }
-            for (table, rows_v) in obj {
-                let rows_v = rows_v
-                    .as_object()
-                    .ok_or_else(|| format!("{table}: expected an object of rows"))?;
-                let rows = out.0.entry(table.clone()).or_default();
-                for (u, r) in rows_v {
-                    let uuid =
-                        Uuid::parse_str(u).map_err(|_| format!("{table}: bad UUID {u:?}"))?;
-                    let row: Row = serde_json::from_value(r.clone())
-                        .map_err(|e| format!("{table} {u}: {e}"))?;
-                    rows.insert(uuid, row);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Applies `ops` as `ovsdb-server` would, for the shapes this crate emits: `insert`
-    /// (with `uuid-name`), and `update`, `mutate` (`insert`/`delete` on sets and maps) and
-    /// `delete` whose only condition is `_uuid == <uuid>`. Named UUIDs are resolved. No
-    /// garbage collection is done (the planners delete the rows they drop explicitly).
-    pub fn apply(
-        &mut self,
-        ops: &[Operation],
-        new_uuid: &mut impl FnMut() -> Uuid,
-    ) -> Result<(), Error> {
-        let mut names: BTreeMap<String, Uuid> = BTreeMap::new();
-        for op in ops {
-            match op {
-                Operation::Insert {
-                    table,
-                    row,
-                    uuid_name,
-                    uuid,
-                } => {
-                    let u = uuid.unwrap_or_else(&mut *new_uuid);
-                    if let Some(n) = uuid_name {
-                        names.insert(n.clone(), u);
-                    }
-                    let mut r = Row::new();
-                    for (c, d) in row.iter() {
-                        r.insert(c, resolve(d, &names)?);
-                    }
-                    self.0.entry(table.clone()).or_default().insert(u, r);
-                }
-                Operation::Update {
-                    table,
-                    conditions,
-                    row,
-                } => {
-                    let u = target(conditions, &names)?;
-                    let r = self.row_mut(table, u)?;
-                    for (c, d) in row.iter() {
-                        r.insert(c, resolve(d, &names)?);
-                    }
-                }
-                Operation::Mutate {
-                    table,
-                    conditions,
-                    mutations,
-                } => {
-                    let u = target(conditions, &names)?;
-                    let r = self.row_mut(table, u)?;
-                    for m in mutations {
-                        let value = resolve(&m.value, &names)?;
-                        let cur = r.get(&m.column).cloned().unwrap_or_default();
-                        r.insert(m.column.clone(), mutate(cur, m.mutator, value)?);
-                    }
-                }
-                Operation::Delete { table, conditions } => {
-                    let u = target(conditions, &names)?;
-                    self.0
-                        .get_mut(table)
-                        .and_then(|t| t.remove(&u))
-                        .ok_or_else(|| {
-                            Error::Apply(format!("delete of unknown row {table} {u}"))
-                        })?;
-                }
-                other => return Err(Error::Apply(format!("unsupported operation {other:?}"))),
-            }
-        }
-        Ok(())
-    }
-
-    fn row_mut(&mut self, table: &str, u: Uuid) -> Result<&mut Row, Error> {
-        self.0
-            .get_mut(table)
-            .and_then(|t| t.get_mut(&u))
-            .ok_or_else(|| Error::Apply(format!("no row {table} {u}")))
-    }
-}
-
-fn resolve_atom(a: &Atom, names: &BTreeMap<String, Uuid>) -> Result<Atom, Error> {
-    match a {
-        Atom::NamedUuid(n) => names
-            .get(n)
-            .map(|u| Atom::Uuid(*u))
-            .ok_or_else(|| Error::Apply(format!("unknown named UUID {n}"))),
-        other => Ok(other.clone()),
-    }
-}
-
-fn resolve(d: &Datum, names: &BTreeMap<String, Uuid>) -> Result<Datum, Error> {
-    Ok(match d {
-        Datum::Set(s) => Datum::Set(Set::from_atoms(
-            s.iter()
-                .map(|a| resolve_atom(a, names))
-                .collect::<Result<_, _>>()?,
-        )),
-        Datum::Map(m) => Datum::Map(Map::from_pairs(
-            m.iter()
-                .map(|(k, v)| Ok((resolve_atom(k, names)?, resolve_atom(v, names)?)))
-                .collect::<Result<_, Error>>()?,
-        )),
-    })
-}
-
-fn target(conditions: &[Condition], names: &BTreeMap<String, Uuid>) -> Result<Uuid, Error> {
-    if let [Condition::Compare {
-        column,
-        function: Function::Eq,
-        value,
-    }] = conditions
-    {
-        if column == "_uuid" {
-            if let Some(a) = value.as_atom() {
-                if let Atom::Uuid(u) = resolve_atom(a, names)? {
-                    return Ok(u);
-                }
-            }
-        }
-    }
-    Err(Error::Apply(format!(
-        "unsupported conditions {conditions:?}"
-    )))
-}
-
-fn mutate(cur: Datum, mutator: Mutator, value: Datum) -> Result<Datum, Error> {
-    Ok(match (cur, mutator, value) {
-        (Datum::Set(mut s), Mutator::Insert, Datum::Set(v)) => {
-            for a in v.iter() {
-                s.insert(a.clone());
-            }
-            Datum::Set(s)
-        }
-        (Datum::Set(mut s), Mutator::Delete, Datum::Set(v)) => {
-            for a in v.iter() {
-                s.remove(a);
-            }
-            Datum::Set(s)
-        }
-        (Datum::Map(mut m), Mutator::Insert, Datum::Map(v)) => {
-            for (k, val) in v.iter() {
-                if m.get(k).is_none() {
-                    m.insert(k.clone(), val.clone());
-                }
-            }
-            Datum::Map(m)
-        }
-        (Datum::Map(mut m), Mutator::Delete, Datum::Set(keys)) => {
-            for k in keys.iter() {
-                m.remove(k);
-            }
-            Datum::Map(m)
-        }
-        (Datum::Map(mut m), Mutator::Delete, Datum::Map(pairs)) => {
-            for (k, v) in pairs.iter() {
-                if m.get(k) == Some(v) {
-                    m.remove(k);
-                }
-            }
-            Datum::Map(m)
-        }
-        // An empty map column decodes as an empty set.
-        (Datum::Set(s), Mutator::Insert, Datum::Map(v)) if s.is_empty() => Datum::Map(v),
-        (Datum::Set(s), Mutator::Delete, _) if s.is_empty() => Datum::Set(s),
-        (c, m, v) => {
-            return Err(Error::Apply(format!(
-                "unsupported mutation {m} of {c:?} by {v:?}"
-            )))
-        }
-    })
 }

@@ -596,7 +596,7 @@ mod topologies {
     fn assert_foreign_rows_only_mutated(world: &World, plan: &TopologyPlan) {
         for (zone, ops) in &plan.nb {
             let z = world.zone(zone).unwrap();
-            let t = z.to_tables();
+            let t = z.to_dump();
             for op in ops {
                 let (table, conditions) = match op {
                     Operation::Update {
@@ -609,7 +609,7 @@ mod topologies {
                     panic!()
                 };
                 let uuid = value.as_atom().and_then(|a| a.as_uuid()).unwrap();
-                let row = &t.0[table][&uuid];
+                let row = &t.tables()[table][&uuid];
                 let ext = serde_json::to_string(&row.get("external_ids")).unwrap();
                 assert!(
                     !ext.contains("neutron:") && !ext.contains("kube-ovn"),

@@ -5,11 +5,11 @@
 //! unless `OVNLINK_REAL_TESTS=1`.
 
 use isolation::{
-    plan_b, plan_c, verify, Cell, IcRows, Inventory, Policy, Tables, TopologyConfig, VpcKind,
-    World, ZoneNb,
+    plan_b, plan_c, verify, Cell, IcRows, Inventory, Policy, TopologyConfig, VpcKind, World, ZoneNb,
 };
 use ovnlink_testkit::raw::RawClient;
 use ovnlink_testkit::server::{real_servers, OvsdbServer, OVN_IC_NB_SCHEMA, OVN_NB_SCHEMA};
+use ovsdb_proto::dump::Dump;
 
 const POLICY: &str = r#"{"pairs": [
     {"openstack": {"router_name": "tenant-a"}, "kubernetes": {"vpc": "vpc-a"}},
@@ -23,14 +23,14 @@ fn nbctl(server: &OvsdbServer, args: &[&str]) {
     server.run("ovn-nbctl", &all).expect("ovn-nbctl");
 }
 
-fn dump(server: &OvsdbServer, db: &str) -> Tables {
+fn dump(server: &OvsdbServer, db: &str) -> Dump {
     let text = server
         .run(
             "ovsdb-client",
             &["-f", "json", "dump", &server.remote(), db],
         )
         .expect("ovsdb-client dump");
-    Tables::from_dump_json(&text).expect("a dump")
+    Dump::parse(&text).expect("a dump")
 }
 
 /// A Neutron router `neutron-<id>` with a tenant network, its router-interface port, a VM
@@ -216,7 +216,7 @@ fn topology_c_plan_applies_to_a_real_nb_and_is_idempotent() {
     let read = || {
         let mut w = World::default();
         w.zones
-            .push(ZoneNb::from_tables(Some("shared"), &dump(&server, "OVN_Northbound")).unwrap());
+            .push(ZoneNb::from_dump(Some("shared"), &dump(&server, "OVN_Northbound")).unwrap());
         w
     };
     let world = read();
@@ -329,10 +329,10 @@ fn topology_b_plan_applies_to_real_databases() {
     let read = || {
         let mut w = World::default();
         w.zones
-            .push(ZoneNb::from_tables(Some("os"), &dump(&os, "OVN_Northbound")).unwrap());
+            .push(ZoneNb::from_dump(Some("os"), &dump(&os, "OVN_Northbound")).unwrap());
         w.zones
-            .push(ZoneNb::from_tables(Some("k8s"), &dump(&k8s, "OVN_Northbound")).unwrap());
-        w.ic = IcRows::from_tables(&dump(&ic, "OVN_IC_Northbound"), &Tables::default()).unwrap();
+            .push(ZoneNb::from_dump(Some("k8s"), &dump(&k8s, "OVN_Northbound")).unwrap());
+        w.ic = IcRows::from_dumps(&dump(&ic, "OVN_IC_Northbound"), &Dump::new()).unwrap();
         w
     };
     let policy = Policy::from_json(POLICY).unwrap();

@@ -36,6 +36,7 @@
 
 mod conn;
 mod data;
+pub mod dump;
 mod error;
 pub mod framing;
 pub mod json;

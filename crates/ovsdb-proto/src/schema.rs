@@ -644,6 +644,33 @@ impl DatabaseSchema {
         }
     }
 
+    /// This schema restricted to `tables` (names it lacks are ignored): references to a table
+    /// left out become plain UUIDs, so rows of the kept tables still load and keep those
+    /// references, while references among the kept tables keep their strength (and non-root
+    /// rows their garbage collection). For an in-memory copy of part of a database.
+    pub fn subset<'a>(&self, tables: impl IntoIterator<Item = &'a str>) -> DatabaseSchema {
+        let keep: std::collections::BTreeSet<&str> = tables
+            .into_iter()
+            .filter(|t| self.tables.contains_key(*t))
+            .collect();
+        let mut out = DatabaseSchema::new(self.name.clone());
+        out.version = self.version.clone();
+        for name in &keep {
+            let mut table = self.tables[*name].clone();
+            for column in table.columns.values_mut() {
+                let ty = &mut column.type_;
+                for base in std::iter::once(&mut ty.key).chain(ty.value.as_mut()) {
+                    if base.ref_table.as_deref().is_some_and(|t| !keep.contains(t)) {
+                        base.ref_table = None;
+                        base.ref_type = RefType::default();
+                    }
+                }
+            }
+            out.tables.insert((*name).to_owned(), table);
+        }
+        out
+    }
+
     /// Parses a schema from JSON text (an `.ovsschema` file or a `get_schema` result).
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
         let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::from_json("schema", &e))?;

@@ -1,4 +1,6 @@
-//! Embedded in-memory OVSDB server on tokio, for examples and hermetic tests.
+//! Embedded in-memory OVSDB server on tokio, for examples and hermetic tests, and its
+//! transaction engine as a synchronous in-memory database ([`MemoryDb`]; the only part left
+//! with `default-features = false`, which drops tokio).
 //!
 //! It serves any [`DatabaseSchema`](ovsdb_proto::DatabaseSchema) over unix sockets
 //! (`punix:PATH`), TCP (`ptcp:PORT:IP`) or in-process duplex streams, speaking RFC 7047 and
@@ -57,10 +59,22 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg_attr(
+    not(feature = "server"),
+    allow(
+        dead_code,
+        reason = "history and commits serve the server's monitors only"
+    )
+)]
 mod db;
+mod memory;
+#[cfg(feature = "server")]
 mod monitor;
+#[cfg(feature = "server")]
 mod server;
 
+pub use memory::{MemoryDb, MemoryError};
+#[cfg(feature = "server")]
 pub use server::{Server, ServerConfig};
 
 /// Why a server operation failed (errors of clients' requests go back to the clients as
