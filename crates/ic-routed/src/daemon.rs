@@ -1,6 +1,6 @@
 //! The tokio shell: replicas of the zone's four databases, the `ovn_ic` lock, and rounds.
 //!
-//! A round reads the four replicas under their read locks, runs the [`crate::zone`] steps
+//! A round reads the four replicas under their read locks, runs the [`ic_routes::zone`] steps
 //! and the route engine, and commits at most one transaction per database (the southbound
 //! one guarded by an `assert` of the lock, so a daemon that lost the lock cannot write).
 //! Because `ovsdb-client` returns from `transact` only once the replica holds the
@@ -12,29 +12,53 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ic_routes::{
-    AllowAll, Change, Engine, IcNorthbound, IcSouthbound, Northbound, RouteFilter,
-    Row as EngineRow, Snapshot, Table as EngineTable,
-};
-use ovn_ic_nb::TransitSwitch;
+use ic_routes::{AllowAll, Change, Database, Engine, RouteFilter, Snapshot, Table as EngineTable};
 use ovn_ic_sb as icsb;
 use ovn_nb as nb;
-use ovn_sb as sb;
 use ovsdb_client::tls::TlsConfig;
 use ovsdb_client::{
     Cache, CacheEvent, Client, ClientConfig, ClientError, LockHandle, MonitorSpec, Tables,
     TypedTable,
 };
-use ovsdb_proto::typed::Table;
+use ovsdb_proto::typed::{Table, TableVisitor};
 use ovsdb_proto::{Operation, Uuid};
 use tokio::sync::{broadcast, watch};
 use tracing::{debug, info, warn};
 
-use crate::status::{StatusCounters, StatusRows};
-use crate::zone::{Ops, Registration, Rows, ZoneState};
+use ic_routes::zone::status::{StatusCounters, StatusRows};
+use ic_routes::zone::{Ops, Registration, Rows, ZoneState};
 
 /// The name of the southbound lock that makes one daemon per zone active (ovn-ic's).
 pub const LOCK_NAME: &str = "ovn_ic";
+
+/// The daemon's state, as `ovn-appctl -t ovn-ic status` prints it (`Status: active`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// Holds the `ovn_ic` lock and does the zone's work.
+    Active,
+    /// Another daemon holds the lock (or none yet).
+    Standby,
+    /// Paused through the control socket: lock released, nothing written.
+    Paused,
+}
+
+impl Status {
+    /// `active`, `standby` or `paused`, as ovn-ic prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Standby => "standby",
+            Status::Paused => "paused",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What the control socket asks of the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,11 +254,11 @@ pub struct Daemon {
     was_active: bool,
     control_tx: Arc<watch::Sender<Control>>,
     control: watch::Receiver<Control>,
-    status: watch::Sender<&'static str>,
+    status: watch::Sender<Status>,
     /// The incremental route engine, once the zone is registered.
     engine: Option<Engine>,
-    /// Rows changed since the engine last looked, by database (NB, IC-NB, IC-SB).
-    changed: Vec<(usize, String, Uuid)>,
+    /// Rows of the engine's tables changed since it last looked.
+    changed: Vec<(EngineTable, Uuid)>,
     /// The engine must be rebuilt from the replicas (start, resync, lag, failed write).
     rebuild: bool,
 }
@@ -248,56 +272,33 @@ impl std::fmt::Debug for Daemon {
     }
 }
 
-/// The tables ic-routed reads, per database. Each is kept typed only: decoded straight
-/// into the generated rows, never as untyped rows.
-fn nb_tables() -> Vec<TypedTable> {
-    vec![
-        TypedTable::of::<nb::NbGlobal>(),
-        TypedTable::of::<nb::LogicalSwitch>(),
-        TypedTable::of::<nb::LogicalSwitchPort>(),
-        TypedTable::of::<nb::LogicalRouter>(),
-        TypedTable::of::<nb::LogicalRouterPort>(),
-        TypedTable::of::<nb::LogicalRouterStaticRoute>(),
-        TypedTable::of::<nb::LoadBalancer>(),
-        TypedTable::of::<nb::LoadBalancerGroup>(),
-    ]
+/// The tables ic-routed reads in `db`: exactly those ovn-ic's logic reads
+/// ([`ic_routes::tables::visit_tables`]), each kept typed only (decoded straight into the
+/// generated rows, never as untyped rows).
+fn typed_tables(db: Database) -> Vec<TypedTable> {
+    struct Collect(Vec<TypedTable>);
+    impl TableVisitor for Collect {
+        fn visit<T: Table + Send + Sync + 'static>(&mut self) {
+            self.0.push(TypedTable::of::<T>());
+        }
+    }
+    let mut c = Collect(Vec::new());
+    ic_routes::tables::visit_tables(db, &mut c);
+    c.0
 }
 
-fn sb_tables() -> Vec<TypedTable> {
-    vec![
-        TypedTable::of::<sb::Chassis>(),
-        TypedTable::of::<sb::Encap>(),
-        TypedTable::of::<sb::PortBinding>(),
-        TypedTable::of::<sb::DatapathBinding>(),
-    ]
+/// The short name of a database in logs (ovn-ic's IDL names).
+fn db_name(db: Database) -> &'static str {
+    match db {
+        Database::Nb => "ovnnb",
+        Database::Sb => "ovnsb",
+        Database::IcNb => "ic-nb",
+        _ => "ic-sb",
+    }
 }
 
-fn ic_nb_tables() -> Vec<TypedTable> {
-    vec![
-        TypedTable::of::<TransitSwitch>(),
-        TypedTable::of::<ovn_ic_nb::IcNbGlobal>(),
-    ]
-}
-
-fn ic_sb_tables() -> Vec<TypedTable> {
-    vec![
-        TypedTable::of::<icsb::AvailabilityZone>(),
-        TypedTable::of::<icsb::Gateway>(),
-        TypedTable::of::<icsb::Encap>(),
-        TypedTable::of::<icsb::DatapathBinding>(),
-        TypedTable::of::<icsb::PortBinding>(),
-        TypedTable::of::<icsb::Route>(),
-        TypedTable::of::<icsb::IcSbGlobal>(),
-    ]
-}
-
-async fn open(
-    name: &'static str,
-    db: &'static str,
-    remote: &str,
-    tables: Vec<TypedTable>,
-    config: &Config,
-) -> Result<Db, DaemonError> {
+async fn open(kind: Database, remote: &str, config: &Config) -> Result<Db, DaemonError> {
+    let (name, db, tables) = (db_name(kind), kind.schema_name(), typed_tables(kind));
     let mut cc = ClientConfig::new(remote)
         .map_err(|source| DaemonError::Config { db: name, source })?
         .probe_interval(config.probe_interval)
@@ -358,22 +359,10 @@ impl Daemon {
     /// `ovn_ic` lock on the southbound database.
     pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
         let (nb, sb, ic_nb, ic_sb) = tokio::try_join!(
-            open("ovnnb", nb::NAME, &config.ovnnb_db, nb_tables(), &config),
-            open("ovnsb", sb::NAME, &config.ovnsb_db, sb_tables(), &config),
-            open(
-                "ic-nb",
-                ovn_ic_nb::NAME,
-                &config.ic_nb_db,
-                ic_nb_tables(),
-                &config
-            ),
-            open(
-                "ic-sb",
-                icsb::NAME,
-                &config.ic_sb_db,
-                ic_sb_tables(),
-                &config
-            ),
+            open(Database::Nb, &config.ovnnb_db, &config),
+            open(Database::Sb, &config.ovnsb_db, &config),
+            open(Database::IcNb, &config.ic_nb_db, &config),
+            open(Database::IcSb, &config.ic_sb_db, &config),
         )?;
         let (control_tx, control) = watch::channel(Control::Run);
         let lock = sb
@@ -390,12 +379,12 @@ impl Daemon {
             ic_nb,
             ic_sb,
             lock,
-            state: ZoneState::default(),
+            state: ZoneState::new(random_uuid),
             status_counters: StatusCounters::default(),
             was_active: false,
             control_tx: Arc::new(control_tx),
             control,
-            status: watch::channel("standby").0,
+            status: watch::channel(Status::Standby).0,
             engine: None,
             changed: Vec::new(),
             rebuild: true,
@@ -408,8 +397,8 @@ impl Daemon {
         self.control_tx.clone()
     }
 
-    /// The daemon's state as `ovn-appctl status` reports it: `active`, `standby` or `paused`.
-    pub fn status(&self) -> watch::Receiver<&'static str> {
+    /// The daemon's state as `ovn-appctl status` reports it.
+    pub fn status(&self) -> watch::Receiver<Status> {
         self.status.subscribe()
     }
 
@@ -423,8 +412,11 @@ impl Daemon {
         let mut stats = RoundStats::default();
         let held = self.lock.is_held();
         if held != self.was_active {
-            self.status
-                .send_replace(if held { "active" } else { "standby" });
+            self.status.send_replace(if held {
+                Status::Active
+            } else {
+                Status::Standby
+            });
             if held {
                 info!("ovn-ic lock acquired. This ovn-ic instance is now active.");
             } else {
@@ -494,29 +486,12 @@ impl Daemon {
         let sb_t = self.sb.cache.read();
         let icnb_t = self.ic_nb.cache.read();
         let icsb_t = self.ic_sb.cache.read();
-        // Every type read here is registered in `Daemon::start`, and a registered mirror
-        // exists even when the server lacks its table (schema skew: it is then empty).
-        macro_rules! typed {
-            ($tables:expr, $t:ty) => {
-                $tables
-                    .typed::<$t>()
-                    .expect("typed mirror registered in Daemon::start")
-            };
-        }
-        let rows = Rows {
-            nb_global: typed!(nb_t, nb::NbGlobal),
-            switches: typed!(nb_t, nb::LogicalSwitch),
-            switch_ports: typed!(nb_t, nb::LogicalSwitchPort),
-            chassis: typed!(sb_t, sb::Chassis),
-            sb_encaps: typed!(sb_t, sb::Encap),
-            sb_port_bindings: typed!(sb_t, sb::PortBinding),
-            sb_datapaths: typed!(sb_t, sb::DatapathBinding),
-            transit_switches: typed!(icnb_t, TransitSwitch),
-            zones: typed!(icsb_t, icsb::AvailabilityZone),
-            gateways: typed!(icsb_t, icsb::Gateway),
-            ic_encaps: typed!(icsb_t, icsb::Encap),
-            ic_datapaths: typed!(icsb_t, icsb::DatapathBinding),
-            ic_port_bindings: typed!(icsb_t, icsb::PortBinding),
+        // Every table read here is registered in `Daemon::start` from the same list, and a
+        // registered mirror exists even when the server lacks its table (schema skew: it is
+        // then empty).
+        let Some(rows) = Rows::from_sources(&*nb_t, &*sb_t, &*icnb_t, &*icsb_t) else {
+            warn!("a replica lacks a table the zone steps read");
+            return (Ops::default(), false, (0, 0, 0, 0));
         };
         let semantics = self.semantics();
         if self.state.semantics != semantics {
@@ -531,38 +506,28 @@ impl Daemon {
             return (ops, false, (0, 0, 0, 0));
         };
         if self.counters_supported() {
-            let status_rows = StatusRows {
-                ic_nb_global: typed!(icnb_t, ovn_ic_nb::IcNbGlobal),
-                ic_sb_global: typed!(icsb_t, icsb::IcSbGlobal),
-                zones: rows.zones,
-            };
-            self.status_counters.run(az, &status_rows, &mut ops);
+            if let (Some(ic_nb_global), Some(ic_sb_global)) = (
+                icnb_t.typed::<ovn_ic_nb::IcNbGlobal>(),
+                icsb_t.typed::<icsb::IcSbGlobal>(),
+            ) {
+                let status_rows = StatusRows {
+                    ic_nb_global,
+                    ic_sb_global,
+                    zones: rows.zones,
+                };
+                self.status_counters.run(az, &status_rows, &mut ops);
+            }
         }
         let rebuild = self.rebuild || self.engine.as_ref().is_none_or(|e| e.zone() != name);
         let plan = if rebuild {
             // A full copy: at start, after a resync or a lagged event stream, after a failed
             // write (the engine's pending writes are then unknown), or a zone rename.
-            let mut snapshot = Snapshot::new(name);
-            let mut n = Northbound::default();
-            if let Some(g) = rows.nb_global.values().min_by_key(|g| g.uuid) {
-                n.nb_global = g.clone();
-            }
-            n.routers = btree(typed!(nb_t, nb::LogicalRouter));
-            n.router_ports = btree(typed!(nb_t, nb::LogicalRouterPort));
-            n.static_routes = btree(typed!(nb_t, nb::LogicalRouterStaticRoute));
-            n.switch_ports = btree(rows.switch_ports);
-            n.load_balancers = btree(typed!(nb_t, nb::LoadBalancer));
-            n.load_balancer_groups = btree(typed!(nb_t, nb::LoadBalancerGroup));
-            let mut inb = IcNorthbound::default();
-            inb.transit_switches = btree(rows.transit_switches);
-            let mut isb = IcSouthbound::default();
-            isb.availability_zones = btree(rows.zones);
-            isb.port_bindings = btree(rows.ic_port_bindings);
-            isb.routes = btree(typed!(icsb_t, icsb::Route));
-            isb.supports_lb_origin = supports_lb_origin(&self.ic_sb.cache);
-            snapshot.nb = n;
-            snapshot.ic_nb = inb;
-            snapshot.ic_sb = isb;
+            let Some(mut snapshot) = Snapshot::from_sources(name, &*nb_t, &*icnb_t, &*icsb_t)
+            else {
+                warn!("a replica lacks a table the route engine reads");
+                return (ops, false, (0, 0, 0, 0));
+            };
+            snapshot.ic_sb.supports_lb_origin = supports_lb_origin(&self.ic_sb.cache);
             snapshot.semantics = semantics;
             drop((nb_t, sb_t, icnb_t, icsb_t));
             self.changed.clear();
@@ -576,7 +541,7 @@ impl Daemon {
             plan
         } else {
             let t1 = Instant::now();
-            let changes = row_changes(&self.changed, &nb_t, &icnb_t, &icsb_t);
+            let changes = row_changes(&self.changed, [&nb_t, &sb_t, &icnb_t, &icsb_t]);
             let n = changes.len();
             let read_us = t1.elapsed().as_micros() as u64;
             drop((nb_t, sb_t, icnb_t, icsb_t));
@@ -649,7 +614,7 @@ impl Daemon {
             match control {
                 Control::Exit => break,
                 Control::Pause => {
-                    if self.status.send_replace("paused") != "paused" {
+                    if self.status.send_replace(Status::Paused) != Status::Paused {
                         info!("This ovn-ic instance is now paused.");
                         let _ = self.sb.client.unlock(LOCK_NAME);
                         self.was_active = false;
@@ -661,8 +626,8 @@ impl Daemon {
                     continue;
                 }
                 Control::Run => {
-                    if *self.status.borrow() == "paused" {
-                        self.status.send_replace("standby");
+                    if *self.status.borrow() == Status::Paused {
+                        self.status.send_replace(Status::Standby);
                         match self.sb.client.lock(LOCK_NAME) {
                             Ok(lock) => self.lock = lock,
                             Err(e) => warn!(error = %e, "cannot ask for the lock again"),
@@ -699,10 +664,10 @@ impl Daemon {
                 _ = &mut shutdown => break,
                 _ = self.control.changed() => {}
                 _ = &mut sleep, if again.is_some() => {}
-                ev = next_event(&mut self.nb.events) => self.note(NB, ev),
-                ev = next_event(&mut self.ic_nb.events) => self.note(IC_NB, ev),
-                ev = next_event(&mut self.ic_sb.events) => self.note(IC_SB, ev),
-                ev = next_event(&mut self.sb.events) => self.note(SB, ev),
+                ev = next_event(&mut self.nb.events) => self.note(Database::Nb, ev),
+                ev = next_event(&mut self.ic_nb.events) => self.note(Database::IcNb, ev),
+                ev = next_event(&mut self.ic_sb.events) => self.note(Database::IcSb, ev),
+                ev = next_event(&mut self.sb.events) => self.note(Database::Sb, ev),
                 _ = async { if held { lock.lost().await } else { lock.acquired().await } } => {}
             }
             self.drain_events();
@@ -713,18 +678,13 @@ impl Daemon {
 
     /// Takes every event already queued.
     fn drain_events(&mut self) {
-        for which in [NB, IC_NB, IC_SB, SB] {
+        for db in Database::ALL {
             loop {
-                let ev = match which {
-                    NB => self.nb.events.try_recv(),
-                    IC_NB => self.ic_nb.events.try_recv(),
-                    IC_SB => self.ic_sb.events.try_recv(),
-                    _ => self.sb.events.try_recv(),
-                };
+                let ev = self.db_mut(db).events.try_recv();
                 match ev {
-                    Ok(ev) => self.note(which, Ok(ev)),
+                    Ok(ev) => self.note(db, Ok(ev)),
                     Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                        self.note(which, Err(broadcast::error::RecvError::Lagged(n)))
+                        self.note(db, Err(broadcast::error::RecvError::Lagged(n)))
                     }
                     Err(_) => break,
                 }
@@ -732,24 +692,36 @@ impl Daemon {
         }
     }
 
-    /// Records what a replica event means for the route engine.
-    fn note(&mut self, which: usize, ev: Result<CacheEvent, broadcast::error::RecvError>) {
-        if which == SB {
-            return; // the route engine reads no SB table; the event only wakes a round
+    fn db_mut(&mut self, db: Database) -> &mut Db {
+        match db {
+            Database::Nb => &mut self.nb,
+            Database::Sb => &mut self.sb,
+            Database::IcNb => &mut self.ic_nb,
+            _ => &mut self.ic_sb,
         }
+    }
+
+    /// Records what a replica event means for the route engine.
+    fn note(&mut self, db: Database, ev: Result<CacheEvent, broadcast::error::RecvError>) {
         match ev {
             Ok(CacheEvent::Changed { changes, .. }) => {
                 for c in changes.iter() {
-                    self.changed.push((which, c.table.clone(), c.uuid));
+                    if let Some(table) = EngineTable::find(db, &c.table) {
+                        self.changed.push((table, c.uuid));
+                    }
                 }
             }
+            // The SB replica feeds no engine table: a resync there only wakes a round.
+            Ok(_) if db == Database::Sb => {}
             Ok(_) => self.rebuild = true,
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                debug!(
-                    missed = n,
-                    "replica events lagged; rebuilding the route engine"
-                );
-                self.rebuild = true;
+                if db != Database::Sb {
+                    debug!(
+                        missed = n,
+                        "replica events lagged; rebuilding the route engine"
+                    );
+                    self.rebuild = true;
+                }
             }
             Err(broadcast::error::RecvError::Closed) => {}
         }
@@ -763,11 +735,6 @@ impl Daemon {
     }
 }
 
-const NB: usize = 0;
-const IC_NB: usize = 1;
-const IC_SB: usize = 2;
-const SB: usize = 3;
-
 /// The next event of a replica; never returns once the client is gone.
 async fn next_event(
     rx: &mut broadcast::Receiver<CacheEvent>,
@@ -778,61 +745,29 @@ async fn next_event(
     }
 }
 
-/// The engine's view of the rows that changed: each (database, table, row) once, in the
-/// order of its last change, with the replica's current content (or a delete).
-fn row_changes(
-    changed: &[(usize, String, Uuid)],
-    nb_t: &Tables,
-    icnb_t: &Tables,
-    icsb_t: &Tables,
-) -> Vec<Change> {
-    let mut last: HashMap<(usize, &str, Uuid), usize> = HashMap::new();
-    for (i, (db, table, uuid)) in changed.iter().enumerate() {
-        last.insert((*db, table.as_str(), *uuid), i);
+/// The engine's view of the rows that changed: each row once, in the order of its last
+/// change, with the replica's current content (or a delete). `replicas` is indexed by
+/// [`Database::ALL`]'s order.
+fn row_changes(changed: &[(EngineTable, Uuid)], replicas: [&Tables; 4]) -> Vec<Change> {
+    let mut last: HashMap<(EngineTable, Uuid), usize> = HashMap::new();
+    for (i, key) in changed.iter().enumerate() {
+        last.insert(*key, i);
     }
-    let mut order: Vec<(usize, (usize, &str, Uuid))> =
+    let mut order: Vec<(usize, (EngineTable, Uuid))> =
         last.into_iter().map(|(k, i)| (i, k)).collect();
     order.sort_unstable_by_key(|(i, _)| *i);
-    let mut out = Vec::with_capacity(order.len());
-    macro_rules! row {
-        ($tables:expr, $t:ty, $variant:ident, $uuid:expr) => {
-            match $tables.typed::<$t>().and_then(|m| m.get(&$uuid)) {
-                Some(r) => Change::Upsert(EngineRow::$variant(r.clone())),
-                None => Change::Delete(EngineTable::$variant, $uuid),
-            }
-        };
-    }
-    for (_, (db, table, uuid)) in order {
-        let change = match (db, table) {
-            (NB, "NB_Global") => row!(nb_t, nb::NbGlobal, NbGlobal, uuid),
-            (NB, "Logical_Router") => row!(nb_t, nb::LogicalRouter, LogicalRouter, uuid),
-            (NB, "Logical_Router_Port") => {
-                row!(nb_t, nb::LogicalRouterPort, LogicalRouterPort, uuid)
-            }
-            (NB, "Logical_Router_Static_Route") => row!(
-                nb_t,
-                nb::LogicalRouterStaticRoute,
-                LogicalRouterStaticRoute,
-                uuid
-            ),
-            (NB, "Logical_Switch_Port") => {
-                row!(nb_t, nb::LogicalSwitchPort, LogicalSwitchPort, uuid)
-            }
-            (NB, "Load_Balancer") => row!(nb_t, nb::LoadBalancer, LoadBalancer, uuid),
-            (NB, "Load_Balancer_Group") => {
-                row!(nb_t, nb::LoadBalancerGroup, LoadBalancerGroup, uuid)
-            }
-            (IC_NB, "Transit_Switch") => row!(icnb_t, TransitSwitch, TransitSwitch, uuid),
-            (IC_SB, "Availability_Zone") => {
-                row!(icsb_t, icsb::AvailabilityZone, AvailabilityZone, uuid)
-            }
-            (IC_SB, "Port_Binding") => row!(icsb_t, icsb::PortBinding, PortBinding, uuid),
-            (IC_SB, "Route") => row!(icsb_t, icsb::Route, Route, uuid),
-            _ => continue,
-        };
-        out.push(change);
-    }
-    out
+    order
+        .into_iter()
+        .filter_map(|(_, (table, uuid))| {
+            let db = Database::ALL.iter().position(|d| *d == table.database())?;
+            Change::read(table, uuid, replicas[db])
+        })
+        .collect()
+}
+
+/// A random (version 4) UUID for the rows the zone steps insert.
+fn random_uuid() -> Uuid {
+    uuid::Uuid::new_v4()
 }
 
 /// Whether the IC-SB server's schema lets `Route.origin` be `loadbalancer` (OVN ≥ 25.09).
@@ -870,8 +805,4 @@ async fn commit_db(db: &Db, ops: Vec<Operation>) -> bool {
             false
         }
     }
-}
-
-fn btree<T: Clone>(rows: &HashMap<Uuid, T>) -> std::collections::BTreeMap<Uuid, T> {
-    rows.iter().map(|(k, v)| (*k, v.clone())).collect()
 }

@@ -10,9 +10,7 @@
 pub mod daemon;
 pub mod embedded;
 pub mod show;
-pub mod status;
 pub mod unixctl;
-pub mod zone;
 
-pub use daemon::{Config, Control, Daemon, DaemonError, RoundStats, TlsFiles};
-pub use zone::{Ops, Registration, Rows, ZoneState};
+pub use daemon::{Config, Control, Daemon, DaemonError, RoundStats, Status, TlsFiles};
+pub use ic_routes::zone::{Ops, Registration, Rows, ZoneState};

@@ -39,7 +39,7 @@ impl Unixctl {
     pub fn start(
         path: &Path,
         control: Arc<watch::Sender<Control>>,
-        status: watch::Receiver<&'static str>,
+        status: watch::Receiver<crate::daemon::Status>,
     ) -> std::io::Result<Unixctl> {
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;
@@ -75,7 +75,7 @@ const COMMANDS: &[&str] = &[
 async fn serve(
     stream: UnixStream,
     control: Arc<watch::Sender<Control>>,
-    status: watch::Receiver<&'static str>,
+    status: watch::Receiver<crate::daemon::Status>,
 ) {
     let (mut read, mut write) = stream.into_split();
     let mut codec = FrameCodec::with_max_len(MAX_REQUEST_LEN);

@@ -51,7 +51,7 @@ use ovn_nb::{
     LoadBalancer, LoadBalancerGroup, LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute,
     LogicalSwitchPort, NbGlobal,
 };
-use ovsdb_proto::typed::Ref;
+use ovsdb_proto::typed::{Ref, TypedRows};
 use ovsdb_proto::Uuid;
 
 use crate::addr::Prefix;
@@ -64,79 +64,97 @@ use crate::semantics::Semantics;
 use crate::snapshot::Snapshot;
 use crate::IC_LEARNED_ROUTE;
 
-/// A table the engine reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-pub enum Table {
-    /// NB `NB_Global`.
-    NbGlobal,
-    /// NB `Logical_Router`.
-    LogicalRouter,
-    /// NB `Logical_Router_Port`.
-    LogicalRouterPort,
-    /// NB `Logical_Router_Static_Route`.
-    LogicalRouterStaticRoute,
-    /// NB `Logical_Switch_Port`.
-    LogicalSwitchPort,
-    /// NB `Load_Balancer`.
-    LoadBalancer,
-    /// NB `Load_Balancer_Group`.
-    LoadBalancerGroup,
-    /// IC-NB `Transit_Switch`.
-    TransitSwitch,
-    /// IC-SB `Availability_Zone`.
-    AvailabilityZone,
-    /// IC-SB `Port_Binding`.
-    PortBinding,
-    /// IC-SB `Route`.
-    Route,
-}
-
-/// A row of a table the engine reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Row {
-    /// NB `NB_Global` (a single row; its UUID is ignored).
-    NbGlobal(NbGlobal),
-    /// NB `Logical_Router`.
-    LogicalRouter(LogicalRouter),
-    /// NB `Logical_Router_Port`.
-    LogicalRouterPort(LogicalRouterPort),
-    /// NB `Logical_Router_Static_Route`.
-    LogicalRouterStaticRoute(LogicalRouterStaticRoute),
-    /// NB `Logical_Switch_Port`.
-    LogicalSwitchPort(LogicalSwitchPort),
-    /// NB `Load_Balancer`.
-    LoadBalancer(LoadBalancer),
-    /// NB `Load_Balancer_Group`.
-    LoadBalancerGroup(LoadBalancerGroup),
-    /// IC-NB `Transit_Switch`.
-    TransitSwitch(TransitSwitch),
-    /// IC-SB `Availability_Zone`.
-    AvailabilityZone(AvailabilityZone),
-    /// IC-SB `Port_Binding`.
-    PortBinding(PortBinding),
-    /// IC-SB `Route`.
-    Route(Route),
-}
-
-impl Row {
-    /// The table of the row.
-    pub fn table(&self) -> Table {
-        match self {
-            Row::NbGlobal(_) => Table::NbGlobal,
-            Row::LogicalRouter(_) => Table::LogicalRouter,
-            Row::LogicalRouterPort(_) => Table::LogicalRouterPort,
-            Row::LogicalRouterStaticRoute(_) => Table::LogicalRouterStaticRoute,
-            Row::LogicalSwitchPort(_) => Table::LogicalSwitchPort,
-            Row::LoadBalancer(_) => Table::LoadBalancer,
-            Row::LoadBalancerGroup(_) => Table::LoadBalancerGroup,
-            Row::TransitSwitch(_) => Table::TransitSwitch,
-            Row::AvailabilityZone(_) => Table::AvailabilityZone,
-            Row::PortBinding(_) => Table::PortBinding,
-            Row::Route(_) => Table::Route,
+/// The tables the engine reads, each with its database and generated row type: the one
+/// list from which [`Table`], [`Row`], [`Change::read`] and [`crate::tables`] are made, so a
+/// table added here is monitored, typed and fed by every user of the engine.
+macro_rules! engine_tables {
+    ($($variant:ident => $db:ident, $ty:ty, $doc:literal;)*) => {
+        /// A table the engine reads.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Table {
+            $(#[doc = $doc] $variant,)*
         }
-    }
+
+        /// A row of a table the engine reads.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum Row {
+            $(#[doc = $doc] $variant($ty),)*
+        }
+
+        impl Table {
+            /// Every table the engine reads.
+            pub const ALL: &'static [Table] = &[$(Table::$variant,)*];
+
+            /// The table's name in its database.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Table::$variant => <$ty as ovsdb_proto::typed::Table>::NAME,)*
+                }
+            }
+
+            /// The database the table is in.
+            pub fn database(self) -> Database {
+                match self {
+                    $(Table::$variant => Database::$db,)*
+                }
+            }
+
+            /// The table called `name` in database `db`, if the engine reads it.
+            pub fn find(db: Database, name: &str) -> Option<Table> {
+                Table::ALL
+                    .iter()
+                    .copied()
+                    .find(|t| t.database() == db && t.name() == name)
+            }
+        }
+
+        impl Row {
+            /// The table of the row.
+            pub fn table(&self) -> Table {
+                match self {
+                    $(Row::$variant(_) => Table::$variant,)*
+                }
+            }
+        }
+
+        impl Change {
+            /// The change of row `uuid` of `table` as `rows` now holds it: an upsert of its
+            /// current content, or a delete when it is gone. `None` when `rows` does not hold
+            /// the table typed.
+            pub fn read(table: Table, uuid: Uuid, rows: &impl TypedRows) -> Option<Change> {
+                Some(match table {
+                    $(Table::$variant => match rows.rows::<$ty>()?.get(&uuid) {
+                        Some(r) => Change::Upsert(Row::$variant(r.clone())),
+                        None => Change::Delete(table, uuid),
+                    },)*
+                })
+            }
+        }
+
+        /// Calls `visitor` for every table the engine reads in database `db`.
+        pub(crate) fn visit_engine_tables<V: ovsdb_proto::typed::TableVisitor>(
+            db: Database,
+            visitor: &mut V,
+        ) {
+            $(if Database::$db == db { visitor.visit::<$ty>(); })*
+        }
+    };
+}
+
+engine_tables! {
+    NbGlobal => Nb, NbGlobal, "NB `NB_Global` (a single row; its UUID is ignored).";
+    LogicalRouter => Nb, LogicalRouter, "NB `Logical_Router`.";
+    LogicalRouterPort => Nb, LogicalRouterPort, "NB `Logical_Router_Port`.";
+    LogicalRouterStaticRoute => Nb, LogicalRouterStaticRoute, "NB `Logical_Router_Static_Route`.";
+    LogicalSwitchPort => Nb, LogicalSwitchPort, "NB `Logical_Switch_Port`.";
+    LoadBalancer => Nb, LoadBalancer, "NB `Load_Balancer`.";
+    LoadBalancerGroup => Nb, LoadBalancerGroup, "NB `Load_Balancer_Group`.";
+    TransitSwitch => IcNb, TransitSwitch, "IC-NB `Transit_Switch`.";
+    AvailabilityZone => IcSb, AvailabilityZone, "IC-SB `Availability_Zone`.";
+    PortBinding => IcSb, PortBinding, "IC-SB `Port_Binding`.";
+    Route => IcSb, Route, "IC-SB `Route`.";
 }
 
 /// One row change, as a monitor reports it.
@@ -154,14 +172,33 @@ pub enum Change {
     Delete(Table, Uuid),
 }
 
-/// A database the engine writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One of a zone's four databases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Database {
-    /// The zone's `OVN_Northbound` (learned routes).
+    /// The zone's `OVN_Northbound` (the engine writes learned routes).
     Nb,
-    /// `OVN_IC_Southbound` (advertisements).
+    /// The zone's `OVN_Southbound` (the engine reads nothing of it; the zone steps do).
+    Sb,
+    /// `OVN_IC_Northbound`.
+    IcNb,
+    /// `OVN_IC_Southbound` (the engine writes advertisements).
     IcSb,
+}
+
+impl Database {
+    /// The four, in the order the daemon opens them.
+    pub const ALL: [Database; 4] = [Database::Nb, Database::Sb, Database::IcNb, Database::IcSb];
+
+    /// The database's schema name (`OVN_Northbound`, …).
+    pub fn schema_name(self) -> &'static str {
+        match self {
+            Database::Nb => ovn_nb::NAME,
+            Database::Sb => ovn_sb::NAME,
+            Database::IcNb => ovn_ic_nb::NAME,
+            Database::IcSb => ovn_ic_sb::NAME,
+        }
+    }
 }
 
 fn diff_map<T: Clone + PartialEq>(
@@ -411,6 +448,7 @@ impl Engine {
                     }
                 }
             }
+            Database::Sb | Database::IcNb => {}
             Database::Nb => {
                 for (k, _) in p.learn_inserts.drain() {
                     self.dirty_learns.insert(k);

@@ -132,9 +132,12 @@ mod core;
 mod engine;
 pub mod filter;
 pub mod incremental;
+pub mod northd;
 mod plan;
 pub mod semantics;
 mod snapshot;
+pub mod tables;
+pub mod zone;
 
 #[cfg(test)]
 mod tests;

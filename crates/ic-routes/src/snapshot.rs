@@ -8,6 +8,7 @@ use ovn_nb::{
     LoadBalancer, LoadBalancerGroup, LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute,
     LogicalSwitchPort, NbGlobal,
 };
+use ovsdb_proto::typed::{Table, TypedRows};
 use ovsdb_proto::Uuid;
 
 use crate::plan::Plan;
@@ -82,6 +83,47 @@ impl Snapshot {
             zone: zone.into(),
             ..Snapshot::default()
         }
+    }
+
+    /// A snapshot of zone `zone` copied from typed row sources (replicas or offline stores);
+    /// `None` when a source lacks one of the engine's tables (see
+    /// [`crate::tables::visit_tables`]). `NB_Global` is the row with the smallest UUID.
+    /// [`IcSouthbound::supports_lb_origin`] and [`Snapshot::semantics`] are left at their
+    /// defaults: they come from the servers' schemas, which the caller knows.
+    pub fn from_sources(
+        zone: impl Into<String>,
+        nb: &impl TypedRows,
+        ic_nb: &impl TypedRows,
+        ic_sb: &impl TypedRows,
+    ) -> Option<Snapshot> {
+        fn all<T: Table + Clone + Send + Sync + 'static>(
+            src: &impl TypedRows,
+        ) -> Option<BTreeMap<Uuid, T>> {
+            Some(
+                src.rows::<T>()?
+                    .iter()
+                    .map(|(u, r)| (*u, r.clone()))
+                    .collect(),
+            )
+        }
+        let mut s = Snapshot::new(zone);
+        s.nb.nb_global = nb
+            .rows::<NbGlobal>()?
+            .values()
+            .min_by_key(|g| g.uuid)
+            .cloned()
+            .unwrap_or_default();
+        s.nb.routers = all(nb)?;
+        s.nb.router_ports = all(nb)?;
+        s.nb.static_routes = all(nb)?;
+        s.nb.switch_ports = all(nb)?;
+        s.nb.load_balancers = all(nb)?;
+        s.nb.load_balancer_groups = all(nb)?;
+        s.ic_nb.transit_switches = all(ic_nb)?;
+        s.ic_sb.availability_zones = all(ic_sb)?;
+        s.ic_sb.port_bindings = all(ic_sb)?;
+        s.ic_sb.routes = all(ic_sb)?;
+        Some(s)
     }
 
     /// The plan of a full recompute over this snapshot (see [`crate::plan`]).

@@ -746,6 +746,14 @@ fn commit(
     }
 }
 
+/// A replica is one source of typed rows for pure code (the other is an offline
+/// [`ovsdb_proto::typed::TypedStore`]).
+impl ovsdb_proto::typed::TypedRows for Tables {
+    fn rows<T: Table + Send + Sync + 'static>(&self) -> Option<&HashMap<Uuid, T>> {
+        self.typed::<T>()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

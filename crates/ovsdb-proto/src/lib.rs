@@ -46,6 +46,7 @@ mod row;
 pub mod schema;
 pub mod skew;
 mod sorted_map;
+mod store;
 mod string_map;
 pub mod typed;
 

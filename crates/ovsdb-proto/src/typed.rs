@@ -73,6 +73,7 @@ use crate::row::{Applied, Row, RowUpdate2};
 use crate::schema::{AtomicType, BaseType, ColumnType, DatabaseSchema, TableSchema};
 use crate::skew::{PinnedSchema, Release, SchemaHistory};
 pub use crate::sorted_map::SortedMap;
+pub use crate::store::{TypedRows, TypedStore};
 pub use crate::string_map::{Iter as StringMapIter, StringMap, StringMapBuilder, TooLong};
 
 // Re-exported for generated code, which depends on this crate only.

@@ -38,7 +38,7 @@ use ovn_ic_sb::{AvailabilityZone, IcSbGlobal};
 use ovsdb_proto::typed::Table;
 use ovsdb_proto::{Condition, Datum, Mutation, Mutator, Operation, Row, Uuid, WaitUntil};
 
-use crate::zone::Ops;
+use super::Ops;
 
 /// What the status step remembers between rounds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

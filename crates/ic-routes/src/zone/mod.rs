@@ -15,11 +15,15 @@ use ovn_ic_nb::TransitSwitch;
 use ovn_ic_sb as icsb;
 use ovn_nb::{LogicalSwitch, LogicalSwitchPort, NbGlobal};
 use ovn_sb as sb;
-use ovsdb_proto::typed::{Ref, StringEnum as _, StringMap, Table};
+use ovsdb_proto::typed::{Ref, StringEnum as _, StringMap, Table, TableVisitor, TypedRows};
+
+use crate::incremental::Database;
 use ovsdb_proto::{
     parse_uuid, Atom, Condition, Datum, Function, Mutation, Mutator, Operation, Row, Uuid,
 };
 use tracing::{debug, info, warn};
+
+pub mod status;
 
 /// Lowest tunnel key of a transit switch's datapath (`OVN_MIN_DP_KEY_GLOBAL`): the top 2^16
 /// keys of the 24-bit datapath key space are reserved for interconnection.
@@ -60,6 +64,62 @@ pub struct Rows<'a> {
     pub ic_port_bindings: &'a HashMap<Uuid, icsb::PortBinding>,
 }
 
+impl<'a> Rows<'a> {
+    /// The rows of the four databases, or `None` when a source does not hold one of the
+    /// tables [`crate::tables::visit_tables`] names (a replica that forgot to monitor it).
+    pub fn from_sources(
+        nb: &'a impl TypedRows,
+        sb: &'a impl TypedRows,
+        ic_nb: &'a impl TypedRows,
+        ic_sb: &'a impl TypedRows,
+    ) -> Option<Rows<'a>> {
+        Some(Rows {
+            nb_global: nb.rows()?,
+            switches: nb.rows()?,
+            switch_ports: nb.rows()?,
+            chassis: sb.rows()?,
+            sb_encaps: sb.rows()?,
+            sb_port_bindings: sb.rows()?,
+            sb_datapaths: sb.rows()?,
+            transit_switches: ic_nb.rows()?,
+            zones: ic_sb.rows()?,
+            gateways: ic_sb.rows()?,
+            ic_encaps: ic_sb.rows()?,
+            ic_datapaths: ic_sb.rows()?,
+            ic_port_bindings: ic_sb.rows()?,
+        })
+    }
+}
+
+/// Calls `visitor` for every table the zone steps (status counters included) read in `db`.
+pub(crate) fn visit_zone_tables<V: TableVisitor>(db: Database, visitor: &mut V) {
+    match db {
+        Database::Nb => {
+            visitor.visit::<NbGlobal>();
+            visitor.visit::<LogicalSwitch>();
+            visitor.visit::<LogicalSwitchPort>();
+        }
+        Database::Sb => {
+            visitor.visit::<sb::Chassis>();
+            visitor.visit::<sb::Encap>();
+            visitor.visit::<sb::PortBinding>();
+            visitor.visit::<sb::DatapathBinding>();
+        }
+        Database::IcNb => {
+            visitor.visit::<TransitSwitch>();
+            visitor.visit::<ovn_ic_nb::IcNbGlobal>();
+        }
+        Database::IcSb => {
+            visitor.visit::<icsb::AvailabilityZone>();
+            visitor.visit::<icsb::Gateway>();
+            visitor.visit::<icsb::Encap>();
+            visitor.visit::<icsb::DatapathBinding>();
+            visitor.visit::<icsb::PortBinding>();
+            visitor.visit::<icsb::IcSbGlobal>();
+        }
+    }
+}
+
 /// Operations for one round, one list per database.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -86,23 +146,11 @@ impl Ops {
 #[derive(Debug, Clone)]
 pub struct ZoneState {
     /// The release whose behaviour the steps follow.
-    pub semantics: ic_routes::Semantics,
+    pub semantics: crate::Semantics,
     az_name: Option<String>,
     dp_hint: u32,
     port_hint: u32,
     new_uuid: fn() -> Uuid,
-}
-
-impl Default for ZoneState {
-    fn default() -> Self {
-        ZoneState {
-            semantics: ic_routes::Semantics::NEWEST,
-            az_name: None,
-            dp_hint: MIN_DP_KEY_GLOBAL,
-            port_hint: 0,
-            new_uuid: Uuid::new_v4,
-        }
-    }
 }
 
 /// The zone this daemon serves, as `az_run` finds it.
@@ -124,11 +172,16 @@ pub enum Registration {
 }
 
 impl ZoneState {
-    /// A state whose new rows get UUIDs from `new_uuid` (tests use a counter).
-    pub fn with_uuid_source(new_uuid: fn() -> Uuid) -> Self {
+    /// A fresh state (nothing registered yet, the newest release's rules) whose new rows get
+    /// UUIDs from `new_uuid`: random ones in a daemon, a counter in tests and simulations.
+    /// The steps never draw randomness themselves.
+    pub fn new(new_uuid: fn() -> Uuid) -> Self {
         ZoneState {
+            semantics: crate::Semantics::NEWEST,
+            az_name: None,
+            dp_hint: MIN_DP_KEY_GLOBAL,
+            port_hint: 0,
             new_uuid,
-            ..ZoneState::default()
         }
     }
 
