@@ -57,7 +57,7 @@ fn big() -> (World, Policy) {
     let mut world = sample::world(&tenants, false, &mut u);
     sample::attach_all(&mut world, &mut u);
     let filter = VpcFilter::new(Inventory::from_world(&world), policy.clone());
-    sample::exchange(&mut world, &filter, &mut u);
+    sample::exchange(&mut world, &filter);
     (world, policy)
 }
 

@@ -40,7 +40,7 @@ fn main() {
         .expect("the plan applies");
 
     let mut stock = world.clone();
-    let rounds = sample::exchange(&mut stock, &AllowAll, &mut uuids);
+    let rounds = sample::exchange(&mut stock, &AllowAll);
     println!("\n== stock route exchange ({rounds} rounds) ==");
     println!(
         "{}",
@@ -48,7 +48,7 @@ fn main() {
     );
 
     let filter = VpcFilter::new(Inventory::from_world(&world), policy.clone());
-    let rounds = sample::exchange(&mut world, &filter, &mut uuids);
+    let rounds = sample::exchange(&mut world, &filter);
     println!("== with the VPC filter ({rounds} rounds) ==");
     let report = verify(&world, &Inventory::from_world(&world), &policy);
     println!("{report}");

@@ -45,7 +45,7 @@ fn main() {
         );
         plan.apply(&mut world, &mut || uuids.next())
             .expect("the plan applies");
-        sample::mirror_transit_switches(&mut world, &mut uuids);
+        sample::exchange(&mut world, &ic_routes::AllowAll);
     }
     for ts in world.ic.transit_switches.values() {
         println!(
@@ -54,7 +54,7 @@ fn main() {
             ts.external_ids.get("subnet").unwrap_or("")
         );
     }
-    let rounds = sample::exchange(&mut world, &AllowAll, &mut uuids);
+    let rounds = sample::exchange(&mut world, &AllowAll);
     println!("\n== stock route exchange ({rounds} rounds) ==");
     let report = verify(&world, &Inventory::from_world(&world), &policy);
     println!("{report}");

@@ -16,7 +16,10 @@
 //! - for every switch port of type `router` whose `options:router-port` names an existing
 //!   router port: a `patch` binding of the switch port (on the switch's datapath,
 //!   `options:peer`=router port) and one of the router port (on the router's datapath,
-//!   `mac`=`"<mac> <networks>"`, `options:peer`=switch port).
+//!   `mac`=`"<mac> <networks>"`, `options:peer`=switch port);
+//! - for every switch port of type `remote` (a port ovn-ic made for another zone's
+//!   router): a `remote` binding with the port's addresses and its
+//!   `options:requested-tnl-key`, which ovn-ic then binds to the other zone's gateway.
 //!
 //! Every row it writes carries `external_ids:`[`STAND_IN_KEY`]`=true`; it updates and
 //! deletes only such rows, so running it against a southbound database that a real
@@ -169,19 +172,25 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
     let mut wanted_pbs = BTreeSet::new();
     let mut binding = |name: &str,
                        dp: Uuid,
-                       peer: &str,
-                       mac: String,
+                       kind: &str,
+                       peer: Option<&str>,
+                       mac: Vec<String>,
                        requested: Option<&str>,
                        ops: &mut Vec<Operation>| {
-        wanted_pbs.insert(name.to_owned());
-        let options = StringMap::from_iter([("peer".to_owned(), peer.to_owned())]);
+        // A port bound already in this pass (two switch ports naming one router port):
+        // ovn-northd keeps the first peer too.
+        if !wanted_pbs.insert(name.to_owned()) {
+            return;
+        }
+        let options = StringMap::from_iter(peer.map(|p| ("peer".to_owned(), p.to_owned())));
         if let Some(old) = existing.get(name) {
             if !owned(&old.external_ids) {
                 return;
             }
             let mut new = (*old).clone();
-            new.mac = vec![mac];
+            new.mac = mac;
             new.options = options;
+            kind.clone_into(&mut new.type_);
             if new.datapath.uuid() != dp {
                 let keys = port_keys.entry(dp).or_default();
                 let Some(key) = lowest_free(keys, MAX_PORT_KEY) else {
@@ -205,10 +214,10 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
         let mut pb = sb::PortBinding::default();
         pb.uuid = new_uuid();
         pb.logical_port = name.to_owned();
-        pb.type_ = "patch".to_owned();
+        pb.type_ = kind.to_owned();
         pb.datapath = Ref::new(dp);
         pb.tunnel_key = key;
-        pb.mac = vec![mac];
+        pb.mac = mac;
         pb.options = options;
         pb.external_ids = StringMap::from_iter([(STAND_IN_KEY.to_owned(), "true".to_owned())]);
         ops.push(pb.insert_op());
@@ -224,6 +233,14 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
             .collect();
         ports.sort_by(|a, b| a.name.cmp(&b.name));
         for lsp in ports {
+            if lsp.type_ == "remote" {
+                // A port of another zone (ovn-ic made it): bound so that its chassis can
+                // be set, with its addresses and its tunnel key.
+                let requested = lsp.options.get("requested-tnl-key");
+                let mac = lsp.addresses.clone();
+                binding(&lsp.name, ls_dp, "remote", None, mac, requested, &mut ops);
+                continue;
+            }
             if lsp.type_ != "router" {
                 continue;
             }
@@ -241,8 +258,9 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
             binding(
                 &lsp.name,
                 ls_dp,
-                &lrp.name,
-                "router".to_owned(),
+                "patch",
+                Some(&lrp.name),
+                vec!["router".to_owned()],
                 requested,
                 &mut ops,
             );
@@ -251,7 +269,15 @@ pub fn northd_stand_in(rows: &NorthdRows, new_uuid: &mut impl FnMut() -> Uuid) -
                 mac.push(' ');
                 mac.push_str(n);
             }
-            binding(&lrp.name, lr_dp, &lsp.name, mac, None, &mut ops);
+            binding(
+                &lrp.name,
+                lr_dp,
+                "patch",
+                Some(&lsp.name),
+                vec![mac],
+                None,
+                &mut ops,
+            );
         }
     }
     // Leftovers this stand-in wrote: bindings first (they reference the datapaths).

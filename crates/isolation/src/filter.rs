@@ -25,7 +25,7 @@
 
 use std::collections::HashSet;
 
-use ic_routes::{AdvertiseCandidate, LearnCandidate, Nexthop, RouteFilter};
+use ic_routes::{AdvertiseCandidate, LearnCandidate, Nexthop, Prefix, RouteFilter};
 use ovsdb_proto::Uuid;
 
 use crate::policy::Policy;
@@ -159,6 +159,20 @@ impl RouteFilter for VpcFilter {
         else {
             return self.policy.unknown_learner.allows();
         };
+        // Never into the learner's own address space: a route for (part of) its own tenant
+        // CIDRs, from any other VPC, would make the router's own network ambiguous (OVN
+        // 25.03 ranks an IC-learned `connected` route with the router's own) and open a
+        // path from its peers to whoever advertised it. Overlapping tenants can only be
+        // told apart on separate transit switches (topology B).
+        let own = |p: &Prefix| {
+            learner
+                .cidrs
+                .iter()
+                .any(|c| p.is_within(c) || c.is_within(p))
+        };
+        if own(c.prefix) && !matches!(self.source(c), Source::Vpc(ref id, _) if *id == learner.id) {
+            return false;
+        }
         let me = self.inventory.index(&learner.id);
         let allowed = |id: &VpcId| {
             id == &learner.id

@@ -1,10 +1,6 @@
 //! Row builders and the shared test topologies.
 
-use std::collections::BTreeMap;
-
-use ic_routes::{LearnCandidate, Prefix, RouteFilter};
 use ovn_ic_nb::TransitSwitch;
-use ovn_ic_sb::{AvailabilityZone, PortBinding, Route, RouteOrigin};
 use ovn_nb::{
     LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitch, LogicalSwitchPort,
 };
@@ -160,7 +156,7 @@ pub fn neutron_router(
             ("neutron:router_name", &name),
             ("neutron:is_ext_gw", "False"),
         ],
-        Some(net),
+        None,
     );
     b.lsp(
         net,
@@ -325,116 +321,25 @@ pub fn attach(b: &mut B<'_>, lr: Uuid, ts: &str, addr: &str) -> Uuid {
     b.lrp(lr, &format!("{rname}-{ts}"), &[addr], &[], Some(ls))
 }
 
-/// Fills IC-SB as stock ovn-ic 23.03 would (AZs, port bindings, connected routes with
-/// `nb-id`), then the learned routes every router would have with `filter` (`None` =
-/// stock ovn-ic: learn everything from other zones on the same transit switch).
-pub fn exchange(world: &mut World, u: &mut Uuids, filter: Option<&dyn RouteFilter>) {
-    let ic = &mut world.ic;
-    let mut az_uuid = BTreeMap::new();
-    for z in &world.zones {
-        let uuid = u.next();
-        ic.availability_zones.insert(
-            uuid,
-            mk!(AvailabilityZone {
-                uuid: uuid,
-                name: z.zone.clone()
-            }),
-        );
-        az_uuid.insert(z.zone.clone(), uuid);
-    }
-    for z in &world.zones {
-        let ix = crate::vpc::ZoneIndex::new(z);
-        for lr in z.routers.values() {
-            let ports = ix.ports(z, lr);
-            for tsp in ports
-                .iter()
-                .filter(|p| ix.lrp_ts.contains_key(p.name.as_str()))
-            {
-                let ts = ix.lrp_ts[tsp.name.as_str()];
-                let uuid = u.next();
-                ic.port_bindings.insert(
-                    uuid,
-                    mk!(PortBinding {
-                        uuid: uuid,
-                        transit_switch: ts.into(),
-                        availability_zone: az_uuid[&z.zone].into(),
-                        logical_port: format!("{}-lsp", tsp.name),
-                        address: format!("{} {}", tsp.mac, tsp.networks.join(" ")),
-                        external_ids: ids(&[("router-id", &lr.uuid.to_string())]),
-                    }),
-                );
-                let nh = Prefix::parse(&tsp.networks[0]).unwrap().addr().to_string();
-                for p in ports
-                    .iter()
-                    .filter(|p| !ix.lrp_ts.contains_key(p.name.as_str()))
-                {
-                    for n in &p.networks {
-                        let pre = Prefix::parse(n).unwrap();
-                        if pre.is_link_local() {
-                            continue;
-                        }
-                        let uuid = u.next();
-                        ic.routes.insert(
-                            uuid,
-                            mk!(Route {
-                                uuid: uuid,
-                                transit_switch: ts.into(),
-                                availability_zone: az_uuid[&z.zone].into(),
-                                ip_prefix: n.clone(),
-                                nexthop: nh.clone(),
-                                origin: RouteOrigin::Connected,
-                                external_ids: ids(&[("nb-id", &p.uuid.to_string())]),
-                            }),
-                        );
-                    }
-                }
-            }
-        }
-    }
-    let az_name: BTreeMap<Uuid, String> = ic
-        .availability_zones
-        .values()
-        .map(|a| (a.uuid, a.name.clone()))
-        .collect();
-    let routes: Vec<Route> = ic.routes.values().cloned().collect();
-    for z in &mut world.zones {
-        let mut learned: Vec<(Uuid, Route)> = Vec::new();
-        {
-            let ix = crate::vpc::ZoneIndex::new(z);
-            for lr in z.routers.values() {
-                for tsp in ix.ports(z, lr) {
-                    let Some(ts) = ix.lrp_ts.get(tsp.name.as_str()) else {
-                        continue;
-                    };
-                    for r in routes.iter().filter(|r| r.transit_switch == *ts) {
-                        let adv = &az_name[&r.availability_zone.uuid()];
-                        if *adv == z.zone {
-                            continue;
-                        }
-                        let prefix = Prefix::parse(&r.ip_prefix).unwrap();
-                        let c = LearnCandidate {
-                            zone: &z.zone,
-                            router: lr,
-                            transit_switch: ts,
-                            advertiser_zone: adv,
-                            route: r,
-                            prefix: &prefix,
-                        };
-                        if filter.is_none_or(|f| f.learn(&c)) {
-                            learned.push((lr.uuid, r.clone()));
-                        }
-                    }
-                }
-            }
-        }
-        let mut b = B { z, u };
-        for (lr, r) in learned {
-            b.route(
-                lr,
-                &r.ip_prefix,
-                &r.nexthop,
-                &[("ic-learned-route", &r.uuid.to_string())],
-            );
+/// Runs the zones' daemons on `world` with the real ovn-ic logic ([`crate::simulate`]):
+/// stock ovn-ic 23.03.1 in every zone (`filter` `None`: learn every other zone's routes on
+/// the router's transit switches), or the newest rules with `filter` in every zone.
+///
+/// With `None` the IC-SB routes are left as a real 23.03.1 advertiser writes them:
+/// `nb-id` only. The simulated daemon follows 23.03's rules but, like `ic-routed`, always
+/// writes `lr-id` too (a deliberate difference); the filter's fallbacks for rows of real
+/// 23.03 zones are what these worlds test.
+pub fn exchange(world: &mut World, _u: &mut Uuids, filter: Option<&crate::VpcFilter>) {
+    let daemons = match filter {
+        None => crate::simulate::Daemons::stock(ic_routes::Semantics::of(ic_routes::Release::new(
+            "23.03.1",
+        ))),
+        Some(f) => crate::simulate::Daemons::filtered(std::sync::Arc::new(f.clone())),
+    };
+    crate::simulate::exchange(world, &daemons, 16).expect("the daemons settle");
+    if filter.is_none() {
+        for r in world.ic.routes.values_mut() {
+            r.external_ids.remove(ic_routes::LR_ID);
         }
     }
 }
@@ -542,31 +447,12 @@ pub fn bare(u: &mut Uuids, r2_net: &str, ts_names: &[&str]) -> World {
     world
 }
 
-/// What ovn-ic does with IC-NB transit switches in every zone: a logical switch with
-/// `other_config:interconn-ts` per transit switch (created or deleted).
-pub fn mirror_ts(world: &mut World, u: &mut Uuids) {
-    let names: Vec<String> = world
-        .ic
-        .transit_switches
-        .values()
-        .map(|t| t.name.clone())
-        .collect();
-    for z in &mut world.zones {
-        z.switches.retain(|_, s| {
-            s.other_config
-                .get("interconn-ts")
-                .is_none_or(|t| names.iter().any(|n| n == t))
-        });
-        for n in &names {
-            if !z
-                .switches
-                .values()
-                .any(|s| s.other_config.get("interconn-ts") == Some(n))
-            {
-                B { z, u }.switch(n, &[("interconn-ts", n)]);
-            }
-        }
-    }
+/// What the daemons do with IC-NB transit switches in every zone (a logical switch with
+/// `other_config:interconn-ts` per transit switch, created or deleted): one offline pass of
+/// the real logic ([`crate::simulate`]), before any router is attached.
+pub fn mirror_ts(world: &mut World, _u: &mut Uuids) {
+    let daemons = crate::simulate::Daemons::stock(ic_routes::Semantics::NEWEST);
+    crate::simulate::exchange(world, &daemons, 16).expect("the daemons settle");
 }
 
 /// Shared NB (topology C): zone `shared` with Neutron r1 10.0.0.0/24, r2 10.1.0.0/24 and

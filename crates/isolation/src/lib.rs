@@ -86,6 +86,7 @@ pub mod net;
 pub mod policy;
 pub mod rows;
 pub mod sample;
+pub mod simulate;
 pub mod topology;
 pub mod verify;
 pub mod vpc;

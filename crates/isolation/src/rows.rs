@@ -140,7 +140,7 @@ impl ZoneNb {
 }
 
 /// The `OVN_Northbound` tables a [`ZoneNb`] holds.
-const ZONE_TABLES: &[&str] = &[
+pub(crate) const ZONE_TABLES: &[&str] = &[
     NbGlobal::NAME,
     LogicalRouter::NAME,
     LogicalRouterPort::NAME,

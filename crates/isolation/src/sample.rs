@@ -7,9 +7,8 @@
 //!   VPC `vpc-<i>` with one subnet (and one pod) per Kubernetes CIDR. IC-NB holds transit
 //!   switch `ts` (subnet 169.254.128.0/17, so the default topology-B/C pool 169.254.100.0/24
 //!   stays free), already mirrored into every zone.
-//! - [`exchange`] does what `ovn-ic`/`ic-routed` do between the zones: registers each zone
-//!   in IC-SB, binds the transit-switch ports, then runs [`ic_routes::plan_filtered`] in
-//!   every zone and applies the plans until no zone has anything left to write.
+//! - [`exchange`] does what `ovn-ic`/`ic-routed` do between the zones, with the real logic
+//!   run offline ([`crate::simulate`]).
 //!
 //! ```
 //! use isolation::{sample, verify, Inventory, TopologyConfig, VpcFilter};
@@ -23,16 +22,13 @@
 //!                              &TopologyConfig::default());
 //! plan.apply(&mut world, &mut || uuids.next()).unwrap();
 //! let filter = VpcFilter::new(Inventory::from_world(&world), policy.clone());
-//! sample::exchange(&mut world, &filter, &mut uuids);
+//! sample::exchange(&mut world, &filter);
 //! let report = verify(&world, &Inventory::from_world(&world), &policy);
 //! assert!(report.leaks.is_empty(), "{report}");
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use ic_routes::RouteFilter;
 use ovn_ic_nb::TransitSwitch;
-use ovn_ic_sb::{AvailabilityZone, PortBinding};
 use ovsdb_proto::Uuid;
 
 use crate::fixture::{attach, ids, kube_vpc_with, mirror_ts, neutron_router_with, B};
@@ -173,116 +169,16 @@ pub fn attach_all(world: &mut World, uuids: &mut Uuids) {
     }
 }
 
-/// What the interconnection daemon does with IC-NB transit switches in every zone: one
-/// logical switch with `other_config:interconn-ts` per transit switch.
-pub fn mirror_transit_switches(world: &mut World, uuids: &mut Uuids) {
-    mirror_ts(world, uuids);
-}
-
-/// Registers every zone in IC-SB (`Availability_Zone`) and binds every router-type port of
-/// a transit switch (`Port_Binding`, address from the router port), dropping bindings of
-/// ports that are gone.
-pub fn bind(world: &mut World, uuids: &mut Uuids) {
-    let mut az: BTreeMap<String, Uuid> = world
-        .ic
-        .availability_zones
-        .values()
-        .map(|a| (a.name.clone(), a.uuid))
-        .collect();
-    for z in &world.zones {
-        if !az.contains_key(&z.zone) {
-            let u = uuids.next();
-            world.ic.availability_zones.insert(
-                u,
-                mk!(AvailabilityZone {
-                    uuid: u,
-                    name: z.zone.clone()
-                }),
-            );
-            az.insert(z.zone.clone(), u);
-        }
-    }
-    let mut want: BTreeMap<(String, String), PortBinding> = BTreeMap::new();
-    for z in &world.zones {
-        let lrps: BTreeMap<&str, _> = z
-            .router_ports
-            .values()
-            .map(|p| (p.name.as_str(), p))
-            .collect();
-        let owner: BTreeMap<Uuid, Uuid> = z
-            .routers
-            .values()
-            .flat_map(|r| r.ports.iter().map(move |p| (p.uuid(), r.uuid)))
-            .collect();
-        for ls in z.switches.values() {
-            let Some(ts) = ls.other_config.get("interconn-ts").map(str::to_owned) else {
-                continue;
-            };
-            for p in ls
-                .ports
-                .iter()
-                .filter_map(|p| z.switch_ports.get(&p.uuid()))
-            {
-                let Some(lrp) = p.options.get("router-port").and_then(|n| lrps.get(n)) else {
-                    continue;
-                };
-                let mut pb = mk!(PortBinding {
-                    transit_switch: ts.clone(),
-                    availability_zone: az[&z.zone].into(),
-                    logical_port: p.name.clone(),
-                    address: format!("{} {}", lrp.mac, lrp.networks.join(" ")),
-                });
-                if let Some(r) = owner.get(&lrp.uuid) {
-                    pb.external_ids = ids(&[("router-id", &r.to_string())]);
-                }
-                want.insert((ts.clone(), p.name.clone()), pb);
-            }
-        }
-    }
-    let mut seen = BTreeSet::new();
-    world.ic.port_bindings.retain(|_, pb| {
-        let k = (pb.transit_switch.clone(), pb.logical_port.clone());
-        let keep = want.get(&k).is_some_and(|w| w.address == pb.address);
-        if keep {
-            seen.insert(k);
-        }
-        keep
-    });
-    for (k, mut pb) in want {
-        if !seen.contains(&k) {
-            pb.uuid = uuids.next();
-            world.ic.port_bindings.insert(pb.uuid, pb);
-        }
-    }
-}
-
-/// Route exchange between the zones of `world` with `filter` in every zone (use
-/// [`ic_routes::AllowAll`] for stock ovn-ic): [`bind`], then rounds of
-/// [`ic_routes::plan_filtered`] per zone, each plan applied, until a round writes nothing.
-/// Returns the number of rounds (at most 16).
-pub fn exchange(world: &mut World, filter: &dyn RouteFilter, uuids: &mut Uuids) -> usize {
-    bind(world, uuids);
-    for round in 1..=16 {
-        let mut wrote = false;
-        for i in 0..world.zones.len() {
-            let name = world.zones[i].zone.clone();
-            let Some(mut s) = world.route_snapshot(&name) else {
-                continue;
-            };
-            let plan = s.plan_filtered(filter);
-            if plan.is_empty() {
-                continue;
-            }
-            wrote = true;
-            s.apply(&plan, &mut || uuids.next());
-            let z = &mut world.zones[i];
-            z.routers = s.nb.routers;
-            z.static_routes = s.nb.static_routes;
-            world.ic.routes = s.ic_sb.routes;
-        }
-        if !wrote {
-            return round;
-        }
-    }
-    16
+/// Route exchange between the zones of `world` with `filter` in every zone
+/// ([`ic_routes::AllowAll`] for stock ovn-ic), the real ovn-ic logic run offline
+/// ([`crate::simulate::exchange`], newest rules): transit switches mirrored, zones
+/// registered, ports bound, routes advertised and learned until nothing changes. Returns
+/// the number of rounds that wrote.
+///
+/// # Panics
+///
+/// When the daemons do not settle within 16 rounds (the sample worlds always do).
+pub fn exchange<F: RouteFilter + Clone + 'static>(world: &mut World, filter: &F) -> usize {
+    let daemons = crate::simulate::Daemons::filtered(std::sync::Arc::new(filter.clone()));
+    crate::simulate::exchange(world, &daemons, 16).expect("the sample daemons settle")
 }

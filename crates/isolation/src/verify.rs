@@ -211,6 +211,17 @@ enum Kind {
     Discard,
 }
 
+impl Kind {
+    /// Connected networks first (by port name), then routes by nexthop, then discards.
+    fn order_key(&self) -> (u8, String, Option<IpAddr>) {
+        match self {
+            Kind::Connected { lrp } => (0, lrp.clone(), None),
+            Kind::Via { nexthop, .. } => (1, String::new(), Some(*nexthop)),
+            Kind::Discard => (2, String::new(), None),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     prefix: Prefix,
@@ -486,6 +497,9 @@ impl<'a> Net<'a> {
                 .filter(|e| e.prefix.plen() > d.plen() && e.prefix.is_within(&d))
                 .map(|e| (*e, e.prefix)),
         );
+        // Members in a stable order (by what they are, not by row UUIDs), so reports are
+        // the same whoever created the rows.
+        branches.sort_by_key(|(e, dd)| (*dd, e.kind.order_key()));
         let ecmp = branches.len();
         for (i, (e, dd)) in branches.into_iter().enumerate() {
             let tag = if ecmp > 1 {

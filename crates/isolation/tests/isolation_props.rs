@@ -145,13 +145,13 @@ proptest! {
                 prop_assert!(again.is_empty(), "{:?}", again);
                 // Stock route exchange first (what ovn-ic left), then the filter takes over.
                 let mut stock = world.clone();
-                sample::exchange(&mut stock, &AllowAll, &mut u);
+                sample::exchange(&mut stock, &AllowAll);
                 let filter = VpcFilter::new(Inventory::from_world(&stock), pol.clone());
-                sample::exchange(&mut stock, &filter, &mut u);
+                sample::exchange(&mut stock, &filter);
                 check(&stock, &c, &ts, &pol)?;
                 // And from scratch with the filter.
                 let filter = VpcFilter::new(Inventory::from_world(&world), pol.clone());
-                sample::exchange(&mut world, &filter, &mut u);
+                sample::exchange(&mut world, &filter);
                 check(&world, &c, &ts, &pol)?;
             }
             1 => {
@@ -159,11 +159,11 @@ proptest! {
                 for _ in 0..2 {
                     let plan = plan_b(&world, &Inventory::from_world(&world), &pol, &cfg).unwrap();
                     plan.apply(&mut world, &mut || u.next()).unwrap();
-                    sample::mirror_transit_switches(&mut world, &mut u);
+                    sample::exchange(&mut world, &ic_routes::AllowAll);
                 }
                 let again = plan_b(&world, &Inventory::from_world(&world), &pol, &cfg).unwrap();
                 prop_assert!(again.is_empty(), "{:?}", again);
-                sample::exchange(&mut world, &AllowAll, &mut u);
+                sample::exchange(&mut world, &AllowAll);
                 check(&world, &c, &ts, &pol)?;
             }
             _ => {
@@ -192,7 +192,7 @@ fn stock_topology_a_leaks_and_the_verifier_shows_the_path() {
     let cfg = TopologyConfig::default();
     let plan = plan_a(&world, &Inventory::from_world(&world), &pol, &cfg);
     plan.apply(&mut world, &mut || u.next()).unwrap();
-    sample::exchange(&mut world, &AllowAll, &mut u);
+    sample::exchange(&mut world, &AllowAll);
     let report = verify(&world, &Inventory::from_world(&world), &pol);
     let leaks: Vec<String> = report.leaks.iter().map(ToString::to_string).collect();
     assert_eq!(leaks.len(), 4, "{report}");
@@ -212,7 +212,7 @@ fn stock_topology_a_leaks_and_the_verifier_shows_the_path() {
     );
     // The filter closes it and keeps the pairs.
     let filter = VpcFilter::new(Inventory::from_world(&world), pol.clone());
-    sample::exchange(&mut world, &filter, &mut u);
+    sample::exchange(&mut world, &filter);
     let report = verify(&world, &Inventory::from_world(&world), &pol);
     assert!(report.leaks.is_empty(), "{report}");
     assert_eq!(
@@ -221,15 +221,15 @@ fn stock_topology_a_leaks_and_the_verifier_shows_the_path() {
     );
 }
 
-/// Found by the property test: OpenStack VPCs t0 and t1 share 10.0.0.0/24 and the policy
-/// peers them; vpc-0 may talk to t0 only. vpc-0's route to 10.0.0.0/24 leads to t0, where
-/// the learned route to t1's 10.0.0.0/24 ties with t0's own network (learned routes carry
-/// `origin=connected`, so northd gives them the connected priority): part of vpc-0's
-/// traffic goes on to t1. No filter decision can fix this (every route learned is
-/// allowed) and no guard either (the addresses are the same); the verifier reports it, so
-/// an operator sees it before applying the policy.
+/// Overlapping tenants t0 and t1 (both 10.0.0.0/24), paired with vpc-0 and vpc-1, and a
+/// policy that also peers them; vpc-0 may talk to t0 only. Learning t1's 10.0.0.0/24 in t0
+/// would tie with t0's own network (learned routes carry `origin=connected`, which OVN
+/// 25.03's northd ranks with the router's own networks) and carry part of vpc-0's traffic
+/// on to t1. The filter never lets a router learn a route into its own tenant space from
+/// another VPC, so nothing leaks; the peering of two identical address spaces cannot work
+/// on one transit switch and shows as `no-route` (topology B is the remedy).
 #[test]
-fn overlap_and_a_non_transitive_policy_leak_through_the_middle() {
+fn overlap_and_a_non_transitive_policy_do_not_leak_through_the_middle() {
     let ts = [
         Tenant::new(0, &["10.0.0.1/24"], &["10.16.0.1/16"]),
         Tenant::new(1, &["10.0.0.1/24"], &["10.17.0.1/16"]),
@@ -245,13 +245,17 @@ fn overlap_and_a_non_transitive_policy_leak_through_the_middle() {
     let plan = plan_a(&world, &Inventory::from_world(&world), &pol, &cfg);
     plan.apply(&mut world, &mut || u.next()).unwrap();
     let filter = VpcFilter::new(Inventory::from_world(&world), pol.clone());
-    sample::exchange(&mut world, &filter, &mut u);
+    sample::exchange(&mut world, &filter);
     let report = verify(&world, &Inventory::from_world(&world), &pol);
-    let leaks: Vec<String> = report.leaks.iter().map(ToString::to_string).collect();
-    assert_eq!(leaks.len(), 2, "{report}");
-    assert!(
-        leaks[0].starts_with("k8s/vpc-0 → os/neutron-t1 (10.0.0.0/24): k8s/vpc-0 ")
-            && leaks[0].contains("→ os/neutron-t0 [10.0.0.1/24 via 169.254.128."),
-        "{leaks:?}"
+    assert!(report.leaks.is_empty(), "{report}");
+    assert_eq!(
+        report.cell("os/neutron-t0", "os/neutron-t1"),
+        Some(Cell::NoRoute),
+        "{report}"
+    );
+    assert_eq!(
+        report.cell("k8s/vpc-0", "os/neutron-t0"),
+        Some(Cell::Reachable),
+        "{report}"
     );
 }

@@ -151,6 +151,18 @@ impl MemoryDb {
             .collect()
     }
 
+    /// Every row of every table, as a [`Dump`](ovsdb_proto::dump::Dump) (every column,
+    /// defaults included).
+    pub fn dump(&self) -> ovsdb_proto::dump::Dump {
+        let mut d = ovsdb_proto::dump::Dump::new();
+        for (table, rows) in &self.db.tables {
+            for (uuid, row) in rows {
+                d.insert(table, *uuid, row.row.clone());
+            }
+        }
+        d
+    }
+
     /// Inserts rows with their own UUIDs (for example from `ovsdb-client dump`), in one
     /// transaction checked like any other: references must resolve within the database.
     ///

@@ -924,3 +924,6 @@ fn wait_absent(table: &str, column: &str, value: &str) -> Operation {
         rows: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,351 @@
+//! The zone steps, run by the offline simulator (northd stand-in, steps, engine over
+//! in-memory databases with the server's rules): upstream's tests/ovn-ic.at scenarios for
+//! registration, transit switches, port bindings, gateways and the status counters.
+
+use ovn_ic_nb::{IcNbGlobal, TransitSwitch};
+use ovn_ic_sb as icsb;
+use ovn_nb::{LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, NbGlobal};
+use ovn_sb as sb;
+use ovsdb_proto::typed::{Ref, StringMap, Table};
+use ovsdb_proto::{Atom, Condition, Datum, Mutation, Mutator, Operation, Uuid};
+use ovsdb_server::MemoryDb;
+
+use crate::sim::{Interconnection, SimZone};
+use crate::{Release, Semantics};
+
+/// A UUID no other row of the test has.
+fn fresh() -> Uuid {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    Uuid::from_u64_pair(0x7e57, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn ok(db: &mut MemoryDb, ops: Vec<Operation>) {
+    let reply = db.transact(&ops).unwrap();
+    if let Err((i, e)) = reply.into_result() {
+        panic!("operation {i}: {e}\n{ops:#?}");
+    }
+}
+
+fn ids(pairs: &[(&str, &str)]) -> StringMap {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// `ovn-ic-nbctl ts-add name`.
+fn ts_add(ic: &mut Interconnection, name: &str) {
+    let mut ts = TransitSwitch::default();
+    ts.name = name.to_owned();
+    ok(ic.ic_nb_mut(), vec![ts.insert_op()]);
+}
+
+fn typed<T: Table>(db: &MemoryDb) -> Vec<T> {
+    db.typed::<T>().unwrap().into_values().collect()
+}
+
+fn one<T: Table>(db: &MemoryDb, pred: impl Fn(&T) -> bool) -> T {
+    let mut v: Vec<T> = typed::<T>(db).into_iter().filter(|r| pred(r)).collect();
+    assert_eq!(v.len(), 1, "{} rows: {v:#?}", T::NAME);
+    v.remove(0)
+}
+
+/// Upstream's router on a transit switch: `lr<N>` with port `lrp-lr<N>-<ts>` (`mac`,
+/// `networks`) and switch port `lsp-<ts>-lr<N>` of type router on the zone's NB switch of
+/// the transit switch (which the daemon created).
+fn attach(z: &mut SimZone, router: &str, ts: &str, mac: &str, networks: &[&str]) {
+    let ls = one::<LogicalSwitch>(z.nb(), |s| s.name == ts);
+    let mut lrp = LogicalRouterPort::default();
+    lrp.uuid = fresh();
+    lrp.name = format!("lrp-{router}-{ts}");
+    lrp.mac = mac.to_owned();
+    lrp.networks = networks.iter().map(|n| (*n).to_owned()).collect();
+    let existing = typed::<LogicalRouter>(z.nb())
+        .into_iter()
+        .find(|r| r.name == router);
+    let mut lsp = LogicalSwitchPort::default();
+    lsp.uuid = fresh();
+    lsp.name = format!("lsp-{ts}-{router}");
+    lsp.type_ = "router".into();
+    lsp.addresses = vec!["router".into()];
+    lsp.options = ids(&[("router-port", &lrp.name)]);
+    let mut ops = vec![lrp.insert_op(), lsp.insert_op()];
+    match existing {
+        Some(lr) => ops.push(mutate_insert(
+            LogicalRouter::NAME,
+            lr.uuid,
+            "ports",
+            lrp.uuid,
+        )),
+        None => {
+            let mut lr = LogicalRouter::default();
+            lr.name = router.to_owned();
+            lr.ports = vec![Ref::new(lrp.uuid)];
+            ops.push(lr.insert_op());
+        }
+    }
+    ops.push(mutate_insert(
+        LogicalSwitch::NAME,
+        ls.uuid,
+        "ports",
+        lsp.uuid,
+    ));
+    ok(z.nb_mut(), ops);
+}
+
+fn mutate_insert(table: &str, row: Uuid, column: &str, value: Uuid) -> Operation {
+    Operation::Mutate {
+        table: table.to_owned(),
+        conditions: vec![Condition::uuid(row)],
+        mutations: vec![Mutation::new(
+            column,
+            Mutator::Insert,
+            Datum::from(Atom::Uuid(value)),
+        )],
+    }
+}
+
+fn two_zones_on_ts1() -> Interconnection {
+    let mut ic = Interconnection::new();
+    ic.add_zone("az1").unwrap();
+    ic.add_zone("az2").unwrap();
+    ts_add(&mut ic, "ts1");
+    ic.settle(10).unwrap();
+    ic
+}
+
+/// Upstream "interconnection - AZ register": every zone registers its `NB_Global.name`;
+/// an unnamed zone does not.
+#[test]
+fn zones_register_under_their_name() {
+    let mut ic = Interconnection::new();
+    ic.add_zone("az1").unwrap();
+    ic.add_zone("az2").unwrap();
+    ic.settle(10).unwrap();
+    let mut names: Vec<String> = typed::<icsb::AvailabilityZone>(ic.ic_sb())
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["az1", "az2"]);
+}
+
+/// A zone renamed while its daemon runs: from 24.03 the row is renamed in place (its UUID,
+/// and so everything referring to it, stays); 23.03 deletes it and registers anew.
+#[test]
+fn a_renamed_zone_keeps_its_row_from_24_03() {
+    for (release, kept) in [("23.03.1", false), ("24.03.0", true)] {
+        let mut ic = Interconnection::new();
+        ic.add_zone("az1")
+            .unwrap()
+            .set_semantics(Semantics::of(Release::new(release)));
+        ic.settle(10).unwrap();
+        let before = one::<icsb::AvailabilityZone>(ic.ic_sb(), |_| true).uuid;
+        let z = ic.zone_mut("az1").unwrap();
+        let mut g = one::<NbGlobal>(z.nb(), |_| true);
+        g.name = "az9".into();
+        ok(
+            z.nb_mut(),
+            vec![g.update_op(&[ovn_nb::NbGlobalColumn::Name])],
+        );
+        ic.settle(10).unwrap();
+        let after = one::<icsb::AvailabilityZone>(ic.ic_sb(), |_| true);
+        assert_eq!(after.name, "az9", "{release}");
+        assert_eq!(after.uuid == before, kept, "{release}");
+    }
+}
+
+/// Upstream "transit switch handling": a transit switch gets one NB logical switch per
+/// zone (`other_config:interconn-ts`, `requested-tnl-key` = the IC-SB datapath binding's
+/// key, in the global range) and one IC-SB datapath binding; deleting it removes both.
+#[test]
+fn transit_switches_are_mirrored_in_every_zone() {
+    let mut ic = two_zones_on_ts1();
+    let dp = one::<icsb::DatapathBinding>(ic.ic_sb(), |d| d.transit_switch == "ts1");
+    assert!(
+        (i64::from(super::MIN_DP_KEY_GLOBAL)..=i64::from(super::MAX_DP_KEY_GLOBAL))
+            .contains(&dp.tunnel_key)
+    );
+    for z in ic.zones() {
+        let ls = one::<LogicalSwitch>(z.nb(), |s| s.name == "ts1");
+        assert_eq!(ls.other_config.get("interconn-ts"), Some("ts1"));
+        assert_eq!(
+            ls.other_config.get("requested-tnl-key"),
+            Some(dp.tunnel_key.to_string().as_str())
+        );
+    }
+    let ts = one::<TransitSwitch>(ic.ic_nb(), |_| true);
+    ok(ic.ic_nb_mut(), vec![TransitSwitch::delete_op(ts.uuid)]);
+    ic.settle(10).unwrap();
+    for z in ic.zones() {
+        assert!(typed::<LogicalSwitch>(z.nb()).is_empty(), "{}", z.name());
+    }
+    assert!(typed::<icsb::DatapathBinding>(ic.ic_sb()).is_empty());
+}
+
+/// Upstream "port sync": a router attached in az1 gets an IC-SB port binding (address from
+/// its router port, `router-id`); az2 gets a remote switch port with that address and the
+/// binding's tunnel key; a new address follows; deleting the ports removes it all.
+#[test]
+fn router_ports_are_bound_and_mirrored_as_remote_ports() {
+    let mut ic = two_zones_on_ts1();
+    attach(
+        ic.zone_mut("az1").unwrap(),
+        "lr1",
+        "ts1",
+        "aa:aa:aa:aa:aa:01",
+        &["169.254.100.1/24"],
+    );
+    ic.settle(10).unwrap();
+    let lr1 = one::<LogicalRouter>(ic.zones()[0].nb(), |r| r.name == "lr1");
+    let pb = one::<icsb::PortBinding>(ic.ic_sb(), |p| p.logical_port == "lsp-ts1-lr1");
+    assert_eq!(pb.address, "aa:aa:aa:aa:aa:01 169.254.100.1/24");
+    assert_eq!(pb.transit_switch, "ts1");
+    assert_eq!(
+        pb.external_ids.get("router-id"),
+        Some(lr1.uuid.to_string().as_str())
+    );
+    let remote = one::<LogicalSwitchPort>(ic.zones()[1].nb(), |p| p.name == "lsp-ts1-lr1");
+    assert_eq!(remote.type_, "remote");
+    assert_eq!(remote.addresses, ["aa:aa:aa:aa:aa:01 169.254.100.1/24"]);
+    assert_eq!(
+        remote.options.get("requested-tnl-key"),
+        Some(pb.tunnel_key.to_string().as_str())
+    );
+
+    let z1 = ic.zone_mut("az1").unwrap();
+    let mut lrp = one::<LogicalRouterPort>(z1.nb(), |p| p.name == "lrp-lr1-ts1");
+    lrp.networks = vec!["169.254.100.2/24".into(), "169.254.200.3/24".into()];
+    ok(
+        z1.nb_mut(),
+        vec![lrp.update_op(&[ovn_nb::LogicalRouterPortColumn::Networks])],
+    );
+    ic.settle(10).unwrap();
+    let remote = one::<LogicalSwitchPort>(ic.zones()[1].nb(), |p| p.name == "lsp-ts1-lr1");
+    assert_eq!(
+        remote.addresses,
+        ["aa:aa:aa:aa:aa:01 169.254.100.2/24 169.254.200.3/24"]
+    );
+
+    let z1 = ic.zone_mut("az1").unwrap();
+    let lsp = one::<LogicalSwitchPort>(z1.nb(), |p| p.name == "lsp-ts1-lr1");
+    let ls = one::<LogicalSwitch>(z1.nb(), |s| s.name == "ts1");
+    ok(
+        z1.nb_mut(),
+        vec![Operation::Mutate {
+            table: LogicalSwitch::NAME.into(),
+            conditions: vec![Condition::uuid(ls.uuid)],
+            mutations: vec![Mutation::new(
+                "ports",
+                Mutator::Delete,
+                Datum::from(Atom::Uuid(lsp.uuid)),
+            )],
+        }],
+    );
+    ic.settle(10).unwrap();
+    assert!(typed::<icsb::PortBinding>(ic.ic_sb()).is_empty());
+    assert!(typed::<LogicalSwitchPort>(ic.zones()[1].nb()).is_empty());
+}
+
+/// Upstream "gateway sync": a chassis with `other_config:is-interconn=true` becomes the
+/// zone's IC-SB gateway (with its encaps); the other zone gets it as a remote chassis.
+#[test]
+fn interconnection_gateways_are_synced_both_ways() {
+    let mut ic = two_zones_on_ts1();
+    let z1 = ic.zone_mut("az1").unwrap();
+    let mut encap = sb::Encap::default();
+    encap.uuid = fresh();
+    encap.type_ = sb::EncapType::Geneve;
+    encap.ip = "192.168.0.1".into();
+    encap.chassis_name = "gw1".into();
+    let mut ch = sb::Chassis::default();
+    ch.name = "gw1".into();
+    ch.hostname = "gw1".into();
+    ch.encaps = vec![Ref::new(encap.uuid)];
+    ch.other_config = ids(&[("is-interconn", "true")]);
+    ok(z1.sb_mut(), vec![encap.insert_op(), ch.insert_op()]);
+    ic.settle(10).unwrap();
+    let gw = one::<icsb::Gateway>(ic.ic_sb(), |g| g.name == "gw1");
+    assert_eq!(gw.hostname, "gw1");
+    let remote = one::<sb::Chassis>(ic.zones()[1].sb(), |c| c.name == "gw1");
+    assert_eq!(remote.other_config.get("is-remote"), Some("true"));
+    // Not an interconnection gateway any more: gone from IC-SB and the other zone.
+    let z1 = ic.zone_mut("az1").unwrap();
+    let mut ch = one::<sb::Chassis>(z1.sb(), |c| c.name == "gw1");
+    ch.other_config = StringMap::default();
+    ok(
+        z1.sb_mut(),
+        vec![ch.update_op(&[sb::ChassisColumn::OtherConfig])],
+    );
+    ic.settle(10).unwrap();
+    assert!(typed::<icsb::Gateway>(ic.ic_sb()).is_empty());
+    assert!(typed::<sb::Chassis>(ic.zones()[1].sb()).is_empty());
+}
+
+/// `ovn-ic-nbctl --wait=sb sync` as the steps see it: the CMS increments
+/// `IC_NB_Global.nb_ic_cfg`; both zones catch up and the globals follow.
+#[test]
+fn a_sync_is_confirmed_by_every_zone() {
+    let mut ic = two_zones_on_ts1();
+    let g = one::<IcNbGlobal>(ic.ic_nb(), |_| true);
+    ok(
+        ic.ic_nb_mut(),
+        vec![Operation::Mutate {
+            table: IcNbGlobal::NAME.into(),
+            conditions: vec![Condition::uuid(g.uuid)],
+            mutations: vec![Mutation::new(
+                "nb_ic_cfg",
+                Mutator::Add,
+                Datum::from(Atom::Integer(1)),
+            )],
+        }],
+    );
+    ic.settle(10).unwrap();
+    let g = one::<IcNbGlobal>(ic.ic_nb(), |_| true);
+    assert_eq!((g.nb_ic_cfg, g.sb_ic_cfg), (1, 1));
+    assert_eq!(one::<icsb::IcSbGlobal>(ic.ic_sb(), |_| true).nb_ic_cfg, 1);
+    for az in typed::<icsb::AvailabilityZone>(ic.ic_sb()) {
+        assert_eq!(az.nb_ic_cfg, 1, "{}", az.name);
+    }
+}
+
+/// Routes end to end: lr2's network in az2 is advertised through ts1 and learned by lr1
+/// in az1, through the real steps and the stand-in's southbound rows.
+#[test]
+fn a_network_crosses_the_transit_switch() {
+    let mut ic = two_zones_on_ts1();
+    attach(
+        ic.zone_mut("az1").unwrap(),
+        "lr1",
+        "ts1",
+        "aa:aa:aa:aa:aa:01",
+        &["169.254.100.1/24"],
+    );
+    let z2 = ic.zone_mut("az2").unwrap();
+    attach(z2, "lr2", "ts1", "aa:aa:aa:aa:aa:02", &["169.254.100.2/24"]);
+    let lr2 = one::<LogicalRouter>(z2.nb(), |r| r.name == "lr2");
+    let mut lan = LogicalRouterPort::default();
+    lan.uuid = fresh();
+    lan.name = "lrp-lr2-lan".into();
+    lan.mac = "aa:aa:aa:aa:bb:02".into();
+    lan.networks = vec!["10.11.2.1/24".into()];
+    ok(
+        z2.nb_mut(),
+        vec![
+            lan.insert_op(),
+            mutate_insert(LogicalRouter::NAME, lr2.uuid, "ports", lan.uuid),
+        ],
+    );
+    ic.settle(10).unwrap();
+    let learned: Vec<(String, String)> =
+        typed::<ovn_nb::LogicalRouterStaticRoute>(ic.zones()[0].nb())
+            .into_iter()
+            .filter(|r| r.external_ids.contains_key(crate::IC_LEARNED_ROUTE))
+            .map(|r| (r.ip_prefix, r.nexthop))
+            .collect();
+    assert_eq!(
+        learned,
+        [("10.11.2.1/24".to_owned(), "169.254.100.2".to_owned())]
+    );
+}
