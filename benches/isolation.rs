@@ -23,8 +23,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ic_routes::{AllowAll, LearnCandidate, Prefix, RouteFilter};
-use isolation::sample::{self, Tenant, Uuids};
 use isolation::{verify, Inventory, Peering, Policy, Selector, VpcFilter, World};
+use ovnlink_lab::rows::Uuids;
+use ovnlink_lab::sample::{self, Tenant};
 
 const TENANTS: usize = 500;
 const PREFIXES: usize = 10;

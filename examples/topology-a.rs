@@ -9,11 +9,12 @@
 //! cargo run --example topology-a
 //! ```
 //!
-//! Runs with nothing installed (no OVSDB server; `isolation::sample` holds the rows).
+//! Runs with nothing installed (no OVSDB server; `ovnlink_lab::sample` holds the rows).
 
 use ic_routes::AllowAll;
-use isolation::sample::{self, Tenant, Uuids};
 use isolation::{plan_a, verify, Inventory, TopologyConfig, VpcFilter};
+use ovnlink_lab::rows::Uuids;
+use ovnlink_lab::sample::{self, Tenant};
 
 fn main() {
     let tenants = [

@@ -10,11 +10,12 @@
 //! cargo run --example topology-b
 //! ```
 //!
-//! Runs with nothing installed (no OVSDB server; `isolation::sample` holds the rows).
+//! Runs with nothing installed (no OVSDB server; `ovnlink_lab::sample` holds the rows).
 
 use ic_routes::AllowAll;
-use isolation::sample::{self, Tenant, Uuids};
 use isolation::{plan_b, verify, Inventory, TopologyConfig};
+use ovnlink_lab::rows::Uuids;
+use ovnlink_lab::sample::{self, Tenant};
 
 fn main() {
     let tenants = [

@@ -8,12 +8,13 @@
 //! cargo run --example topology-c
 //! ```
 //!
-//! Runs with nothing installed (no OVSDB server; `isolation::sample` holds the rows).
+//! Runs with nothing installed (no OVSDB server; `ovnlink_lab::sample` holds the rows).
 
 use std::collections::BTreeMap;
 
-use isolation::sample::{self, Tenant, Uuids};
 use isolation::{plan_c, verify, Inventory, TopologyConfig};
+use ovnlink_lab::rows::Uuids;
+use ovnlink_lab::sample::{self, Tenant};
 
 fn main() {
     let tenants = [

@@ -1,5 +1,6 @@
 //! The README's main job (`cargo run --release --example interconnect`) as a test: the
-//! whole interconnection scenario on embedded servers, with the example's own code.
+//! whole interconnection scenario on embedded servers, with the code the example runs
+//! (`ovnlink_lab::interconnect`).
 //!
 //! Each test starts its own embedded IC-NB, IC-SB and two zones' NB/SB servers (unix
 //! sockets in a temp dir), runs one `ic_routed::Daemon` per zone in-process with the northd
@@ -10,14 +11,7 @@ use std::time::Duration;
 
 use isolation::Cell;
 
-#[allow(
-    dead_code,
-    reason = "the example's `main` and argument parsing are not used by the tests"
-)]
-#[path = "../examples/interconnect.rs"]
-mod interconnect;
-
-use interconnect::{Outcome, Topology, KUBERNETES, OPENSTACK};
+use ovnlink_lab::interconnect::{self, Outcome, Topology, KUBERNETES, OPENSTACK};
 
 /// Each run converges well within this (it takes about a second in a debug build).
 const BOUND: Duration = Duration::from_secs(20);

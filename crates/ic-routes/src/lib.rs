@@ -135,6 +135,7 @@ pub mod incremental;
 pub mod northd;
 mod plan;
 pub mod semantics;
+pub mod show;
 pub mod sim;
 mod snapshot;
 pub mod tables;

@@ -1,53 +1,49 @@
-//! Row builders and the shared test topologies.
+//! The shared test topologies, built with the workspace's one set of row builders
+//! (`ovnlink_lab::rows`), and the daemons run offline ([`crate::simulate`]).
 
 use ovn_ic_nb::TransitSwitch;
-use ovn_nb::{
-    LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitch, LogicalSwitchPort,
-};
-use ovsdb_proto::typed::StringMap;
+use ovnlink_lab::rows::NbBuilder;
 use ovsdb_proto::Uuid;
 
 use crate::rows::{World, ZoneNb};
 
-pub fn ids(pairs: &[(&str, &str)]) -> StringMap {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
+pub use ovnlink_lab::rows::{ids, Uuids};
 
-pub use crate::sample::Uuids;
-
+/// Adds rows to a [`ZoneNb`] through `ovnlink_lab::rows`: each call turns the zone into a
+/// typed store, runs the builder and reads the zone back (its `NB_Global` kept).
 pub struct B<'a> {
     pub z: &'a mut ZoneNb,
     pub u: &'a mut Uuids,
 }
 
 impl B<'_> {
+    /// Runs `f` on a builder over this zone's rows.
+    pub fn with<R>(&mut self, f: impl FnOnce(&mut NbBuilder<'_>) -> R) -> R {
+        let mut store = self.z.to_store();
+        let r = f(&mut NbBuilder::new(&mut store, self.u));
+        let global = self.z.nb_global.clone();
+        *self.z = ZoneNb::from_sources(&self.z.zone, &store).expect("built rows decode");
+        self.z.nb_global = global;
+        r
+    }
+
     pub fn router(&mut self, name: &str, ext: &[(&str, &str)]) -> Uuid {
-        let uuid = self.u.next();
-        self.z.routers.insert(
-            uuid,
-            mk!(LogicalRouter {
-                uuid: uuid,
-                name: name.into(),
-                external_ids: ids(ext),
-            }),
-        );
-        uuid
+        self.with(|b| b.router(name, ext))
     }
 
     pub fn switch(&mut self, name: &str, other: &[(&str, &str)]) -> Uuid {
-        let uuid = self.u.next();
-        self.z.switches.insert(
-            uuid,
-            mk!(LogicalSwitch {
-                uuid: uuid,
-                name: name.into(),
-                other_config: ids(other),
-            }),
-        );
-        uuid
+        self.with(|b| b.switch(name, other))
+    }
+
+    pub fn lrp(
+        &mut self,
+        lr: Uuid,
+        name: &str,
+        networks: &[&str],
+        ext: &[(&str, &str)],
+        ls: Option<Uuid>,
+    ) -> Uuid {
+        self.with(|b| b.lrp(lr, name, networks, ext, ls))
     }
 
     pub fn lsp(
@@ -58,79 +54,15 @@ impl B<'_> {
         opts: &[(&str, &str)],
         ext: &[(&str, &str)],
     ) -> Uuid {
-        let uuid = self.u.next();
-        self.z.switch_ports.insert(
-            uuid,
-            mk!(LogicalSwitchPort {
-                uuid: uuid,
-                name: name.into(),
-                type_: type_.into(),
-                options: ids(opts),
-                external_ids: ids(ext),
-            }),
-        );
-        let s = self.z.switches.get_mut(&ls).unwrap();
-        s.ports.push(uuid.into());
-        s.ports.sort();
-        uuid
-    }
-
-    /// A router port attached to switch `ls` through a router-type switch port.
-    pub fn lrp(
-        &mut self,
-        lr: Uuid,
-        name: &str,
-        networks: &[&str],
-        ext: &[(&str, &str)],
-        ls: Option<Uuid>,
-    ) -> Uuid {
-        let uuid = self.u.next();
-        let mut nets: Vec<String> = networks.iter().map(|s| (*s).to_owned()).collect();
-        nets.sort();
-        self.z.router_ports.insert(
-            uuid,
-            mk!(LogicalRouterPort {
-                uuid: uuid,
-                name: name.into(),
-                mac: crate::net::mac(&[name]),
-                networks: nets,
-                external_ids: ids(ext),
-            }),
-        );
-        let r = self.z.routers.get_mut(&lr).unwrap();
-        r.ports.push(uuid.into());
-        r.ports.sort();
-        if let Some(ls) = ls {
-            self.lsp(
-                ls,
-                &format!("{name}-lsp"),
-                "router",
-                &[("router-port", name)],
-                &[],
-            );
-        }
-        uuid
+        self.with(|b| b.lsp(ls, name, type_, opts, ext))
     }
 
     pub fn route(&mut self, lr: Uuid, prefix: &str, nexthop: &str, ext: &[(&str, &str)]) -> Uuid {
-        let uuid = self.u.next();
-        self.z.static_routes.insert(
-            uuid,
-            mk!(LogicalRouterStaticRoute {
-                uuid: uuid,
-                ip_prefix: prefix.into(),
-                nexthop: nexthop.into(),
-                external_ids: ids(ext),
-            }),
-        );
-        let r = self.z.routers.get_mut(&lr).unwrap();
-        r.static_routes.push(uuid.into());
-        r.static_routes.sort();
-        uuid
+        self.with(|b| b.route(lr, prefix, nexthop, ext))
     }
 }
 
-/// A Neutron router with one tenant network, its router-interface port and a gateway port.
+/// `ovnlink_lab::rows::neutron_router` on a zone.
 pub fn neutron_router(
     b: &mut B<'_>,
     id: &str,
@@ -139,186 +71,17 @@ pub fn neutron_router(
     cidr_gw: &str,
     ext_gw: Option<&str>,
 ) -> Uuid {
-    let name = format!("neutron-{id}");
-    let lr = b.router(
-        &name,
-        &[
-            ("neutron:router_name", human),
-            ("neutron:revision_number", "3"),
-        ],
-    );
-    let net = b.switch(&format!("neutron-net-{id}"), &[]);
-    b.lrp(
-        lr,
-        &format!("lrp-if-{id}"),
-        &[cidr_gw],
-        &[
-            ("neutron:router_name", &name),
-            ("neutron:is_ext_gw", "False"),
-        ],
-        None,
-    );
-    b.lsp(
-        net,
-        &format!("if-{id}"),
-        "router",
-        &[("router-port", &format!("lrp-if-{id}"))],
-        &[
-            ("neutron:device_id", id),
-            ("neutron:device_owner", "network:router_interface"),
-            ("neutron:project_id", project),
-        ],
-    );
-    b.lsp(
-        net,
-        &format!("vm-{id}"),
-        "",
-        &[],
-        &[("neutron:project_id", project), ("neutron:port_name", "vm")],
-    );
-    if let Some(gw) = ext_gw {
-        b.lrp(
-            lr,
-            &format!("lrp-gw-{id}"),
-            &[gw],
-            &[
-                ("neutron:router_name", &name),
-                ("neutron:is_ext_gw", "True"),
-            ],
-            None,
-        );
-    }
-    lr
+    b.with(|nb| ovnlink_lab::rows::neutron_router(nb, id, human, project, cidr_gw, ext_gw))
 }
 
-/// A Neutron router with one tenant network per entry of `nets` (each with its
-/// router-interface port and a VM) and a gateway port.
-pub fn neutron_router_with(
-    b: &mut B<'_>,
-    id: &str,
-    human: &str,
-    project: &str,
-    nets: &[&str],
-    ext_gw: Option<&str>,
-) -> Uuid {
-    let name = format!("neutron-{id}");
-    let lr = b.router(
-        &name,
-        &[
-            ("neutron:router_name", human),
-            ("neutron:revision_number", "3"),
-        ],
-    );
-    for (k, cidr_gw) in nets.iter().enumerate() {
-        let net = b.switch(&format!("neutron-net-{id}-{k}"), &[]);
-        let lrp = format!("lrp-if-{id}-{k}");
-        b.lrp(
-            lr,
-            &lrp,
-            &[cidr_gw],
-            &[
-                ("neutron:router_name", &name),
-                ("neutron:is_ext_gw", "False"),
-            ],
-            None,
-        );
-        b.lsp(
-            net,
-            &format!("if-{id}-{k}"),
-            "router",
-            &[("router-port", &lrp)],
-            &[
-                ("neutron:device_id", id),
-                ("neutron:device_owner", "network:router_interface"),
-                ("neutron:project_id", project),
-            ],
-        );
-        b.lsp(
-            net,
-            &format!("vm-{id}-{k}"),
-            "",
-            &[],
-            &[("neutron:project_id", project), ("neutron:port_name", "vm")],
-        );
-    }
-    if let Some(gw) = ext_gw {
-        b.lrp(
-            lr,
-            &format!("lrp-gw-{id}"),
-            &[gw],
-            &[
-                ("neutron:router_name", &name),
-                ("neutron:is_ext_gw", "True"),
-            ],
-            None,
-        );
-    }
-    lr
-}
-
-/// A Kube-OVN custom VPC router with one subnet (and one pod) per entry of `nets`.
-pub fn kube_vpc_with(b: &mut B<'_>, vpc: &str, nets: &[&str]) -> Uuid {
-    let lr = b.router(vpc, &[("vendor", "kube-ovn")]);
-    for (k, cidr_gw) in nets.iter().enumerate() {
-        let subnet = format!("{vpc}-s{k}");
-        let ls = b.switch(&subnet, &[("vendor", "kube-ovn")]);
-        b.lrp(
-            lr,
-            &format!("{vpc}-{subnet}"),
-            &[cidr_gw],
-            &[("vendor", "kube-ovn")],
-            Some(ls),
-        );
-        b.lsp(
-            ls,
-            &format!("pod{k}.{vpc}"),
-            "",
-            &[],
-            &[
-                ("pod", &format!("{vpc}/pod{k}")),
-                ("vendor", "kube-ovn"),
-                ("ls", &subnet),
-            ],
-        );
-    }
-    lr
-}
-
-/// A Kube-OVN custom VPC router with one subnet and one pod.
+/// `ovnlink_lab::rows::kube_vpc` on a zone.
 pub fn kube_vpc(b: &mut B<'_>, vpc: &str, subnet: &str, cidr_gw: &str) -> Uuid {
-    let lr = b.router(vpc, &[("vendor", "kube-ovn")]);
-    let ls = b.switch(subnet, &[("vendor", "kube-ovn")]);
-    b.lrp(
-        lr,
-        &format!("{vpc}-{subnet}"),
-        &[cidr_gw],
-        &[("vendor", "kube-ovn")],
-        Some(ls),
-    );
-    b.lsp(
-        ls,
-        &format!("pod1.{vpc}"),
-        "",
-        &[],
-        &[
-            ("pod", &format!("{vpc}/pod1")),
-            ("vendor", "kube-ovn"),
-            ("ls", subnet),
-        ],
-    );
-    lr
+    b.with(|nb| ovnlink_lab::rows::kube_vpc(nb, vpc, subnet, cidr_gw))
 }
 
-/// Attaches `lr` to transit switch `ts` (its local LS must exist) with `addr`.
+/// `ovnlink_lab::rows::attach` on a zone.
 pub fn attach(b: &mut B<'_>, lr: Uuid, ts: &str, addr: &str) -> Uuid {
-    let ls =
-        *b.z.switches
-            .iter()
-            .find(|(_, s)| s.other_config.get("interconn-ts") == Some(ts))
-            .unwrap()
-            .0;
-    let rname = b.z.routers[&lr].name.clone();
-    b.lrp(lr, &format!("{rname}-{ts}"), &[addr], &[], Some(ls))
+    b.with(|nb| ovnlink_lab::rows::attach(nb, lr, ts, addr))
 }
 
 /// Runs the zones' daemons on `world` with the real ovn-ic logic ([`crate::simulate`]):

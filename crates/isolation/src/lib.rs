@@ -38,8 +38,8 @@
 //! - [`verify`](mod@verify): longest-prefix-match reachability through routers and transit
 //!   switches, guard ACLs, leaks with their path.
 //! - [`guard`]: guard ACLs (port group, address sets, `to-lport` drop ACLs) for pods.
-//! - [`sample`]: sample worlds and an in-memory route exchange (the `ic_routes` engine in
-//!   every zone to a fixed point), for examples, benches and property tests.
+//! - [`simulate`]: what the interconnection daemons would do with a world, offline, with
+//!   the real ovn-ic logic (`ic_routes::sim`), stock or filtered, per release.
 //! - [`topology`]: planners for topologies A (one transit switch), B (one transit switch
 //!   per VPC pair, link-local pool) and C (shared NB, router-to-router links).
 //!
@@ -85,14 +85,13 @@ pub mod guard;
 pub mod net;
 pub mod policy;
 pub mod rows;
-pub mod sample;
 pub mod simulate;
 pub mod topology;
 pub mod verify;
 pub mod vpc;
 
-// Row builders: the test topologies, and the rows behind `sample`.
-#[allow(dead_code, reason = "most builders serve only the unit tests")]
+// The unit tests' topologies.
+#[cfg(test)]
 mod fixture;
 
 pub use error::Error;

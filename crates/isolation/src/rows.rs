@@ -17,7 +17,7 @@ use ovn_nb::{
 use std::sync::LazyLock;
 
 use ovsdb_proto::dump::Dump;
-use ovsdb_proto::typed::Table;
+use ovsdb_proto::typed::{Table, TypedRows, TypedStore};
 use ovsdb_proto::{DatabaseSchema, Operation, Uuid};
 use ovsdb_server::MemoryDb;
 
@@ -82,6 +82,58 @@ impl ZoneNb {
             zone: zone.into(),
             ..ZoneNb::default()
         }
+    }
+
+    /// The zone's rows from a typed source (a replica, a store); `NB_Global` is the row with
+    /// the smallest UUID. Tables the source lacks are empty.
+    pub fn from_sources(zone: &str, src: &impl TypedRows) -> Result<Self, Error> {
+        fn all<T: Table + Clone + Send + Sync + 'static>(
+            src: &impl TypedRows,
+        ) -> BTreeMap<Uuid, T> {
+            src.rows::<T>()
+                .map(|m| m.iter().map(|(u, r)| (*u, r.clone())).collect())
+                .unwrap_or_default()
+        }
+        let mut globals: BTreeMap<Uuid, NbGlobal> = all(src);
+        Ok(ZoneNb {
+            zone: zone.to_owned(),
+            nb_global: globals.pop_first().map(|(_, g)| g).unwrap_or_default(),
+            routers: all(src),
+            router_ports: all(src),
+            static_routes: all(src),
+            switches: all(src),
+            switch_ports: all(src),
+            acls: all(src),
+            port_groups: all(src),
+            address_sets: all(src),
+            gateway_chassis: all(src),
+        })
+    }
+
+    /// The zone's rows as a typed store (to add rows with builders, or feed code that reads
+    /// [`TypedRows`]).
+    pub fn to_store(&self) -> TypedStore {
+        let mut s = TypedStore::new();
+        let d = self.to_dump();
+        fn put<T: Table + Send + Sync + 'static>(s: &mut TypedStore, rows: &BTreeMap<Uuid, T>) {
+            let t = s.table_mut::<T>();
+            for (u, r) in rows {
+                t.insert(*u, r.clone());
+            }
+        }
+        if let Ok(g) = d.typed::<NbGlobal>() {
+            put(&mut s, &g);
+        }
+        put(&mut s, &self.routers);
+        put(&mut s, &self.router_ports);
+        put(&mut s, &self.static_routes);
+        put(&mut s, &self.switches);
+        put(&mut s, &self.switch_ports);
+        put(&mut s, &self.acls);
+        put(&mut s, &self.port_groups);
+        put(&mut s, &self.address_sets);
+        put(&mut s, &self.gateway_chassis);
+        s
     }
 
     /// The zone's rows as a dump (the tables [`ZoneNb`] holds).

@@ -1,15 +1,16 @@
 //! The isolation invariant over random tenants, policies and topologies: whatever the
 //! planners produce, once the route engine (`ic_routes::plan_filtered` in every zone, run
-//! to a fixed point by `isolation::sample::exchange`) has exchanged routes, the verifier
+//! to a fixed point by `ovnlink_lab::sample::exchange`) has exchanged routes, the verifier
 //! finds no path between VPCs the policy keeps apart, and every declared pair is reachable
 //! both ways.
 
 use ic_routes::AllowAll;
-use isolation::sample::{self, Tenant, Uuids};
 use isolation::{
     plan_a, plan_b, plan_c, verify, Cell, Inventory, Peering, Policy, Report, Selector,
     TopologyConfig, VpcFilter, World,
 };
+use ovnlink_lab::rows::Uuids;
+use ovnlink_lab::sample::{self, Tenant};
 use proptest::prelude::*;
 
 /// One generated case.

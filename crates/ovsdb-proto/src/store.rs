@@ -74,6 +74,29 @@ impl TypedStore {
         self.table_mut::<T>().remove(&uuid)
     }
 
+    /// The rows of every table of database `D` this store holds, as a dump.
+    pub fn to_dump<D: Database>(&self) -> Dump {
+        struct Put<'a> {
+            store: &'a TypedStore,
+            dump: Dump,
+        }
+        impl TableVisitor for Put<'_> {
+            fn visit<T: Table + Send + Sync + 'static>(&mut self) {
+                if let Some(rows) = self.store.rows::<T>() {
+                    let mut sorted: Vec<&T> = rows.values().collect();
+                    sorted.sort_by_key(|r| r.uuid());
+                    self.dump.insert_typed(sorted);
+                }
+            }
+        }
+        let mut put = Put {
+            store: self,
+            dump: Dump::new(),
+        };
+        D::visit_tables(&mut put);
+        put.dump
+    }
+
     /// Every table of database `D`, decoded from `dump` (tables the dump lacks are empty).
     ///
     /// # Errors

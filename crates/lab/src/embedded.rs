@@ -1,11 +1,12 @@
-//! Running zones on embedded servers: the schemas an embedded server needs, and the
-//! daemon-side glue of the northd stand-in ([`ic_routes::northd`]): read whole tables over a
-//! client and commit what the stand-in computes.
+//! Running zones on embedded servers: the schemas an embedded server needs, the servers
+//! themselves ([`Embedded`]), and the client-side glue of the northd stand-in
+//! ([`ic_routes::northd`]): read whole tables over a client and commit what the stand-in
+//! computes.
 //!
 //! ```no_run
 //! # async fn demo(nb: &ovsdb_client::Client, sb: &ovsdb_client::Client) -> ovsdb_client::Result<()> {
 //! // After each change to the NB topology, bring the SB rows ic-routed reads up to date:
-//! let written = ic_routed::embedded::northd_pass(nb, sb).await?;
+//! let written = ovnlink_lab::embedded::northd_pass(nb, sb).await?;
 //! println!("{written} southbound operations");
 //! # Ok(()) }
 //! ```
@@ -84,4 +85,77 @@ pub async fn northd_pass(nb: &Client, sb_client: &Client) -> Result<usize, Clien
         sb_client.transact_checked(sb::NAME, ops).await?;
     }
     Ok(n)
+}
+
+/// Embedded servers on unix sockets in a temp dir; stopped on drop.
+pub struct Embedded {
+    servers: Vec<ovsdb_server::Server>,
+    _dir: tempfile::TempDir,
+    /// Their remotes.
+    pub remotes: crate::interconnect::Remotes,
+}
+
+impl Embedded {
+    /// Starts IC-NB, IC-SB and, per zone name, an NB and an SB server.
+    pub async fn start(zones: &[&str]) -> Result<Embedded, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("ovnlink-interconnect")
+            .tempdir()
+            .map_err(|e| format!("temp dir: {e}"))?;
+        let mut servers = Vec::new();
+        let mut serve = |file: String, db: usize| {
+            let (name, json) = DATABASES[db];
+            let server = ovsdb_server::Server::new();
+            let schema = ovsdb_proto::DatabaseSchema::from_slice(json.as_bytes())
+                .map_err(|e| format!("{name} schema: {e}"))?;
+            server
+                .add_database(schema)
+                .map_err(|e| format!("{name}: {e}"))?;
+            let path = dir.path().join(file);
+            servers.push(server.clone());
+            Ok::<_, String>((server, format!("punix:{}", path.display())))
+        };
+        let mut pending = vec![
+            serve("ic-nb.sock".into(), 2)?,
+            serve("ic-sb.sock".into(), 3)?,
+        ];
+        for z in zones {
+            pending.push(serve(format!("{z}-nb.sock"), 0)?);
+            pending.push(serve(format!("{z}-sb.sock"), 1)?);
+        }
+        let mut remotes = Vec::new();
+        for (server, remote) in &pending {
+            remotes.push(
+                server
+                    .listen(remote)
+                    .await
+                    .map_err(|e| format!("{remote}: {e}"))?,
+            );
+        }
+        Ok(Embedded {
+            servers,
+            _dir: dir,
+            remotes: crate::interconnect::Remotes {
+                ic_nb: remotes[0].clone(),
+                ic_sb: remotes[1].clone(),
+                zones: zones
+                    .iter()
+                    .enumerate()
+                    .map(|(i, z)| crate::interconnect::ZoneRemotes {
+                        name: (*z).to_owned(),
+                        nb: remotes[2 + 2 * i].clone(),
+                        sb: remotes[3 + 2 * i].clone(),
+                    })
+                    .collect(),
+            },
+        })
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        for s in &self.servers {
+            s.shutdown();
+        }
+    }
 }

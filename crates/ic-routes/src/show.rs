@@ -23,7 +23,7 @@ use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv6Addr};
 
-use ic_routes::Prefix;
+use crate::Prefix;
 use ovn_nb::{LogicalRouterStaticRoute, LogicalRouterStaticRoutePolicy};
 
 /// One row ready to sort and print.

@@ -1,25 +1,25 @@
-//! Sample worlds and an in-memory interconnection, for examples, benches and property
-//! tests: no servers, nothing installed.
+//! Sample worlds for examples, benches and property tests: no servers, nothing installed.
 //!
-//! - [`world`] builds zones as Neutron and Kube-OVN name their rows: per [`Tenant`] a
-//!   Neutron router `neutron-t<i>` (`neutron:router_name` = `tenant-<i>`, project `p<i>`)
-//!   with one tenant network per OpenStack CIDR and a gateway port, and a Kube-OVN custom
-//!   VPC `vpc-<i>` with one subnet (and one pod) per Kubernetes CIDR. IC-NB holds transit
-//!   switch `ts` (subnet 169.254.128.0/17, so the default topology-B/C pool 169.254.100.0/24
-//!   stays free), already mirrored into every zone.
-//! - [`exchange`] does what `ovn-ic`/`ic-routed` do between the zones, with the real logic
-//!   run offline ([`crate::simulate`]).
+//! - [`world`] builds zones with [`crate::rows`]: per [`Tenant`] a Neutron router
+//!   `neutron-t<i>` (`neutron:router_name` = `tenant-<i>`, project `p<i>`) with one tenant
+//!   network per OpenStack CIDR and a gateway port, and a Kube-OVN custom VPC `vpc-<i>` with
+//!   one subnet (and one pod) per Kubernetes CIDR. IC-NB holds transit switch `ts` (subnet
+//!   169.254.128.0/17, so the default topology-B/C pool 169.254.100.0/24 stays free),
+//!   already mirrored into every zone by the daemons.
+//! - [`exchange`] runs the daemons: the real ovn-ic logic offline
+//!   (`isolation::simulate`), until nothing changes.
 //!
 //! ```
-//! use isolation::{sample, verify, Inventory, TopologyConfig, VpcFilter};
+//! use isolation::{verify, Inventory, VpcFilter};
+//! use ovnlink_lab::sample;
 //!
 //! let tenants = [sample::Tenant::new(0, &["10.0.0.1/24"], &["10.16.0.1/16"]),
 //!                sample::Tenant::new(1, &["10.0.0.1/24"], &["10.17.0.1/16"])];
-//! let mut uuids = sample::Uuids::default();
+//! let mut uuids = ovnlink_lab::rows::Uuids::default();
 //! let mut world = sample::world(&tenants, false, &mut uuids);
 //! let policy = sample::pairs(&tenants);
 //! let plan = isolation::plan_a(&world, &Inventory::from_world(&world), &policy,
-//!                              &TopologyConfig::default());
+//!                              &isolation::TopologyConfig::default());
 //! plan.apply(&mut world, &mut || uuids.next()).unwrap();
 //! let filter = VpcFilter::new(Inventory::from_world(&world), policy.clone());
 //! sample::exchange(&mut world, &filter);
@@ -27,29 +27,15 @@
 //! assert!(report.leaks.is_empty(), "{report}");
 //! ```
 
+use std::sync::Arc;
+
 use ic_routes::RouteFilter;
+use isolation::{Pair, Policy, Selector, World, ZoneNb};
 use ovn_ic_nb::TransitSwitch;
-use ovsdb_proto::Uuid;
+use ovn_nb::NbGlobal;
+use ovsdb_proto::typed::TypedStore;
 
-use crate::fixture::{attach, ids, kube_vpc_with, mirror_ts, neutron_router_with, B};
-use crate::policy::{Pair, Policy, Selector};
-use crate::rows::{World, ZoneNb};
-
-/// Deterministic UUIDs: 1, 2, 3, …
-#[derive(Debug, Default, Clone)]
-pub struct Uuids(pub u128);
-
-impl Uuids {
-    /// The next UUID.
-    #[allow(
-        clippy::should_implement_trait,
-        reason = "a counter, not an iterator that ends"
-    )]
-    pub fn next(&mut self) -> Uuid {
-        self.0 += 1;
-        Uuid::from_u128(self.0)
-    }
-}
+use crate::rows::{attach, ids, kube_vpc_with, neutron_router_with, NbBuilder, Uuids};
 
 /// One tenant: an OpenStack VPC and a Kubernetes VPC (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,55 +70,56 @@ impl Tenant {
     }
 }
 
-fn zone(name: &str) -> ZoneNb {
-    let mut z = ZoneNb::new(name);
-    z.nb_global.name = name.to_owned();
-    z.nb_global.options = ids(&[("ic-route-adv", "true"), ("ic-route-learn", "true")]);
-    z
+/// An empty zone store whose `NB_Global` names it and turns route exchange on.
+fn zone_store(name: &str, uuids: &mut Uuids) -> TypedStore {
+    let mut s = TypedStore::new();
+    let mut g = NbGlobal::default();
+    g.uuid = uuids.next();
+    g.name = name.to_owned();
+    g.options = ids(&[("ic-route-adv", "true"), ("ic-route-learn", "true")]);
+    s.insert(g);
+    s
 }
 
 /// Zones `os` and `k8s` (or one zone `shared` for topology C) holding `tenants`, and
 /// transit switch `ts` (see the module docs). No router is on a transit switch yet: run a
 /// planner.
+///
+/// # Panics
+///
+/// When the built rows do not form a valid world (they do).
 pub fn world(tenants: &[Tenant], shared: bool, uuids: &mut Uuids) -> World {
     let mut w = World::default();
-    let ts = uuids.next();
-    w.ic.transit_switches.insert(
-        ts,
-        mk!(TransitSwitch {
-            uuid: ts,
-            name: "ts".into(),
-            external_ids: ids(&[("subnet", "169.254.128.0/17")]),
-        }),
-    );
-    let mut os = zone(if shared { "shared" } else { "os" });
-    let mut k8s = zone("k8s");
+    let mut ts = TransitSwitch::default();
+    ts.uuid = uuids.next();
+    ts.name = "ts".into();
+    ts.external_ids = ids(&[("subnet", "169.254.128.0/17")]);
+    w.ic.transit_switches.insert(ts.uuid, ts);
+    let os_name = if shared { "shared" } else { "os" };
+    let mut os = zone_store(os_name, uuids);
+    let mut k8s = zone_store("k8s", uuids);
     for t in tenants {
-        let mut b = B {
-            z: &mut os,
-            u: &mut *uuids,
-        };
         let nets: Vec<&str> = t.openstack.iter().map(String::as_str).collect();
         neutron_router_with(
-            &mut b,
+            &mut NbBuilder::new(&mut os, uuids),
             &format!("t{}", t.index),
             &format!("tenant-{}", t.index),
             &format!("p{}", t.index),
             &nets,
             Some("172.24.4.2/24"),
         );
-        let mut b = B {
-            z: if shared { &mut os } else { &mut k8s },
-            u: &mut *uuids,
-        };
         let nets: Vec<&str> = t.kubernetes.iter().map(String::as_str).collect();
-        kube_vpc_with(&mut b, &t.vpc(), &nets);
+        let store = if shared { &mut os } else { &mut k8s };
+        kube_vpc_with(&mut NbBuilder::new(store, uuids), &t.vpc(), &nets);
     }
-    w.zones.push(os);
+    w.zones
+        .push(ZoneNb::from_sources(os_name, &os).expect("sample rows decode"));
     if !shared {
-        w.zones.push(k8s);
+        w.zones
+            .push(ZoneNb::from_sources("k8s", &k8s).expect("sample rows decode"));
     }
-    mirror_ts(&mut w, uuids);
+    // The daemons mirror the transit switch into every zone.
+    exchange(&mut w, &ic_routes::AllowAll);
     w
 }
 
@@ -152,33 +139,41 @@ pub fn pairs(tenants: &[Tenant]) -> Policy {
 /// Attaches every router of every zone to transit switch `ts` (router port
 /// `<router>-ts`, addresses 169.254.128.1, .2, … in zone and router order): topology A
 /// for every VPC, without guard ACLs. For large benches, where planning is not the point.
+///
+/// # Panics
+///
+/// When a zone's rows do not round-trip (they do).
 pub fn attach_all(world: &mut World, uuids: &mut Uuids) {
     let mut n: u32 = 0;
     for z in &mut world.zones {
-        let routers: Vec<Uuid> = z.routers.keys().copied().collect();
+        let mut store = z.to_store();
+        let routers: Vec<ovsdb_proto::Uuid> = z.routers.keys().copied().collect();
         for lr in routers {
             n += 1;
             let a =
                 std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(169, 254, 128, 0)) + n);
-            let mut b = B {
-                z: &mut *z,
-                u: &mut *uuids,
-            };
-            attach(&mut b, lr, "ts", &format!("{a}/17"));
+            attach(
+                &mut NbBuilder::new(&mut store, uuids),
+                lr,
+                "ts",
+                &format!("{a}/17"),
+            );
         }
+        let nb_global = z.nb_global.clone();
+        *z = ZoneNb::from_sources(&z.zone, &store).expect("rows round-trip");
+        z.nb_global = nb_global;
     }
 }
 
 /// Route exchange between the zones of `world` with `filter` in every zone
-/// ([`ic_routes::AllowAll`] for stock ovn-ic), the real ovn-ic logic run offline
-/// ([`crate::simulate::exchange`], newest rules): transit switches mirrored, zones
-/// registered, ports bound, routes advertised and learned until nothing changes. Returns
-/// the number of rounds that wrote.
+/// ([`ic_routes::AllowAll`] for stock ovn-ic): the real ovn-ic logic run offline
+/// (`isolation::simulate::exchange`, newest rules) until nothing changes. Returns the
+/// number of rounds that wrote.
 ///
 /// # Panics
 ///
 /// When the daemons do not settle within 16 rounds (the sample worlds always do).
 pub fn exchange<F: RouteFilter + Clone + 'static>(world: &mut World, filter: &F) -> usize {
-    let daemons = crate::simulate::Daemons::filtered(std::sync::Arc::new(filter.clone()));
-    crate::simulate::exchange(world, &daemons, 16).expect("the sample daemons settle")
+    let daemons = isolation::simulate::Daemons::filtered(Arc::new(filter.clone()));
+    isolation::simulate::exchange(world, &daemons, 16).expect("the sample daemons settle")
 }
