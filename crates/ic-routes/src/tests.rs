@@ -370,7 +370,6 @@ fn route_sync_world() -> World {
     w
 }
 
-
 mod features;
 mod incremental;
 mod props;

@@ -7,9 +7,10 @@ use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::skew::{PinnedSchema, Release, SchemaHistory};
+use ovsdb_proto::typed::rt::{self, ColumnSeed};
 use ovsdb_proto::typed::{
-    self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    StringMap, Table, TypedTableUpdate2, Visitor,
+    self, Column, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref, StringMap,
+    Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -41,7 +42,7 @@ pub static PINNED: &[PinnedSchema] = &[
     PinnedSchema::new(releases::V26_03_2, "1.3.0", SCHEMA_3),
 ];
 
-static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| typed::embedded_history(PINNED));
+static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| rt::embedded_history(PINNED));
 
 /// The pinned releases merged: the model, the first release of each table and column,
 /// and which release a server's schema belongs to (see [`ovsdb_proto::skew`]).
@@ -167,7 +168,7 @@ impl ConnectionColumn {
 }
 
 static CONNECTION_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<ConnectionColumn>(Connection::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<ConnectionColumn>(Connection::schema()));
 
 impl Column for ConnectionColumn {
     const TABLE: &'static str = "Connection";
@@ -220,7 +221,7 @@ impl Table for Connection {
     type Column = ConnectionColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -251,25 +252,25 @@ impl Table for Connection {
             let ty = column.column_type();
             match column {
                 ConnectionColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::InactivityProbe => {
-                    out.inactivity_probe = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.inactivity_probe = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::IsConnected => {
-                    out.is_connected = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.is_connected = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::MaxBackoff => {
-                    out.max_backoff = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.max_backoff = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::OtherConfig => {
-                    out.other_config = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.other_config = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.status = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Target => {
-                    out.target = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.target = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -323,29 +324,25 @@ impl Table for Connection {
             let ty = column.column_type();
             match column {
                 ConnectionColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
-                ConnectionColumn::InactivityProbe => typed::apply_column_diff(
-                    &mut self.inactivity_probe,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                ConnectionColumn::InactivityProbe => {
+                    rt::apply_column_diff(&mut self.inactivity_probe, Self::NAME, name, datum, ty)?
+                }
                 ConnectionColumn::IsConnected => {
-                    typed::apply_column_diff(&mut self.is_connected, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.is_connected, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::MaxBackoff => {
-                    typed::apply_column_diff(&mut self.max_backoff, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.max_backoff, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::OtherConfig => {
-                    typed::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Target => {
-                    typed::apply_column_diff(&mut self.target, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.target, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -386,9 +383,9 @@ impl Table for Connection {
 
 impl<'de> Deserialize<'de> for Connection {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -447,7 +444,7 @@ impl IcNbGlobalColumn {
 }
 
 static IC_NB_GLOBAL_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<IcNbGlobalColumn>(IcNbGlobal::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<IcNbGlobalColumn>(IcNbGlobal::schema()));
 
 impl Column for IcNbGlobalColumn {
     const TABLE: &'static str = "IC_NB_Global";
@@ -497,7 +494,7 @@ impl Table for IcNbGlobal {
     type Column = IcNbGlobalColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -528,23 +525,21 @@ impl Table for IcNbGlobal {
             let ty = column.column_type();
             match column {
                 IcNbGlobalColumn::Connections => {
-                    out.connections = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.connections = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IcNbGlobalColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IcNbGlobalColumn::NbIcCfg => {
-                    out.nb_ic_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_ic_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IcNbGlobalColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IcNbGlobalColumn::SbIcCfg => {
-                    out.sb_ic_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.sb_ic_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                IcNbGlobalColumn::Ssl => {
-                    out.ssl = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                IcNbGlobalColumn::Ssl => out.ssl = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -593,22 +588,22 @@ impl Table for IcNbGlobal {
             let ty = column.column_type();
             match column {
                 IcNbGlobalColumn::Connections => {
-                    typed::apply_column_diff(&mut self.connections, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.connections, Self::NAME, name, datum, ty)?
                 }
                 IcNbGlobalColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 IcNbGlobalColumn::NbIcCfg => {
-                    typed::apply_column_diff(&mut self.nb_ic_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_ic_cfg, Self::NAME, name, datum, ty)?
                 }
                 IcNbGlobalColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 IcNbGlobalColumn::SbIcCfg => {
-                    typed::apply_column_diff(&mut self.sb_ic_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.sb_ic_cfg, Self::NAME, name, datum, ty)?
                 }
                 IcNbGlobalColumn::Ssl => {
-                    typed::apply_column_diff(&mut self.ssl, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -644,9 +639,9 @@ impl Table for IcNbGlobal {
 
 impl<'de> Deserialize<'de> for IcNbGlobal {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -715,7 +710,7 @@ impl SslColumn {
 }
 
 static SSL_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<SslColumn>(Ssl::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<SslColumn>(Ssl::schema()));
 
 impl Column for SslColumn {
     const TABLE: &'static str = "SSL";
@@ -771,7 +766,7 @@ impl Table for Ssl {
     type Column = SslColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -802,28 +797,26 @@ impl Table for Ssl {
             let ty = column.column_type();
             match column {
                 SslColumn::BootstrapCaCert => {
-                    out.bootstrap_ca_cert = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.bootstrap_ca_cert = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                SslColumn::CaCert => {
-                    out.ca_cert = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                SslColumn::CaCert => out.ca_cert = rt::decode_column(Self::NAME, name, datum, ty)?,
                 SslColumn::Certificate => {
-                    out.certificate = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.certificate = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::PrivateKey => {
-                    out.private_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.private_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphers => {
-                    out.ssl_ciphers = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_ciphers = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphersuites => {
-                    out.ssl_ciphersuites = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_ciphersuites = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslProtocols => {
-                    out.ssl_protocols = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_protocols = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -880,37 +873,29 @@ impl Table for Ssl {
             };
             let ty = column.column_type();
             match column {
-                SslColumn::BootstrapCaCert => typed::apply_column_diff(
-                    &mut self.bootstrap_ca_cert,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                SslColumn::BootstrapCaCert => {
+                    rt::apply_column_diff(&mut self.bootstrap_ca_cert, Self::NAME, name, datum, ty)?
+                }
                 SslColumn::CaCert => {
-                    typed::apply_column_diff(&mut self.ca_cert, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ca_cert, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::Certificate => {
-                    typed::apply_column_diff(&mut self.certificate, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.certificate, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::PrivateKey => {
-                    typed::apply_column_diff(&mut self.private_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.private_key, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphers => {
-                    typed::apply_column_diff(&mut self.ssl_ciphers, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl_ciphers, Self::NAME, name, datum, ty)?
                 }
-                SslColumn::SslCiphersuites => typed::apply_column_diff(
-                    &mut self.ssl_ciphersuites,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                SslColumn::SslCiphersuites => {
+                    rt::apply_column_diff(&mut self.ssl_ciphersuites, Self::NAME, name, datum, ty)?
+                }
                 SslColumn::SslProtocols => {
-                    typed::apply_column_diff(&mut self.ssl_protocols, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl_protocols, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -952,9 +937,9 @@ impl Table for Ssl {
 
 impl<'de> Deserialize<'de> for Ssl {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1004,7 +989,7 @@ impl TransitRouterColumn {
 }
 
 static TRANSIT_ROUTER_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<TransitRouterColumn>(TransitRouter::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<TransitRouterColumn>(TransitRouter::schema()));
 
 impl Column for TransitRouterColumn {
     const TABLE: &'static str = "Transit_Router";
@@ -1048,7 +1033,7 @@ impl Table for TransitRouter {
     type Column = TransitRouterColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1079,16 +1064,16 @@ impl Table for TransitRouter {
             let ty = column.column_type();
             match column {
                 TransitRouterColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitRouterColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitRouterColumn::OtherConfig => {
-                    out.other_config = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.other_config = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitRouterColumn::Ports => {
-                    out.ports = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ports = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1130,16 +1115,16 @@ impl Table for TransitRouter {
             let ty = column.column_type();
             match column {
                 TransitRouterColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 TransitRouterColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 TransitRouterColumn::OtherConfig => {
-                    typed::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
                 }
                 TransitRouterColumn::Ports => {
-                    typed::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1171,9 +1156,9 @@ impl Table for TransitRouter {
 
 impl<'de> Deserialize<'de> for TransitRouter {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1233,7 +1218,7 @@ impl TransitRouterPortColumn {
 }
 
 static TRANSIT_ROUTER_PORT_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<TransitRouterPortColumn>(TransitRouterPort::schema())
+    rt::embedded_column_types::<TransitRouterPortColumn>(TransitRouterPort::schema())
 });
 
 impl Column for TransitRouterPortColumn {
@@ -1284,7 +1269,7 @@ impl Table for TransitRouterPort {
     type Column = TransitRouterPortColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1315,22 +1300,22 @@ impl Table for TransitRouterPort {
             let ty = column.column_type();
             match column {
                 TransitRouterPortColumn::Chassis => {
-                    out.chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::Mac => {
-                    out.mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::Networks => {
-                    out.networks = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.networks = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::OtherConfig => {
-                    out.other_config = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.other_config = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::TrUuid => {
-                    out.tr_uuid = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tr_uuid = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1380,22 +1365,22 @@ impl Table for TransitRouterPort {
             let ty = column.column_type();
             match column {
                 TransitRouterPortColumn::Chassis => {
-                    typed::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::Networks => {
-                    typed::apply_column_diff(&mut self.networks, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.networks, Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::OtherConfig => {
-                    typed::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
                 }
                 TransitRouterPortColumn::TrUuid => {
-                    typed::apply_column_diff(&mut self.tr_uuid, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tr_uuid, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1433,9 +1418,9 @@ impl Table for TransitRouterPort {
 
 impl<'de> Deserialize<'de> for TransitRouterPort {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1479,7 +1464,7 @@ impl TransitSwitchColumn {
 }
 
 static TRANSIT_SWITCH_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<TransitSwitchColumn>(TransitSwitch::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<TransitSwitchColumn>(TransitSwitch::schema()));
 
 impl Column for TransitSwitchColumn {
     const TABLE: &'static str = "Transit_Switch";
@@ -1520,7 +1505,7 @@ impl Table for TransitSwitch {
     type Column = TransitSwitchColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1551,13 +1536,13 @@ impl Table for TransitSwitch {
             let ty = column.column_type();
             match column {
                 TransitSwitchColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitSwitchColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 TransitSwitchColumn::OtherConfig => {
-                    out.other_config = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.other_config = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1595,13 +1580,13 @@ impl Table for TransitSwitch {
             let ty = column.column_type();
             match column {
                 TransitSwitchColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 TransitSwitchColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 TransitSwitchColumn::OtherConfig => {
-                    typed::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1630,9 +1615,9 @@ impl Table for TransitSwitch {
 
 impl<'de> Deserialize<'de> for TransitSwitch {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 

@@ -7,9 +7,10 @@ use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::skew::{PinnedSchema, Release, SchemaHistory};
+use ovsdb_proto::typed::rt::{self, ColumnSeed};
 use ovsdb_proto::typed::{
-    self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
+    self, Column, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref, StringEnum,
+    StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -42,7 +43,7 @@ pub static PINNED: &[PinnedSchema] = &[
     PinnedSchema::new(releases::V26_03_2, "2.4.0", SCHEMA_4),
 ];
 
-static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| typed::embedded_history(PINNED));
+static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| rt::embedded_history(PINNED));
 
 /// The pinned releases merged: the model, the first release of each table and column,
 /// and which release a server's schema belongs to (see [`ovsdb_proto::skew`]).
@@ -155,7 +156,7 @@ impl AvailabilityZoneColumn {
 }
 
 static AVAILABILITY_ZONE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<AvailabilityZoneColumn>(AvailabilityZone::schema())
+    rt::embedded_column_types::<AvailabilityZoneColumn>(AvailabilityZone::schema())
 });
 
 impl Column for AvailabilityZoneColumn {
@@ -194,7 +195,7 @@ impl Table for AvailabilityZone {
     type Column = AvailabilityZoneColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -225,10 +226,10 @@ impl Table for AvailabilityZone {
             let ty = column.column_type();
             match column {
                 AvailabilityZoneColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AvailabilityZoneColumn::NbIcCfg => {
-                    out.nb_ic_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_ic_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -262,10 +263,10 @@ impl Table for AvailabilityZone {
             let ty = column.column_type();
             match column {
                 AvailabilityZoneColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 AvailabilityZoneColumn::NbIcCfg => {
-                    typed::apply_column_diff(&mut self.nb_ic_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_ic_cfg, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -291,9 +292,9 @@ impl Table for AvailabilityZone {
 
 impl<'de> Deserialize<'de> for AvailabilityZone {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -357,7 +358,7 @@ impl ConnectionColumn {
 }
 
 static CONNECTION_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<ConnectionColumn>(Connection::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<ConnectionColumn>(Connection::schema()));
 
 impl Column for ConnectionColumn {
     const TABLE: &'static str = "Connection";
@@ -410,7 +411,7 @@ impl Table for Connection {
     type Column = ConnectionColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -441,25 +442,25 @@ impl Table for Connection {
             let ty = column.column_type();
             match column {
                 ConnectionColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::InactivityProbe => {
-                    out.inactivity_probe = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.inactivity_probe = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::IsConnected => {
-                    out.is_connected = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.is_connected = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::MaxBackoff => {
-                    out.max_backoff = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.max_backoff = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::OtherConfig => {
-                    out.other_config = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.other_config = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.status = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Target => {
-                    out.target = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.target = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -513,29 +514,25 @@ impl Table for Connection {
             let ty = column.column_type();
             match column {
                 ConnectionColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
-                ConnectionColumn::InactivityProbe => typed::apply_column_diff(
-                    &mut self.inactivity_probe,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                ConnectionColumn::InactivityProbe => {
+                    rt::apply_column_diff(&mut self.inactivity_probe, Self::NAME, name, datum, ty)?
+                }
                 ConnectionColumn::IsConnected => {
-                    typed::apply_column_diff(&mut self.is_connected, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.is_connected, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::MaxBackoff => {
-                    typed::apply_column_diff(&mut self.max_backoff, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.max_backoff, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::OtherConfig => {
-                    typed::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Target => {
-                    typed::apply_column_diff(&mut self.target, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.target, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -576,9 +573,9 @@ impl Table for Connection {
 
 impl<'de> Deserialize<'de> for Connection {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -631,9 +628,8 @@ impl DatapathBindingColumn {
     }
 }
 
-static DATAPATH_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<DatapathBindingColumn>(DatapathBinding::schema())
-});
+static DATAPATH_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
+    LazyLock::new(|| rt::embedded_column_types::<DatapathBindingColumn>(DatapathBinding::schema()));
 
 impl Column for DatapathBindingColumn {
     const TABLE: &'static str = "Datapath_Binding";
@@ -680,7 +676,7 @@ impl Table for DatapathBinding {
     type Column = DatapathBindingColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -711,19 +707,19 @@ impl Table for DatapathBinding {
             let ty = column.column_type();
             match column {
                 DatapathBindingColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::NbIcUuid => {
-                    out.nb_ic_uuid = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_ic_uuid = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::TransitSwitch => {
-                    out.transit_switch = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.transit_switch = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::TunnelKey => {
-                    out.tunnel_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tunnel_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -769,19 +765,19 @@ impl Table for DatapathBinding {
             let ty = column.column_type();
             match column {
                 DatapathBindingColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::NbIcUuid => {
-                    typed::apply_column_diff(&mut self.nb_ic_uuid, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_ic_uuid, Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::TransitSwitch => {
-                    typed::apply_column_diff(&mut self.transit_switch, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.transit_switch, Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::TunnelKey => {
-                    typed::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -816,9 +812,9 @@ impl Table for DatapathBinding {
 
 impl<'de> Deserialize<'de> for DatapathBinding {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -867,7 +863,7 @@ impl EncapColumn {
 }
 
 static ENCAP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<EncapColumn>(Encap::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<EncapColumn>(Encap::schema()));
 
 impl Column for EncapColumn {
     const TABLE: &'static str = "Encap";
@@ -911,7 +907,7 @@ impl Table for Encap {
     type Column = EncapColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -942,13 +938,13 @@ impl Table for Encap {
             let ty = column.column_type();
             match column {
                 EncapColumn::GatewayName => {
-                    out.gateway_name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.gateway_name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                EncapColumn::Ip => out.ip = typed::decode_column(Self::NAME, name, datum, ty)?,
+                EncapColumn::Ip => out.ip = rt::decode_column(Self::NAME, name, datum, ty)?,
                 EncapColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                EncapColumn::Type => out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?,
+                EncapColumn::Type => out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -989,16 +985,16 @@ impl Table for Encap {
             let ty = column.column_type();
             match column {
                 EncapColumn::GatewayName => {
-                    typed::apply_column_diff(&mut self.gateway_name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.gateway_name, Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1024,9 +1020,9 @@ impl Table for Encap {
 
 impl<'de> Deserialize<'de> for Encap {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1093,7 +1089,7 @@ impl GatewayColumn {
 }
 
 static GATEWAY_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<GatewayColumn>(Gateway::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<GatewayColumn>(Gateway::schema()));
 
 impl Column for GatewayColumn {
     const TABLE: &'static str = "Gateway";
@@ -1140,7 +1136,7 @@ impl Table for Gateway {
     type Column = GatewayColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1171,20 +1167,18 @@ impl Table for Gateway {
             let ty = column.column_type();
             match column {
                 GatewayColumn::AvailabilityZone => {
-                    out.availability_zone = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.availability_zone = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayColumn::Encaps => {
-                    out.encaps = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.encaps = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayColumn::Hostname => {
-                    out.hostname = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.hostname = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                GatewayColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                GatewayColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -1228,24 +1222,20 @@ impl Table for Gateway {
             };
             let ty = column.column_type();
             match column {
-                GatewayColumn::AvailabilityZone => typed::apply_column_diff(
-                    &mut self.availability_zone,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                GatewayColumn::AvailabilityZone => {
+                    rt::apply_column_diff(&mut self.availability_zone, Self::NAME, name, datum, ty)?
+                }
                 GatewayColumn::Encaps => {
-                    typed::apply_column_diff(&mut self.encaps, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.encaps, Self::NAME, name, datum, ty)?
                 }
                 GatewayColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 GatewayColumn::Hostname => {
-                    typed::apply_column_diff(&mut self.hostname, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.hostname, Self::NAME, name, datum, ty)?
                 }
                 GatewayColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1276,9 +1266,9 @@ impl Table for Gateway {
 
 impl<'de> Deserialize<'de> for Gateway {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1332,7 +1322,7 @@ impl IcSbGlobalColumn {
 }
 
 static IC_SB_GLOBAL_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<IcSbGlobalColumn>(IcSbGlobal::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<IcSbGlobalColumn>(IcSbGlobal::schema()));
 
 impl Column for IcSbGlobalColumn {
     const TABLE: &'static str = "IC_SB_Global";
@@ -1379,7 +1369,7 @@ impl Table for IcSbGlobal {
     type Column = IcSbGlobalColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1410,20 +1400,18 @@ impl Table for IcSbGlobal {
             let ty = column.column_type();
             match column {
                 IcSbGlobalColumn::Connections => {
-                    out.connections = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.connections = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IcSbGlobalColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IcSbGlobalColumn::NbIcCfg => {
-                    out.nb_ic_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_ic_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IcSbGlobalColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                IcSbGlobalColumn::Ssl => {
-                    out.ssl = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                IcSbGlobalColumn::Ssl => out.ssl = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -1468,19 +1456,19 @@ impl Table for IcSbGlobal {
             let ty = column.column_type();
             match column {
                 IcSbGlobalColumn::Connections => {
-                    typed::apply_column_diff(&mut self.connections, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.connections, Self::NAME, name, datum, ty)?
                 }
                 IcSbGlobalColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 IcSbGlobalColumn::NbIcCfg => {
-                    typed::apply_column_diff(&mut self.nb_ic_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_ic_cfg, Self::NAME, name, datum, ty)?
                 }
                 IcSbGlobalColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 IcSbGlobalColumn::Ssl => {
-                    typed::apply_column_diff(&mut self.ssl, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1513,9 +1501,9 @@ impl Table for IcSbGlobal {
 
 impl<'de> Deserialize<'de> for IcSbGlobal {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1595,7 +1583,7 @@ impl PortBindingColumn {
 }
 
 static PORT_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<PortBindingColumn>(PortBinding::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<PortBindingColumn>(PortBinding::schema()));
 
 impl Column for PortBindingColumn {
     const TABLE: &'static str = "Port_Binding";
@@ -1657,7 +1645,7 @@ impl Table for PortBinding {
     type Column = PortBindingColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1688,34 +1676,34 @@ impl Table for PortBinding {
             let ty = column.column_type();
             match column {
                 PortBindingColumn::Address => {
-                    out.address = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.address = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::AvailabilityZone => {
-                    out.availability_zone = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.availability_zone = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Encap => {
-                    out.encap = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.encap = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Gateway => {
-                    out.gateway = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.gateway = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::NbIcUuid => {
-                    out.nb_ic_uuid = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_ic_uuid = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::TransitSwitch => {
-                    out.transit_switch = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.transit_switch = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::TunnelKey => {
-                    out.tunnel_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tunnel_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1781,38 +1769,34 @@ impl Table for PortBinding {
             let ty = column.column_type();
             match column {
                 PortBindingColumn::Address => {
-                    typed::apply_column_diff(&mut self.address, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.address, Self::NAME, name, datum, ty)?
                 }
-                PortBindingColumn::AvailabilityZone => typed::apply_column_diff(
-                    &mut self.availability_zone,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                PortBindingColumn::AvailabilityZone => {
+                    rt::apply_column_diff(&mut self.availability_zone, Self::NAME, name, datum, ty)?
+                }
                 PortBindingColumn::Encap => {
-                    typed::apply_column_diff(&mut self.encap, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.encap, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Gateway => {
-                    typed::apply_column_diff(&mut self.gateway, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.gateway, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::NbIcUuid => {
-                    typed::apply_column_diff(&mut self.nb_ic_uuid, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_ic_uuid, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::TransitSwitch => {
-                    typed::apply_column_diff(&mut self.transit_switch, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.transit_switch, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::TunnelKey => {
-                    typed::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1860,9 +1844,9 @@ impl Table for PortBinding {
 
 impl<'de> Deserialize<'de> for PortBinding {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1926,7 +1910,7 @@ impl RouteColumn {
 }
 
 static ROUTE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<RouteColumn>(Route::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<RouteColumn>(Route::schema()));
 
 impl Column for RouteColumn {
     const TABLE: &'static str = "Route";
@@ -1979,7 +1963,7 @@ impl Table for Route {
     type Column = RouteColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2010,25 +1994,23 @@ impl Table for Route {
             let ty = column.column_type();
             match column {
                 RouteColumn::AvailabilityZone => {
-                    out.availability_zone = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.availability_zone = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::IpPrefix => {
-                    out.ip_prefix = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip_prefix = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::Nexthop => {
-                    out.nexthop = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nexthop = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                RouteColumn::Origin => {
-                    out.origin = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                RouteColumn::Origin => out.origin = rt::decode_column(Self::NAME, name, datum, ty)?,
                 RouteColumn::RouteTable => {
-                    out.route_table = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.route_table = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::TransitSwitch => {
-                    out.transit_switch = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.transit_switch = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2081,30 +2063,26 @@ impl Table for Route {
             };
             let ty = column.column_type();
             match column {
-                RouteColumn::AvailabilityZone => typed::apply_column_diff(
-                    &mut self.availability_zone,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                RouteColumn::AvailabilityZone => {
+                    rt::apply_column_diff(&mut self.availability_zone, Self::NAME, name, datum, ty)?
+                }
                 RouteColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::IpPrefix => {
-                    typed::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::Nexthop => {
-                    typed::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::Origin => {
-                    typed::apply_column_diff(&mut self.origin, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.origin, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::RouteTable => {
-                    typed::apply_column_diff(&mut self.route_table, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.route_table, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::TransitSwitch => {
-                    typed::apply_column_diff(&mut self.transit_switch, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.transit_switch, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2141,9 +2119,9 @@ impl Table for Route {
 
 impl<'de> Deserialize<'de> for Route {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2212,7 +2190,7 @@ impl SslColumn {
 }
 
 static SSL_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<SslColumn>(Ssl::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<SslColumn>(Ssl::schema()));
 
 impl Column for SslColumn {
     const TABLE: &'static str = "SSL";
@@ -2268,7 +2246,7 @@ impl Table for Ssl {
     type Column = SslColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2299,28 +2277,26 @@ impl Table for Ssl {
             let ty = column.column_type();
             match column {
                 SslColumn::BootstrapCaCert => {
-                    out.bootstrap_ca_cert = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.bootstrap_ca_cert = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                SslColumn::CaCert => {
-                    out.ca_cert = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                SslColumn::CaCert => out.ca_cert = rt::decode_column(Self::NAME, name, datum, ty)?,
                 SslColumn::Certificate => {
-                    out.certificate = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.certificate = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::PrivateKey => {
-                    out.private_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.private_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphers => {
-                    out.ssl_ciphers = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_ciphers = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphersuites => {
-                    out.ssl_ciphersuites = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_ciphersuites = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslProtocols => {
-                    out.ssl_protocols = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_protocols = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2377,37 +2353,29 @@ impl Table for Ssl {
             };
             let ty = column.column_type();
             match column {
-                SslColumn::BootstrapCaCert => typed::apply_column_diff(
-                    &mut self.bootstrap_ca_cert,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                SslColumn::BootstrapCaCert => {
+                    rt::apply_column_diff(&mut self.bootstrap_ca_cert, Self::NAME, name, datum, ty)?
+                }
                 SslColumn::CaCert => {
-                    typed::apply_column_diff(&mut self.ca_cert, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ca_cert, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::Certificate => {
-                    typed::apply_column_diff(&mut self.certificate, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.certificate, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::PrivateKey => {
-                    typed::apply_column_diff(&mut self.private_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.private_key, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphers => {
-                    typed::apply_column_diff(&mut self.ssl_ciphers, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl_ciphers, Self::NAME, name, datum, ty)?
                 }
-                SslColumn::SslCiphersuites => typed::apply_column_diff(
-                    &mut self.ssl_ciphersuites,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                SslColumn::SslCiphersuites => {
+                    rt::apply_column_diff(&mut self.ssl_ciphersuites, Self::NAME, name, datum, ty)?
+                }
                 SslColumn::SslProtocols => {
-                    typed::apply_column_diff(&mut self.ssl_protocols, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl_protocols, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2449,9 +2417,9 @@ impl Table for Ssl {
 
 impl<'de> Deserialize<'de> for Ssl {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2540,9 +2508,7 @@ impl ServiceMonitorColumn {
 }
 
 static SERVICE_MONITOR_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<ServiceMonitorColumn>(ServiceMonitor::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<ServiceMonitorColumn>(ServiceMonitor::schema()));
 
 impl Column for ServiceMonitorColumn {
     const TABLE: &'static str = "Service_Monitor";
@@ -2610,7 +2576,7 @@ impl Table for ServiceMonitor {
     type Column = ServiceMonitorColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2641,42 +2607,40 @@ impl Table for ServiceMonitor {
             let ty = column.column_type();
             match column {
                 ServiceMonitorColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Ip => {
-                    out.ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Port => {
-                    out.port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Protocol => {
-                    out.protocol = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.protocol = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::SourceAvailabilityZone => {
-                    out.source_availability_zone =
-                        typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.source_availability_zone = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::SrcIp => {
-                    out.src_ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.src_ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::SrcMac => {
-                    out.src_mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.src_mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.status = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::TargetAvailabilityZone => {
-                    out.target_availability_zone =
-                        typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.target_availability_zone = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2760,24 +2724,24 @@ impl Table for ServiceMonitor {
             let ty = column.column_type();
             match column {
                 ServiceMonitorColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Port => {
-                    typed::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Protocol => {
-                    typed::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
                 }
-                ServiceMonitorColumn::SourceAvailabilityZone => typed::apply_column_diff(
+                ServiceMonitorColumn::SourceAvailabilityZone => rt::apply_column_diff(
                     &mut self.source_availability_zone,
                     Self::NAME,
                     name,
@@ -2785,15 +2749,15 @@ impl Table for ServiceMonitor {
                     ty,
                 )?,
                 ServiceMonitorColumn::SrcIp => {
-                    typed::apply_column_diff(&mut self.src_ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.src_ip, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::SrcMac => {
-                    typed::apply_column_diff(&mut self.src_mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.src_mac, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
-                ServiceMonitorColumn::TargetAvailabilityZone => typed::apply_column_diff(
+                ServiceMonitorColumn::TargetAvailabilityZone => rt::apply_column_diff(
                     &mut self.target_availability_zone,
                     Self::NAME,
                     name,
@@ -2801,7 +2765,7 @@ impl Table for ServiceMonitor {
                     ty,
                 )?,
                 ServiceMonitorColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2855,9 +2819,9 @@ impl Table for ServiceMonitor {
 
 impl<'de> Deserialize<'de> for ServiceMonitor {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 

@@ -7,9 +7,10 @@ use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::skew::{PinnedSchema, Release, SchemaHistory};
+use ovsdb_proto::typed::rt::{self, ColumnSeed};
 use ovsdb_proto::typed::{
-    self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    SortedMap, StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
+    self, Column, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref, SortedMap,
+    StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -45,7 +46,7 @@ pub static PINNED: &[PinnedSchema] = &[
     PinnedSchema::new(releases::V26_03_2, "7.18.0", SCHEMA_7),
 ];
 
-static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| typed::embedded_history(PINNED));
+static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| rt::embedded_history(PINNED));
 
 /// The pinned releases merged: the model, the first release of each table and column,
 /// and which release a server's schema belongs to (see [`ovsdb_proto::skew`]).
@@ -309,7 +310,7 @@ impl AclColumn {
 }
 
 static ACL_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<AclColumn>(Acl::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<AclColumn>(Acl::schema()));
 
 impl Column for AclColumn {
     const TABLE: &'static str = "ACL";
@@ -386,7 +387,7 @@ impl Table for Acl {
     type Column = AclColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -416,39 +417,35 @@ impl Table for Acl {
             };
             let ty = column.column_type();
             match column {
-                AclColumn::Action => {
-                    out.action = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                AclColumn::Action => out.action = rt::decode_column(Self::NAME, name, datum, ty)?,
                 AclColumn::Direction => {
-                    out.direction = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.direction = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AclColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                AclColumn::Label => out.label = typed::decode_column(Self::NAME, name, datum, ty)?,
-                AclColumn::Log => out.log = typed::decode_column(Self::NAME, name, datum, ty)?,
-                AclColumn::Match => out.match_ = typed::decode_column(Self::NAME, name, datum, ty)?,
-                AclColumn::Meter => out.meter = typed::decode_column(Self::NAME, name, datum, ty)?,
-                AclColumn::Name => out.name = typed::decode_column(Self::NAME, name, datum, ty)?,
+                AclColumn::Label => out.label = rt::decode_column(Self::NAME, name, datum, ty)?,
+                AclColumn::Log => out.log = rt::decode_column(Self::NAME, name, datum, ty)?,
+                AclColumn::Match => out.match_ = rt::decode_column(Self::NAME, name, datum, ty)?,
+                AclColumn::Meter => out.meter = rt::decode_column(Self::NAME, name, datum, ty)?,
+                AclColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
                 AclColumn::NetworkFunctionGroup => {
-                    out.network_function_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.network_function_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                AclColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                AclColumn::Options => out.options = rt::decode_column(Self::NAME, name, datum, ty)?,
                 AclColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AclColumn::SampleEst => {
-                    out.sample_est = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.sample_est = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AclColumn::SampleNew => {
-                    out.sample_new = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.sample_new = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Severity => {
-                    out.severity = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.severity = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                AclColumn::Tier => out.tier = typed::decode_column(Self::NAME, name, datum, ty)?,
+                AclColumn::Tier => out.tier = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -536,30 +533,30 @@ impl Table for Acl {
             let ty = column.column_type();
             match column {
                 AclColumn::Action => {
-                    typed::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Direction => {
-                    typed::apply_column_diff(&mut self.direction, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.direction, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Label => {
-                    typed::apply_column_diff(&mut self.label, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.label, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Log => {
-                    typed::apply_column_diff(&mut self.log, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.log, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Match => {
-                    typed::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Meter => {
-                    typed::apply_column_diff(&mut self.meter, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.meter, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
-                AclColumn::NetworkFunctionGroup => typed::apply_column_diff(
+                AclColumn::NetworkFunctionGroup => rt::apply_column_diff(
                     &mut self.network_function_group,
                     Self::NAME,
                     name,
@@ -567,22 +564,22 @@ impl Table for Acl {
                     ty,
                 )?,
                 AclColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::SampleEst => {
-                    typed::apply_column_diff(&mut self.sample_est, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.sample_est, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::SampleNew => {
-                    typed::apply_column_diff(&mut self.sample_new, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.sample_new, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Severity => {
-                    typed::apply_column_diff(&mut self.severity, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.severity, Self::NAME, name, datum, ty)?
                 }
                 AclColumn::Tier => {
-                    typed::apply_column_diff(&mut self.tier, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tier, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -627,9 +624,9 @@ impl Table for Acl {
 
 impl<'de> Deserialize<'de> for Acl {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -673,7 +670,7 @@ impl AddressSetColumn {
 }
 
 static ADDRESS_SET_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<AddressSetColumn>(AddressSet::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<AddressSetColumn>(AddressSet::schema()));
 
 impl Column for AddressSetColumn {
     const TABLE: &'static str = "Address_Set";
@@ -714,7 +711,7 @@ impl Table for AddressSet {
     type Column = AddressSetColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -745,13 +742,13 @@ impl Table for AddressSet {
             let ty = column.column_type();
             match column {
                 AddressSetColumn::Addresses => {
-                    out.addresses = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.addresses = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AddressSetColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AddressSetColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -789,13 +786,13 @@ impl Table for AddressSet {
             let ty = column.column_type();
             match column {
                 AddressSetColumn::Addresses => {
-                    typed::apply_column_diff(&mut self.addresses, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.addresses, Self::NAME, name, datum, ty)?
                 }
                 AddressSetColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 AddressSetColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -822,9 +819,9 @@ impl Table for AddressSet {
 
 impl<'de> Deserialize<'de> for AddressSet {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -893,7 +890,7 @@ impl BfdColumn {
 }
 
 static BFD_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<BfdColumn>(Bfd::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<BfdColumn>(Bfd::schema()));
 
 impl Column for BfdColumn {
     const TABLE: &'static str = "BFD";
@@ -949,7 +946,7 @@ impl Table for Bfd {
     type Column = BfdColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -980,23 +977,19 @@ impl Table for Bfd {
             let ty = column.column_type();
             match column {
                 BfdColumn::DetectMult => {
-                    out.detect_mult = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.detect_mult = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                BfdColumn::DstIp => out.dst_ip = typed::decode_column(Self::NAME, name, datum, ty)?,
+                BfdColumn::DstIp => out.dst_ip = rt::decode_column(Self::NAME, name, datum, ty)?,
                 BfdColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                BfdColumn::MinRx => out.min_rx = typed::decode_column(Self::NAME, name, datum, ty)?,
-                BfdColumn::MinTx => out.min_tx = typed::decode_column(Self::NAME, name, datum, ty)?,
-                BfdColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                BfdColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                BfdColumn::MinRx => out.min_rx = rt::decode_column(Self::NAME, name, datum, ty)?,
+                BfdColumn::MinTx => out.min_tx = rt::decode_column(Self::NAME, name, datum, ty)?,
+                BfdColumn::Options => out.options = rt::decode_column(Self::NAME, name, datum, ty)?,
+                BfdColumn::Status => out.status = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -1053,28 +1046,28 @@ impl Table for Bfd {
             let ty = column.column_type();
             match column {
                 BfdColumn::DetectMult => {
-                    typed::apply_column_diff(&mut self.detect_mult, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.detect_mult, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::DstIp => {
-                    typed::apply_column_diff(&mut self.dst_ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.dst_ip, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::MinRx => {
-                    typed::apply_column_diff(&mut self.min_rx, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.min_rx, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::MinTx => {
-                    typed::apply_column_diff(&mut self.min_tx, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.min_tx, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1108,9 +1101,9 @@ impl Table for Bfd {
 
 impl<'de> Deserialize<'de> for Bfd {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1155,7 +1148,7 @@ impl ChassisTemplateVarColumn {
 
 static CHASSIS_TEMPLATE_VAR_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
     LazyLock::new(|| {
-        typed::embedded_column_types::<ChassisTemplateVarColumn>(ChassisTemplateVar::schema())
+        rt::embedded_column_types::<ChassisTemplateVarColumn>(ChassisTemplateVar::schema())
     });
 
 impl Column for ChassisTemplateVarColumn {
@@ -1197,7 +1190,7 @@ impl Table for ChassisTemplateVar {
     type Column = ChassisTemplateVarColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1228,13 +1221,13 @@ impl Table for ChassisTemplateVar {
             let ty = column.column_type();
             match column {
                 ChassisTemplateVarColumn::Chassis => {
-                    out.chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisTemplateVarColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisTemplateVarColumn::Variables => {
-                    out.variables = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.variables = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1272,13 +1265,13 @@ impl Table for ChassisTemplateVar {
             let ty = column.column_type();
             match column {
                 ChassisTemplateVarColumn::Chassis => {
-                    typed::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
                 }
                 ChassisTemplateVarColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 ChassisTemplateVarColumn::Variables => {
-                    typed::apply_column_diff(&mut self.variables, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.variables, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1307,9 +1300,9 @@ impl Table for ChassisTemplateVar {
 
 impl<'de> Deserialize<'de> for ChassisTemplateVar {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1373,7 +1366,7 @@ impl ConnectionColumn {
 }
 
 static CONNECTION_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<ConnectionColumn>(Connection::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<ConnectionColumn>(Connection::schema()));
 
 impl Column for ConnectionColumn {
     const TABLE: &'static str = "Connection";
@@ -1426,7 +1419,7 @@ impl Table for Connection {
     type Column = ConnectionColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1457,25 +1450,25 @@ impl Table for Connection {
             let ty = column.column_type();
             match column {
                 ConnectionColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::InactivityProbe => {
-                    out.inactivity_probe = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.inactivity_probe = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::IsConnected => {
-                    out.is_connected = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.is_connected = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::MaxBackoff => {
-                    out.max_backoff = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.max_backoff = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::OtherConfig => {
-                    out.other_config = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.other_config = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.status = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Target => {
-                    out.target = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.target = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1529,29 +1522,25 @@ impl Table for Connection {
             let ty = column.column_type();
             match column {
                 ConnectionColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
-                ConnectionColumn::InactivityProbe => typed::apply_column_diff(
-                    &mut self.inactivity_probe,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                ConnectionColumn::InactivityProbe => {
+                    rt::apply_column_diff(&mut self.inactivity_probe, Self::NAME, name, datum, ty)?
+                }
                 ConnectionColumn::IsConnected => {
-                    typed::apply_column_diff(&mut self.is_connected, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.is_connected, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::MaxBackoff => {
-                    typed::apply_column_diff(&mut self.max_backoff, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.max_backoff, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::OtherConfig => {
-                    typed::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Target => {
-                    typed::apply_column_diff(&mut self.target, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.target, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1592,9 +1581,9 @@ impl Table for Connection {
 
 impl<'de> Deserialize<'de> for Connection {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1638,7 +1627,7 @@ impl CoppColumn {
 }
 
 static COPP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<CoppColumn>(Copp::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<CoppColumn>(Copp::schema()));
 
 impl Column for CoppColumn {
     const TABLE: &'static str = "Copp";
@@ -1679,7 +1668,7 @@ impl Table for Copp {
     type Column = CoppColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1710,12 +1699,10 @@ impl Table for Copp {
             let ty = column.column_type();
             match column {
                 CoppColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                CoppColumn::Meters => {
-                    out.meters = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                CoppColumn::Name => out.name = typed::decode_column(Self::NAME, name, datum, ty)?,
+                CoppColumn::Meters => out.meters = rt::decode_column(Self::NAME, name, datum, ty)?,
+                CoppColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -1752,13 +1739,13 @@ impl Table for Copp {
             let ty = column.column_type();
             match column {
                 CoppColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 CoppColumn::Meters => {
-                    typed::apply_column_diff(&mut self.meters, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.meters, Self::NAME, name, datum, ty)?
                 }
                 CoppColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1783,9 +1770,9 @@ impl Table for Copp {
 
 impl<'de> Deserialize<'de> for Copp {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1828,7 +1815,7 @@ impl DhcpOptionsColumn {
 }
 
 static DHCP_OPTIONS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<DhcpOptionsColumn>(DhcpOptions::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<DhcpOptionsColumn>(DhcpOptions::schema()));
 
 impl Column for DhcpOptionsColumn {
     const TABLE: &'static str = "DHCP_Options";
@@ -1869,7 +1856,7 @@ impl Table for DhcpOptions {
     type Column = DhcpOptionsColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1900,13 +1887,13 @@ impl Table for DhcpOptions {
             let ty = column.column_type();
             match column {
                 DhcpOptionsColumn::Cidr => {
-                    out.cidr = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.cidr = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DhcpOptionsColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DhcpOptionsColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1944,13 +1931,13 @@ impl Table for DhcpOptions {
             let ty = column.column_type();
             match column {
                 DhcpOptionsColumn::Cidr => {
-                    typed::apply_column_diff(&mut self.cidr, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.cidr, Self::NAME, name, datum, ty)?
                 }
                 DhcpOptionsColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 DhcpOptionsColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1977,9 +1964,9 @@ impl Table for DhcpOptions {
 
 impl<'de> Deserialize<'de> for DhcpOptions {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2028,7 +2015,7 @@ impl DhcpRelayColumn {
 }
 
 static DHCP_RELAY_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<DhcpRelayColumn>(DhcpRelay::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<DhcpRelayColumn>(DhcpRelay::schema()));
 
 impl Column for DhcpRelayColumn {
     const TABLE: &'static str = "DHCP_Relay";
@@ -2072,7 +2059,7 @@ impl Table for DhcpRelay {
     type Column = DhcpRelayColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2103,16 +2090,14 @@ impl Table for DhcpRelay {
             let ty = column.column_type();
             match column {
                 DhcpRelayColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                DhcpRelayColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                DhcpRelayColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
                 DhcpRelayColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DhcpRelayColumn::Servers => {
-                    out.servers = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.servers = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2154,16 +2139,16 @@ impl Table for DhcpRelay {
             let ty = column.column_type();
             match column {
                 DhcpRelayColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 DhcpRelayColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 DhcpRelayColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 DhcpRelayColumn::Servers => {
-                    typed::apply_column_diff(&mut self.servers, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.servers, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2193,9 +2178,9 @@ impl Table for DhcpRelay {
 
 impl<'de> Deserialize<'de> for DhcpRelay {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2238,7 +2223,7 @@ impl DnsColumn {
 }
 
 static DNS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<DnsColumn>(Dns::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<DnsColumn>(Dns::schema()));
 
 impl Column for DnsColumn {
     const TABLE: &'static str = "DNS";
@@ -2279,7 +2264,7 @@ impl Table for Dns {
     type Column = DnsColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2310,14 +2295,10 @@ impl Table for Dns {
             let ty = column.column_type();
             match column {
                 DnsColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                DnsColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                DnsColumn::Records => {
-                    out.records = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                DnsColumn::Options => out.options = rt::decode_column(Self::NAME, name, datum, ty)?,
+                DnsColumn::Records => out.records = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -2354,13 +2335,13 @@ impl Table for Dns {
             let ty = column.column_type();
             match column {
                 DnsColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 DnsColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 DnsColumn::Records => {
-                    typed::apply_column_diff(&mut self.records, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.records, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2385,9 +2366,9 @@ impl Table for Dns {
 
 impl<'de> Deserialize<'de> for Dns {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2458,9 +2439,8 @@ impl ForwardingGroupColumn {
     }
 }
 
-static FORWARDING_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<ForwardingGroupColumn>(ForwardingGroup::schema())
-});
+static FORWARDING_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
+    LazyLock::new(|| rt::embedded_column_types::<ForwardingGroupColumn>(ForwardingGroup::schema()));
 
 impl Column for ForwardingGroupColumn {
     const TABLE: &'static str = "Forwarding_Group";
@@ -2510,7 +2490,7 @@ impl Table for ForwardingGroup {
     type Column = ForwardingGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2541,22 +2521,22 @@ impl Table for ForwardingGroup {
             let ty = column.column_type();
             match column {
                 ForwardingGroupColumn::ChildPort => {
-                    out.child_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.child_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::Liveness => {
-                    out.liveness = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.liveness = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::Vip => {
-                    out.vip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.vip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::Vmac => {
-                    out.vmac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.vmac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2606,22 +2586,22 @@ impl Table for ForwardingGroup {
             let ty = column.column_type();
             match column {
                 ForwardingGroupColumn::ChildPort => {
-                    typed::apply_column_diff(&mut self.child_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.child_port, Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::Liveness => {
-                    typed::apply_column_diff(&mut self.liveness, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.liveness, Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::Vip => {
-                    typed::apply_column_diff(&mut self.vip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.vip, Self::NAME, name, datum, ty)?
                 }
                 ForwardingGroupColumn::Vmac => {
-                    typed::apply_column_diff(&mut self.vmac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.vmac, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2659,9 +2639,9 @@ impl Table for ForwardingGroup {
 
 impl<'de> Deserialize<'de> for ForwardingGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2715,9 +2695,7 @@ impl GatewayChassisColumn {
 }
 
 static GATEWAY_CHASSIS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<GatewayChassisColumn>(GatewayChassis::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<GatewayChassisColumn>(GatewayChassis::schema()));
 
 impl Column for GatewayChassisColumn {
     const TABLE: &'static str = "Gateway_Chassis";
@@ -2764,7 +2742,7 @@ impl Table for GatewayChassis {
     type Column = GatewayChassisColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2795,19 +2773,19 @@ impl Table for GatewayChassis {
             let ty = column.column_type();
             match column {
                 GatewayChassisColumn::ChassisName => {
-                    out.chassis_name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis_name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2853,19 +2831,19 @@ impl Table for GatewayChassis {
             let ty = column.column_type();
             match column {
                 GatewayChassisColumn::ChassisName => {
-                    typed::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2900,9 +2878,9 @@ impl Table for GatewayChassis {
 
 impl<'de> Deserialize<'de> for GatewayChassis {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2945,7 +2923,7 @@ impl HaChassisColumn {
 }
 
 static HA_CHASSIS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<HaChassisColumn>(HaChassis::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<HaChassisColumn>(HaChassis::schema()));
 
 impl Column for HaChassisColumn {
     const TABLE: &'static str = "HA_Chassis";
@@ -2986,7 +2964,7 @@ impl Table for HaChassis {
     type Column = HaChassisColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -3017,13 +2995,13 @@ impl Table for HaChassis {
             let ty = column.column_type();
             match column {
                 HaChassisColumn::ChassisName => {
-                    out.chassis_name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis_name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 HaChassisColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 HaChassisColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3061,13 +3039,13 @@ impl Table for HaChassis {
             let ty = column.column_type();
             match column {
                 HaChassisColumn::ChassisName => {
-                    typed::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
                 }
                 HaChassisColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 HaChassisColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3096,9 +3074,9 @@ impl Table for HaChassis {
 
 impl<'de> Deserialize<'de> for HaChassis {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -3142,9 +3120,7 @@ impl HaChassisGroupColumn {
 }
 
 static HA_CHASSIS_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<HaChassisGroupColumn>(HaChassisGroup::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<HaChassisGroupColumn>(HaChassisGroup::schema()));
 
 impl Column for HaChassisGroupColumn {
     const TABLE: &'static str = "HA_Chassis_Group";
@@ -3185,7 +3161,7 @@ impl Table for HaChassisGroup {
     type Column = HaChassisGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -3216,13 +3192,13 @@ impl Table for HaChassisGroup {
             let ty = column.column_type();
             match column {
                 HaChassisGroupColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::HaChassis => {
-                    out.ha_chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ha_chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3260,13 +3236,13 @@ impl Table for HaChassisGroup {
             let ty = column.column_type();
             match column {
                 HaChassisGroupColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::HaChassis => {
-                    typed::apply_column_diff(&mut self.ha_chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ha_chassis, Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3295,9 +3271,9 @@ impl Table for HaChassisGroup {
 
 impl<'de> Deserialize<'de> for HaChassisGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -3365,7 +3341,7 @@ impl LoadBalancerColumn {
 }
 
 static LOAD_BALANCER_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<LoadBalancerColumn>(LoadBalancer::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<LoadBalancerColumn>(LoadBalancer::schema()));
 
 impl Column for LoadBalancerColumn {
     const TABLE: &'static str = "Load_Balancer";
@@ -3421,7 +3397,7 @@ impl Table for LoadBalancer {
     type Column = LoadBalancerColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -3452,28 +3428,28 @@ impl Table for LoadBalancer {
             let ty = column.column_type();
             match column {
                 LoadBalancerColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::HealthCheck => {
-                    out.health_check = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.health_check = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::IpPortMappings => {
-                    out.ip_port_mappings = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip_port_mappings = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Protocol => {
-                    out.protocol = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.protocol = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::SelectionFields => {
-                    out.selection_fields = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.selection_fields = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Vips => {
-                    out.vips = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.vips = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3531,36 +3507,28 @@ impl Table for LoadBalancer {
             let ty = column.column_type();
             match column {
                 LoadBalancerColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::HealthCheck => {
-                    typed::apply_column_diff(&mut self.health_check, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.health_check, Self::NAME, name, datum, ty)?
                 }
-                LoadBalancerColumn::IpPortMappings => typed::apply_column_diff(
-                    &mut self.ip_port_mappings,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LoadBalancerColumn::IpPortMappings => {
+                    rt::apply_column_diff(&mut self.ip_port_mappings, Self::NAME, name, datum, ty)?
+                }
                 LoadBalancerColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Protocol => {
-                    typed::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
                 }
-                LoadBalancerColumn::SelectionFields => typed::apply_column_diff(
-                    &mut self.selection_fields,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LoadBalancerColumn::SelectionFields => {
+                    rt::apply_column_diff(&mut self.selection_fields, Self::NAME, name, datum, ty)?
+                }
                 LoadBalancerColumn::Vips => {
-                    typed::apply_column_diff(&mut self.vips, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.vips, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3600,9 +3568,9 @@ impl Table for LoadBalancer {
 
 impl<'de> Deserialize<'de> for LoadBalancer {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -3641,7 +3609,7 @@ impl LoadBalancerGroupColumn {
 }
 
 static LOAD_BALANCER_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<LoadBalancerGroupColumn>(LoadBalancerGroup::schema())
+    rt::embedded_column_types::<LoadBalancerGroupColumn>(LoadBalancerGroup::schema())
 });
 
 impl Column for LoadBalancerGroupColumn {
@@ -3680,7 +3648,7 @@ impl Table for LoadBalancerGroup {
     type Column = LoadBalancerGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -3711,10 +3679,10 @@ impl Table for LoadBalancerGroup {
             let ty = column.column_type();
             match column {
                 LoadBalancerGroupColumn::LoadBalancer => {
-                    out.load_balancer = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.load_balancer = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerGroupColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3748,10 +3716,10 @@ impl Table for LoadBalancerGroup {
             let ty = column.column_type();
             match column {
                 LoadBalancerGroupColumn::LoadBalancer => {
-                    typed::apply_column_diff(&mut self.load_balancer, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.load_balancer, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerGroupColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3777,9 +3745,9 @@ impl Table for LoadBalancerGroup {
 
 impl<'de> Deserialize<'de> for LoadBalancerGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -3821,12 +3789,9 @@ impl LoadBalancerHealthCheckColumn {
     }
 }
 
-static LOAD_BALANCER_HEALTH_CHECK_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| {
-        typed::embedded_column_types::<LoadBalancerHealthCheckColumn>(
-            LoadBalancerHealthCheck::schema(),
-        )
-    });
+static LOAD_BALANCER_HEALTH_CHECK_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(
+    || rt::embedded_column_types::<LoadBalancerHealthCheckColumn>(LoadBalancerHealthCheck::schema()),
+);
 
 impl Column for LoadBalancerHealthCheckColumn {
     const TABLE: &'static str = "Load_Balancer_Health_Check";
@@ -3867,7 +3832,7 @@ impl Table for LoadBalancerHealthCheck {
     type Column = LoadBalancerHealthCheckColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -3898,13 +3863,13 @@ impl Table for LoadBalancerHealthCheck {
             let ty = column.column_type();
             match column {
                 LoadBalancerHealthCheckColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerHealthCheckColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerHealthCheckColumn::Vip => {
-                    out.vip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.vip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3942,13 +3907,13 @@ impl Table for LoadBalancerHealthCheck {
             let ty = column.column_type();
             match column {
                 LoadBalancerHealthCheckColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerHealthCheckColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerHealthCheckColumn::Vip => {
-                    typed::apply_column_diff(&mut self.vip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.vip, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3977,9 +3942,9 @@ impl Table for LoadBalancerHealthCheck {
 
 impl<'de> Deserialize<'de> for LoadBalancerHealthCheck {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -4062,7 +4027,7 @@ impl LogicalRouterColumn {
 }
 
 static LOGICAL_ROUTER_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<LogicalRouterColumn>(LogicalRouter::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<LogicalRouterColumn>(LogicalRouter::schema()));
 
 impl Column for LogicalRouterColumn {
     const TABLE: &'static str = "Logical_Router";
@@ -4127,7 +4092,7 @@ impl Table for LogicalRouter {
     type Column = LogicalRouterColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -4158,37 +4123,37 @@ impl Table for LogicalRouter {
             let ty = column.column_type();
             match column {
                 LogicalRouterColumn::Copp => {
-                    out.copp = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.copp = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Enabled => {
-                    out.enabled = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.enabled = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::LoadBalancer => {
-                    out.load_balancer = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.load_balancer = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::LoadBalancerGroup => {
-                    out.load_balancer_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.load_balancer_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Nat => {
-                    out.nat = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nat = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Policies => {
-                    out.policies = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.policies = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Ports => {
-                    out.ports = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ports = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::StaticRoutes => {
-                    out.static_routes = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.static_routes = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4258,18 +4223,18 @@ impl Table for LogicalRouter {
             let ty = column.column_type();
             match column {
                 LogicalRouterColumn::Copp => {
-                    typed::apply_column_diff(&mut self.copp, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.copp, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Enabled => {
-                    typed::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::LoadBalancer => {
-                    typed::apply_column_diff(&mut self.load_balancer, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.load_balancer, Self::NAME, name, datum, ty)?
                 }
-                LogicalRouterColumn::LoadBalancerGroup => typed::apply_column_diff(
+                LogicalRouterColumn::LoadBalancerGroup => rt::apply_column_diff(
                     &mut self.load_balancer_group,
                     Self::NAME,
                     name,
@@ -4277,22 +4242,22 @@ impl Table for LogicalRouter {
                     ty,
                 )?,
                 LogicalRouterColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Nat => {
-                    typed::apply_column_diff(&mut self.nat, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nat, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Policies => {
-                    typed::apply_column_diff(&mut self.policies, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.policies, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::Ports => {
-                    typed::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterColumn::StaticRoutes => {
-                    typed::apply_column_diff(&mut self.static_routes, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.static_routes, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4343,9 +4308,9 @@ impl Table for LogicalRouter {
 
 impl<'de> Deserialize<'de> for LogicalRouter {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -4429,7 +4394,7 @@ impl LogicalRouterPolicyColumn {
 
 static LOGICAL_ROUTER_POLICY_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
     LazyLock::new(|| {
-        typed::embedded_column_types::<LogicalRouterPolicyColumn>(LogicalRouterPolicy::schema())
+        rt::embedded_column_types::<LogicalRouterPolicyColumn>(LogicalRouterPolicy::schema())
     });
 
 impl Column for LogicalRouterPolicyColumn {
@@ -4495,7 +4460,7 @@ impl Table for LogicalRouterPolicy {
     type Column = LogicalRouterPolicyColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -4526,37 +4491,37 @@ impl Table for LogicalRouterPolicy {
             let ty = column.column_type();
             match column {
                 LogicalRouterPolicyColumn::Action => {
-                    out.action = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.action = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::BfdSessions => {
-                    out.bfd_sessions = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.bfd_sessions = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Chain => {
-                    out.chain = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chain = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::JumpChain => {
-                    out.jump_chain = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.jump_chain = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Match => {
-                    out.match_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.match_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Nexthop => {
-                    out.nexthop = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nexthop = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Nexthops => {
-                    out.nexthops = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nexthops = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::OutputPort => {
-                    out.output_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.output_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4626,37 +4591,37 @@ impl Table for LogicalRouterPolicy {
             let ty = column.column_type();
             match column {
                 LogicalRouterPolicyColumn::Action => {
-                    typed::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::BfdSessions => {
-                    typed::apply_column_diff(&mut self.bfd_sessions, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.bfd_sessions, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Chain => {
-                    typed::apply_column_diff(&mut self.chain, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chain, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::JumpChain => {
-                    typed::apply_column_diff(&mut self.jump_chain, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.jump_chain, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Match => {
-                    typed::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Nexthop => {
-                    typed::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Nexthops => {
-                    typed::apply_column_diff(&mut self.nexthops, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nexthops, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::OutputPort => {
-                    typed::apply_column_diff(&mut self.output_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.output_port, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPolicyColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4709,9 +4674,9 @@ impl Table for LogicalRouterPolicy {
 
 impl<'de> Deserialize<'de> for LogicalRouterPolicy {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -4805,7 +4770,7 @@ impl LogicalRouterPortColumn {
 }
 
 static LOGICAL_ROUTER_PORT_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<LogicalRouterPortColumn>(LogicalRouterPort::schema())
+    rt::embedded_column_types::<LogicalRouterPortColumn>(LogicalRouterPort::schema())
 });
 
 impl Column for LogicalRouterPortColumn {
@@ -4877,7 +4842,7 @@ impl Table for LogicalRouterPort {
     type Column = LogicalRouterPortColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -4908,43 +4873,43 @@ impl Table for LogicalRouterPort {
             let ty = column.column_type();
             match column {
                 LogicalRouterPortColumn::DhcpRelay => {
-                    out.dhcp_relay = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.dhcp_relay = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Enabled => {
-                    out.enabled = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.enabled = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::GatewayChassis => {
-                    out.gateway_chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.gateway_chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::HaChassisGroup => {
-                    out.ha_chassis_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ha_chassis_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Ipv6Prefix => {
-                    out.ipv6_prefix = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ipv6_prefix = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Ipv6RaConfigs => {
-                    out.ipv6_ra_configs = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ipv6_ra_configs = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Mac => {
-                    out.mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Networks => {
-                    out.networks = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.networks = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Peer => {
-                    out.peer = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.peer = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.status = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5022,55 +4987,43 @@ impl Table for LogicalRouterPort {
             let ty = column.column_type();
             match column {
                 LogicalRouterPortColumn::DhcpRelay => {
-                    typed::apply_column_diff(&mut self.dhcp_relay, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.dhcp_relay, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Enabled => {
-                    typed::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
-                LogicalRouterPortColumn::GatewayChassis => typed::apply_column_diff(
-                    &mut self.gateway_chassis,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
-                LogicalRouterPortColumn::HaChassisGroup => typed::apply_column_diff(
-                    &mut self.ha_chassis_group,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LogicalRouterPortColumn::GatewayChassis => {
+                    rt::apply_column_diff(&mut self.gateway_chassis, Self::NAME, name, datum, ty)?
+                }
+                LogicalRouterPortColumn::HaChassisGroup => {
+                    rt::apply_column_diff(&mut self.ha_chassis_group, Self::NAME, name, datum, ty)?
+                }
                 LogicalRouterPortColumn::Ipv6Prefix => {
-                    typed::apply_column_diff(&mut self.ipv6_prefix, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ipv6_prefix, Self::NAME, name, datum, ty)?
                 }
-                LogicalRouterPortColumn::Ipv6RaConfigs => typed::apply_column_diff(
-                    &mut self.ipv6_ra_configs,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LogicalRouterPortColumn::Ipv6RaConfigs => {
+                    rt::apply_column_diff(&mut self.ipv6_ra_configs, Self::NAME, name, datum, ty)?
+                }
                 LogicalRouterPortColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Networks => {
-                    typed::apply_column_diff(&mut self.networks, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.networks, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Peer => {
-                    typed::apply_column_diff(&mut self.peer, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.peer, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterPortColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5129,9 +5082,9 @@ impl Table for LogicalRouterPort {
 
 impl<'de> Deserialize<'de> for LogicalRouterPort {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -5205,7 +5158,7 @@ impl LogicalRouterStaticRouteColumn {
 
 static LOGICAL_ROUTER_STATIC_ROUTE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
     LazyLock::new(|| {
-        typed::embedded_column_types::<LogicalRouterStaticRouteColumn>(
+        rt::embedded_column_types::<LogicalRouterStaticRouteColumn>(
             LogicalRouterStaticRoute::schema(),
         )
     });
@@ -5267,7 +5220,7 @@ impl Table for LogicalRouterStaticRoute {
     type Column = LogicalRouterStaticRouteColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -5298,31 +5251,31 @@ impl Table for LogicalRouterStaticRoute {
             let ty = column.column_type();
             match column {
                 LogicalRouterStaticRouteColumn::Bfd => {
-                    out.bfd = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.bfd = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::IpPrefix => {
-                    out.ip_prefix = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip_prefix = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::Nexthop => {
-                    out.nexthop = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nexthop = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::OutputPort => {
-                    out.output_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.output_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::Policy => {
-                    out.policy = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.policy = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::RouteTable => {
-                    out.route_table = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.route_table = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::SelectionFields => {
-                    out.selection_fields = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.selection_fields = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5384,36 +5337,32 @@ impl Table for LogicalRouterStaticRoute {
             let ty = column.column_type();
             match column {
                 LogicalRouterStaticRouteColumn::Bfd => {
-                    typed::apply_column_diff(&mut self.bfd, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.bfd, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::IpPrefix => {
-                    typed::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::Nexthop => {
-                    typed::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::OutputPort => {
-                    typed::apply_column_diff(&mut self.output_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.output_port, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::Policy => {
-                    typed::apply_column_diff(&mut self.policy, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.policy, Self::NAME, name, datum, ty)?
                 }
                 LogicalRouterStaticRouteColumn::RouteTable => {
-                    typed::apply_column_diff(&mut self.route_table, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.route_table, Self::NAME, name, datum, ty)?
                 }
-                LogicalRouterStaticRouteColumn::SelectionFields => typed::apply_column_diff(
-                    &mut self.selection_fields,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LogicalRouterStaticRouteColumn::SelectionFields => {
+                    rt::apply_column_diff(&mut self.selection_fields, Self::NAME, name, datum, ty)?
+                }
             }
         }
         Ok(())
@@ -5459,9 +5408,9 @@ impl Table for LogicalRouterStaticRoute {
 
 impl<'de> Deserialize<'de> for LogicalRouterStaticRoute {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -5544,7 +5493,7 @@ impl LogicalSwitchColumn {
 }
 
 static LOGICAL_SWITCH_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<LogicalSwitchColumn>(LogicalSwitch::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<LogicalSwitchColumn>(LogicalSwitch::schema()));
 
 impl Column for LogicalSwitchColumn {
     const TABLE: &'static str = "Logical_Switch";
@@ -5609,7 +5558,7 @@ impl Table for LogicalSwitch {
     type Column = LogicalSwitchColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -5640,37 +5589,37 @@ impl Table for LogicalSwitch {
             let ty = column.column_type();
             match column {
                 LogicalSwitchColumn::Acls => {
-                    out.acls = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.acls = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::Copp => {
-                    out.copp = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.copp = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::DnsRecords => {
-                    out.dns_records = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.dns_records = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::ForwardingGroups => {
-                    out.forwarding_groups = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.forwarding_groups = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::LoadBalancer => {
-                    out.load_balancer = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.load_balancer = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::LoadBalancerGroup => {
-                    out.load_balancer_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.load_balancer_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::OtherConfig => {
-                    out.other_config = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.other_config = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::Ports => {
-                    out.ports = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ports = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::QosRules => {
-                    out.qos_rules = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.qos_rules = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5740,28 +5689,24 @@ impl Table for LogicalSwitch {
             let ty = column.column_type();
             match column {
                 LogicalSwitchColumn::Acls => {
-                    typed::apply_column_diff(&mut self.acls, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.acls, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::Copp => {
-                    typed::apply_column_diff(&mut self.copp, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.copp, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::DnsRecords => {
-                    typed::apply_column_diff(&mut self.dns_records, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.dns_records, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
-                LogicalSwitchColumn::ForwardingGroups => typed::apply_column_diff(
-                    &mut self.forwarding_groups,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LogicalSwitchColumn::ForwardingGroups => {
+                    rt::apply_column_diff(&mut self.forwarding_groups, Self::NAME, name, datum, ty)?
+                }
                 LogicalSwitchColumn::LoadBalancer => {
-                    typed::apply_column_diff(&mut self.load_balancer, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.load_balancer, Self::NAME, name, datum, ty)?
                 }
-                LogicalSwitchColumn::LoadBalancerGroup => typed::apply_column_diff(
+                LogicalSwitchColumn::LoadBalancerGroup => rt::apply_column_diff(
                     &mut self.load_balancer_group,
                     Self::NAME,
                     name,
@@ -5769,16 +5714,16 @@ impl Table for LogicalSwitch {
                     ty,
                 )?,
                 LogicalSwitchColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::OtherConfig => {
-                    typed::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::Ports => {
-                    typed::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchColumn::QosRules => {
-                    typed::apply_column_diff(&mut self.qos_rules, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.qos_rules, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5831,9 +5776,9 @@ impl Table for LogicalSwitch {
 
 impl<'de> Deserialize<'de> for LogicalSwitch {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -5952,7 +5897,7 @@ impl LogicalSwitchPortColumn {
 }
 
 static LOGICAL_SWITCH_PORT_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<LogicalSwitchPortColumn>(LogicalSwitchPort::schema())
+    rt::embedded_column_types::<LogicalSwitchPortColumn>(LogicalSwitchPort::schema())
 });
 
 impl Column for LogicalSwitchPortColumn {
@@ -6039,7 +5984,7 @@ impl Table for LogicalSwitchPort {
     type Column = LogicalSwitchPortColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -6070,58 +6015,58 @@ impl Table for LogicalSwitchPort {
             let ty = column.column_type();
             match column {
                 LogicalSwitchPortColumn::Addresses => {
-                    out.addresses = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.addresses = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Dhcpv4Options => {
-                    out.dhcpv4_options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.dhcpv4_options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Dhcpv6Options => {
-                    out.dhcpv6_options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.dhcpv6_options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::DynamicAddresses => {
-                    out.dynamic_addresses = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.dynamic_addresses = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Enabled => {
-                    out.enabled = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.enabled = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::HaChassisGroup => {
-                    out.ha_chassis_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ha_chassis_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::HealthChecks => {
-                    out.health_checks = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.health_checks = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::MirrorRules => {
-                    out.mirror_rules = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mirror_rules = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::ParentName => {
-                    out.parent_name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.parent_name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Peer => {
-                    out.peer = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.peer = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::PortSecurity => {
-                    out.port_security = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.port_security = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Tag => {
-                    out.tag = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tag = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::TagRequest => {
-                    out.tag_request = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tag_request = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Up => {
-                    out.up = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.up = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6219,66 +6164,58 @@ impl Table for LogicalSwitchPort {
             let ty = column.column_type();
             match column {
                 LogicalSwitchPortColumn::Addresses => {
-                    typed::apply_column_diff(&mut self.addresses, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.addresses, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Dhcpv4Options => {
-                    typed::apply_column_diff(&mut self.dhcpv4_options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.dhcpv4_options, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Dhcpv6Options => {
-                    typed::apply_column_diff(&mut self.dhcpv6_options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.dhcpv6_options, Self::NAME, name, datum, ty)?
                 }
-                LogicalSwitchPortColumn::DynamicAddresses => typed::apply_column_diff(
-                    &mut self.dynamic_addresses,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LogicalSwitchPortColumn::DynamicAddresses => {
+                    rt::apply_column_diff(&mut self.dynamic_addresses, Self::NAME, name, datum, ty)?
+                }
                 LogicalSwitchPortColumn::Enabled => {
-                    typed::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
-                LogicalSwitchPortColumn::HaChassisGroup => typed::apply_column_diff(
-                    &mut self.ha_chassis_group,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LogicalSwitchPortColumn::HaChassisGroup => {
+                    rt::apply_column_diff(&mut self.ha_chassis_group, Self::NAME, name, datum, ty)?
+                }
                 LogicalSwitchPortColumn::HealthChecks => {
-                    typed::apply_column_diff(&mut self.health_checks, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.health_checks, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::MirrorRules => {
-                    typed::apply_column_diff(&mut self.mirror_rules, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mirror_rules, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::ParentName => {
-                    typed::apply_column_diff(&mut self.parent_name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.parent_name, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Peer => {
-                    typed::apply_column_diff(&mut self.peer, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.peer, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::PortSecurity => {
-                    typed::apply_column_diff(&mut self.port_security, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.port_security, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Tag => {
-                    typed::apply_column_diff(&mut self.tag, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tag, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::TagRequest => {
-                    typed::apply_column_diff(&mut self.tag_request, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tag_request, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortColumn::Up => {
-                    typed::apply_column_diff(&mut self.up, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.up, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6352,9 +6289,9 @@ impl Table for LogicalSwitchPort {
 
 impl<'de> Deserialize<'de> for LogicalSwitchPort {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -6414,7 +6351,7 @@ impl LogicalSwitchPortHealthCheckColumn {
 
 static LOGICAL_SWITCH_PORT_HEALTH_CHECK_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
     LazyLock::new(|| {
-        typed::embedded_column_types::<LogicalSwitchPortHealthCheckColumn>(
+        rt::embedded_column_types::<LogicalSwitchPortHealthCheckColumn>(
             LogicalSwitchPortHealthCheck::schema(),
         )
     });
@@ -6467,7 +6404,7 @@ impl Table for LogicalSwitchPortHealthCheck {
     type Column = LogicalSwitchPortHealthCheckColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -6498,22 +6435,22 @@ impl Table for LogicalSwitchPortHealthCheck {
             let ty = column.column_type();
             match column {
                 LogicalSwitchPortHealthCheckColumn::Address => {
-                    out.address = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.address = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::Port => {
-                    out.port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::Protocol => {
-                    out.protocol = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.protocol = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::SrcIp => {
-                    out.src_ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.src_ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.status = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6563,22 +6500,22 @@ impl Table for LogicalSwitchPortHealthCheck {
             let ty = column.column_type();
             match column {
                 LogicalSwitchPortHealthCheckColumn::Address => {
-                    typed::apply_column_diff(&mut self.address, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.address, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::Port => {
-                    typed::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::Protocol => {
-                    typed::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::SrcIp => {
-                    typed::apply_column_diff(&mut self.src_ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.src_ip, Self::NAME, name, datum, ty)?
                 }
                 LogicalSwitchPortHealthCheckColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6616,9 +6553,9 @@ impl Table for LogicalSwitchPortHealthCheck {
 
 impl<'de> Deserialize<'de> for LogicalSwitchPortHealthCheck {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -6685,7 +6622,7 @@ impl MeterColumn {
 }
 
 static METER_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<MeterColumn>(Meter::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<MeterColumn>(Meter::schema()));
 
 impl Column for MeterColumn {
     const TABLE: &'static str = "Meter";
@@ -6732,7 +6669,7 @@ impl Table for Meter {
     type Column = MeterColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -6762,15 +6699,13 @@ impl Table for Meter {
             };
             let ty = column.column_type();
             match column {
-                MeterColumn::Bands => {
-                    out.bands = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                MeterColumn::Bands => out.bands = rt::decode_column(Self::NAME, name, datum, ty)?,
                 MeterColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                MeterColumn::Fair => out.fair = typed::decode_column(Self::NAME, name, datum, ty)?,
-                MeterColumn::Name => out.name = typed::decode_column(Self::NAME, name, datum, ty)?,
-                MeterColumn::Unit => out.unit = typed::decode_column(Self::NAME, name, datum, ty)?,
+                MeterColumn::Fair => out.fair = rt::decode_column(Self::NAME, name, datum, ty)?,
+                MeterColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
+                MeterColumn::Unit => out.unit = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -6815,19 +6750,19 @@ impl Table for Meter {
             let ty = column.column_type();
             match column {
                 MeterColumn::Bands => {
-                    typed::apply_column_diff(&mut self.bands, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.bands, Self::NAME, name, datum, ty)?
                 }
                 MeterColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 MeterColumn::Fair => {
-                    typed::apply_column_diff(&mut self.fair, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.fair, Self::NAME, name, datum, ty)?
                 }
                 MeterColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 MeterColumn::Unit => {
-                    typed::apply_column_diff(&mut self.unit, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.unit, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6854,9 +6789,9 @@ impl Table for Meter {
 
 impl<'de> Deserialize<'de> for Meter {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -6904,7 +6839,7 @@ impl MeterBandColumn {
 }
 
 static METER_BAND_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<MeterBandColumn>(MeterBand::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<MeterBandColumn>(MeterBand::schema()));
 
 impl Column for MeterBandColumn {
     const TABLE: &'static str = "Meter_Band";
@@ -6948,7 +6883,7 @@ impl Table for MeterBand {
     type Column = MeterBandColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -6979,17 +6914,15 @@ impl Table for MeterBand {
             let ty = column.column_type();
             match column {
                 MeterBandColumn::Action => {
-                    out.action = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.action = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MeterBandColumn::BurstSize => {
-                    out.burst_size = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.burst_size = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MeterBandColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                MeterBandColumn::Rate => {
-                    out.rate = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                MeterBandColumn::Rate => out.rate = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -7030,16 +6963,16 @@ impl Table for MeterBand {
             let ty = column.column_type();
             match column {
                 MeterBandColumn::Action => {
-                    typed::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
                 }
                 MeterBandColumn::BurstSize => {
-                    typed::apply_column_diff(&mut self.burst_size, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.burst_size, Self::NAME, name, datum, ty)?
                 }
                 MeterBandColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 MeterBandColumn::Rate => {
-                    typed::apply_column_diff(&mut self.rate, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.rate, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -7069,9 +7002,9 @@ impl Table for MeterBand {
 
 impl<'de> Deserialize<'de> for MeterBand {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -7135,7 +7068,7 @@ impl MirrorColumn {
 }
 
 static MIRROR_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<MirrorColumn>(Mirror::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<MirrorColumn>(Mirror::schema()));
 
 impl Column for MirrorColumn {
     const TABLE: &'static str = "Mirror";
@@ -7188,7 +7121,7 @@ impl Table for Mirror {
     type Column = MirrorColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -7219,22 +7152,18 @@ impl Table for Mirror {
             let ty = column.column_type();
             match column {
                 MirrorColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Filter => {
-                    out.filter = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.filter = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                MirrorColumn::Index => {
-                    out.index = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                MirrorColumn::Index => out.index = rt::decode_column(Self::NAME, name, datum, ty)?,
                 MirrorColumn::MirrorRules => {
-                    out.mirror_rules = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mirror_rules = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                MirrorColumn::Name => out.name = typed::decode_column(Self::NAME, name, datum, ty)?,
-                MirrorColumn::Sink => out.sink = typed::decode_column(Self::NAME, name, datum, ty)?,
-                MirrorColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                MirrorColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
+                MirrorColumn::Sink => out.sink = rt::decode_column(Self::NAME, name, datum, ty)?,
+                MirrorColumn::Type => out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -7287,25 +7216,25 @@ impl Table for Mirror {
             let ty = column.column_type();
             match column {
                 MirrorColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Filter => {
-                    typed::apply_column_diff(&mut self.filter, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.filter, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Index => {
-                    typed::apply_column_diff(&mut self.index, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.index, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::MirrorRules => {
-                    typed::apply_column_diff(&mut self.mirror_rules, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mirror_rules, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Sink => {
-                    typed::apply_column_diff(&mut self.sink, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.sink, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -7336,9 +7265,9 @@ impl Table for Mirror {
 
 impl<'de> Deserialize<'de> for Mirror {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -7382,7 +7311,7 @@ impl MirrorRuleColumn {
 }
 
 static MIRROR_RULE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<MirrorRuleColumn>(MirrorRule::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<MirrorRuleColumn>(MirrorRule::schema()));
 
 impl Column for MirrorRuleColumn {
     const TABLE: &'static str = "Mirror_Rule";
@@ -7423,7 +7352,7 @@ impl Table for MirrorRule {
     type Column = MirrorRuleColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -7454,13 +7383,13 @@ impl Table for MirrorRule {
             let ty = column.column_type();
             match column {
                 MirrorRuleColumn::Action => {
-                    out.action = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.action = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MirrorRuleColumn::Match => {
-                    out.match_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.match_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MirrorRuleColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -7498,13 +7427,13 @@ impl Table for MirrorRule {
             let ty = column.column_type();
             match column {
                 MirrorRuleColumn::Action => {
-                    typed::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
                 }
                 MirrorRuleColumn::Match => {
-                    typed::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
                 }
                 MirrorRuleColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -7533,9 +7462,9 @@ impl Table for MirrorRule {
 
 impl<'de> Deserialize<'de> for MirrorRule {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -7628,7 +7557,7 @@ impl NatColumn {
 }
 
 static NAT_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<NatColumn>(Nat::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<NatColumn>(Nat::schema()));
 
 impl Column for NatColumn {
     const TABLE: &'static str = "NAT";
@@ -7699,7 +7628,7 @@ impl Table for Nat {
     type Column = NatColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -7730,40 +7659,38 @@ impl Table for Nat {
             let ty = column.column_type();
             match column {
                 NatColumn::AllowedExtIps => {
-                    out.allowed_ext_ips = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.allowed_ext_ips = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NatColumn::ExemptedExtIps => {
-                    out.exempted_ext_ips = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.exempted_ext_ips = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NatColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NatColumn::ExternalIp => {
-                    out.external_ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NatColumn::ExternalMac => {
-                    out.external_mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NatColumn::ExternalPortRange => {
-                    out.external_port_range = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_port_range = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NatColumn::GatewayPort => {
-                    out.gateway_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.gateway_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NatColumn::LogicalIp => {
-                    out.logical_ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NatColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                NatColumn::Match => out.match_ = typed::decode_column(Self::NAME, name, datum, ty)?,
-                NatColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                NatColumn::Match => out.match_ = rt::decode_column(Self::NAME, name, datum, ty)?,
+                NatColumn::Options => out.options = rt::decode_column(Self::NAME, name, datum, ty)?,
                 NatColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                NatColumn::Type => out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?,
+                NatColumn::Type => out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -7839,30 +7766,22 @@ impl Table for Nat {
             };
             let ty = column.column_type();
             match column {
-                NatColumn::AllowedExtIps => typed::apply_column_diff(
-                    &mut self.allowed_ext_ips,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
-                NatColumn::ExemptedExtIps => typed::apply_column_diff(
-                    &mut self.exempted_ext_ips,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                NatColumn::AllowedExtIps => {
+                    rt::apply_column_diff(&mut self.allowed_ext_ips, Self::NAME, name, datum, ty)?
+                }
+                NatColumn::ExemptedExtIps => {
+                    rt::apply_column_diff(&mut self.exempted_ext_ips, Self::NAME, name, datum, ty)?
+                }
                 NatColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 NatColumn::ExternalIp => {
-                    typed::apply_column_diff(&mut self.external_ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ip, Self::NAME, name, datum, ty)?
                 }
                 NatColumn::ExternalMac => {
-                    typed::apply_column_diff(&mut self.external_mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_mac, Self::NAME, name, datum, ty)?
                 }
-                NatColumn::ExternalPortRange => typed::apply_column_diff(
+                NatColumn::ExternalPortRange => rt::apply_column_diff(
                     &mut self.external_port_range,
                     Self::NAME,
                     name,
@@ -7870,25 +7789,25 @@ impl Table for Nat {
                     ty,
                 )?,
                 NatColumn::GatewayPort => {
-                    typed::apply_column_diff(&mut self.gateway_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.gateway_port, Self::NAME, name, datum, ty)?
                 }
                 NatColumn::LogicalIp => {
-                    typed::apply_column_diff(&mut self.logical_ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_ip, Self::NAME, name, datum, ty)?
                 }
                 NatColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 NatColumn::Match => {
-                    typed::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
                 }
                 NatColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 NatColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
                 NatColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -7939,9 +7858,9 @@ impl Table for Nat {
 
 impl<'de> Deserialize<'de> for Nat {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -8030,7 +7949,7 @@ impl NbGlobalColumn {
 }
 
 static NB_GLOBAL_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<NbGlobalColumn>(NbGlobal::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<NbGlobalColumn>(NbGlobal::schema()));
 
 impl Column for NbGlobalColumn {
     const TABLE: &'static str = "NB_Global";
@@ -8098,7 +8017,7 @@ impl Table for NbGlobal {
     type Column = NbGlobalColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -8129,39 +8048,37 @@ impl Table for NbGlobal {
             let ty = column.column_type();
             match column {
                 NbGlobalColumn::Connections => {
-                    out.connections = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.connections = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::HvCfg => {
-                    out.hv_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.hv_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::HvCfgTimestamp => {
-                    out.hv_cfg_timestamp = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.hv_cfg_timestamp = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::Ipsec => {
-                    out.ipsec = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ipsec = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                NbGlobalColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                NbGlobalColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
                 NbGlobalColumn::NbCfg => {
-                    out.nb_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::NbCfgTimestamp => {
-                    out.nb_cfg_timestamp = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_cfg_timestamp = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::SbCfg => {
-                    out.sb_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.sb_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::SbCfgTimestamp => {
-                    out.sb_cfg_timestamp = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.sb_cfg_timestamp = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                NbGlobalColumn::Ssl => out.ssl = typed::decode_column(Self::NAME, name, datum, ty)?,
+                NbGlobalColumn::Ssl => out.ssl = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -8234,52 +8151,40 @@ impl Table for NbGlobal {
             let ty = column.column_type();
             match column {
                 NbGlobalColumn::Connections => {
-                    typed::apply_column_diff(&mut self.connections, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.connections, Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::HvCfg => {
-                    typed::apply_column_diff(&mut self.hv_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.hv_cfg, Self::NAME, name, datum, ty)?
                 }
-                NbGlobalColumn::HvCfgTimestamp => typed::apply_column_diff(
-                    &mut self.hv_cfg_timestamp,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                NbGlobalColumn::HvCfgTimestamp => {
+                    rt::apply_column_diff(&mut self.hv_cfg_timestamp, Self::NAME, name, datum, ty)?
+                }
                 NbGlobalColumn::Ipsec => {
-                    typed::apply_column_diff(&mut self.ipsec, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ipsec, Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::NbCfg => {
-                    typed::apply_column_diff(&mut self.nb_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_cfg, Self::NAME, name, datum, ty)?
                 }
-                NbGlobalColumn::NbCfgTimestamp => typed::apply_column_diff(
-                    &mut self.nb_cfg_timestamp,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                NbGlobalColumn::NbCfgTimestamp => {
+                    rt::apply_column_diff(&mut self.nb_cfg_timestamp, Self::NAME, name, datum, ty)?
+                }
                 NbGlobalColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 NbGlobalColumn::SbCfg => {
-                    typed::apply_column_diff(&mut self.sb_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.sb_cfg, Self::NAME, name, datum, ty)?
                 }
-                NbGlobalColumn::SbCfgTimestamp => typed::apply_column_diff(
-                    &mut self.sb_cfg_timestamp,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                NbGlobalColumn::SbCfgTimestamp => {
+                    rt::apply_column_diff(&mut self.sb_cfg_timestamp, Self::NAME, name, datum, ty)?
+                }
                 NbGlobalColumn::Ssl => {
-                    typed::apply_column_diff(&mut self.ssl, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8323,9 +8228,9 @@ impl Table for NbGlobal {
 
 impl<'de> Deserialize<'de> for NbGlobal {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -8385,9 +8290,8 @@ impl NetworkFunctionColumn {
     }
 }
 
-static NETWORK_FUNCTION_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<NetworkFunctionColumn>(NetworkFunction::schema())
-});
+static NETWORK_FUNCTION_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
+    LazyLock::new(|| rt::embedded_column_types::<NetworkFunctionColumn>(NetworkFunction::schema()));
 
 impl Column for NetworkFunctionColumn {
     const TABLE: &'static str = "Network_Function";
@@ -8437,7 +8341,7 @@ impl Table for NetworkFunction {
     type Column = NetworkFunctionColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -8468,22 +8372,22 @@ impl Table for NetworkFunction {
             let ty = column.column_type();
             match column {
                 NetworkFunctionColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::HealthCheck => {
-                    out.health_check = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.health_check = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::Id => {
-                    out.id = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.id = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::Inport => {
-                    out.inport = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.inport = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::Outport => {
-                    out.outport = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.outport = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8533,22 +8437,22 @@ impl Table for NetworkFunction {
             let ty = column.column_type();
             match column {
                 NetworkFunctionColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::HealthCheck => {
-                    typed::apply_column_diff(&mut self.health_check, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.health_check, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::Id => {
-                    typed::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::Inport => {
-                    typed::apply_column_diff(&mut self.inport, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.inport, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionColumn::Outport => {
-                    typed::apply_column_diff(&mut self.outport, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.outport, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8584,9 +8488,9 @@ impl Table for NetworkFunction {
 
 impl<'de> Deserialize<'de> for NetworkFunction {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -8653,7 +8557,7 @@ impl NetworkFunctionGroupColumn {
 
 static NETWORK_FUNCTION_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
     LazyLock::new(|| {
-        typed::embedded_column_types::<NetworkFunctionGroupColumn>(NetworkFunctionGroup::schema())
+        rt::embedded_column_types::<NetworkFunctionGroupColumn>(NetworkFunctionGroup::schema())
     });
 
 impl Column for NetworkFunctionGroupColumn {
@@ -8707,7 +8611,7 @@ impl Table for NetworkFunctionGroup {
     type Column = NetworkFunctionGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -8738,25 +8642,25 @@ impl Table for NetworkFunctionGroup {
             let ty = column.column_type();
             match column {
                 NetworkFunctionGroupColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::Fallback => {
-                    out.fallback = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.fallback = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::Id => {
-                    out.id = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.id = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::Mode => {
-                    out.mode = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mode = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::NetworkFunction => {
-                    out.network_function = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.network_function = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::NetworkFunctionActive => {
-                    out.network_function_active = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.network_function_active = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8815,28 +8719,24 @@ impl Table for NetworkFunctionGroup {
             let ty = column.column_type();
             match column {
                 NetworkFunctionGroupColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::Fallback => {
-                    typed::apply_column_diff(&mut self.fallback, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.fallback, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::Id => {
-                    typed::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::Mode => {
-                    typed::apply_column_diff(&mut self.mode, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mode, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionGroupColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
-                NetworkFunctionGroupColumn::NetworkFunction => typed::apply_column_diff(
-                    &mut self.network_function,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
-                NetworkFunctionGroupColumn::NetworkFunctionActive => typed::apply_column_diff(
+                NetworkFunctionGroupColumn::NetworkFunction => {
+                    rt::apply_column_diff(&mut self.network_function, Self::NAME, name, datum, ty)?
+                }
+                NetworkFunctionGroupColumn::NetworkFunctionActive => rt::apply_column_diff(
                     &mut self.network_function_active,
                     Self::NAME,
                     name,
@@ -8882,9 +8782,9 @@ impl Table for NetworkFunctionGroup {
 
 impl<'de> Deserialize<'de> for NetworkFunctionGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -8930,7 +8830,7 @@ impl NetworkFunctionHealthCheckColumn {
 
 static NETWORK_FUNCTION_HEALTH_CHECK_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
     LazyLock::new(|| {
-        typed::embedded_column_types::<NetworkFunctionHealthCheckColumn>(
+        rt::embedded_column_types::<NetworkFunctionHealthCheckColumn>(
             NetworkFunctionHealthCheck::schema(),
         )
     });
@@ -8974,7 +8874,7 @@ impl Table for NetworkFunctionHealthCheck {
     type Column = NetworkFunctionHealthCheckColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -9005,13 +8905,13 @@ impl Table for NetworkFunctionHealthCheck {
             let ty = column.column_type();
             match column {
                 NetworkFunctionHealthCheckColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionHealthCheckColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionHealthCheckColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9049,13 +8949,13 @@ impl Table for NetworkFunctionHealthCheck {
             let ty = column.column_type();
             match column {
                 NetworkFunctionHealthCheckColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionHealthCheckColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 NetworkFunctionHealthCheckColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9084,9 +8984,9 @@ impl Table for NetworkFunctionHealthCheck {
 
 impl<'de> Deserialize<'de> for NetworkFunctionHealthCheck {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -9135,7 +9035,7 @@ impl PortGroupColumn {
 }
 
 static PORT_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<PortGroupColumn>(PortGroup::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<PortGroupColumn>(PortGroup::schema()));
 
 impl Column for PortGroupColumn {
     const TABLE: &'static str = "Port_Group";
@@ -9179,7 +9079,7 @@ impl Table for PortGroup {
     type Column = PortGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -9209,17 +9109,13 @@ impl Table for PortGroup {
             };
             let ty = column.column_type();
             match column {
-                PortGroupColumn::Acls => {
-                    out.acls = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                PortGroupColumn::Acls => out.acls = rt::decode_column(Self::NAME, name, datum, ty)?,
                 PortGroupColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                PortGroupColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                PortGroupColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
                 PortGroupColumn::Ports => {
-                    out.ports = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ports = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9261,16 +9157,16 @@ impl Table for PortGroup {
             let ty = column.column_type();
             match column {
                 PortGroupColumn::Acls => {
-                    typed::apply_column_diff(&mut self.acls, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.acls, Self::NAME, name, datum, ty)?
                 }
                 PortGroupColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 PortGroupColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 PortGroupColumn::Ports => {
-                    typed::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9296,9 +9192,9 @@ impl Table for PortGroup {
 
 impl<'de> Deserialize<'de> for PortGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -9356,7 +9252,7 @@ impl QoSColumn {
 }
 
 static QOS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<QoSColumn>(QoS::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<QoSColumn>(QoS::schema()));
 
 impl Column for QoSColumn {
     const TABLE: &'static str = "QoS";
@@ -9406,7 +9302,7 @@ impl Table for QoS {
     type Column = QoSColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -9436,21 +9332,19 @@ impl Table for QoS {
             };
             let ty = column.column_type();
             match column {
-                QoSColumn::Action => {
-                    out.action = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                QoSColumn::Action => out.action = rt::decode_column(Self::NAME, name, datum, ty)?,
                 QoSColumn::Bandwidth => {
-                    out.bandwidth = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.bandwidth = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 QoSColumn::Direction => {
-                    out.direction = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.direction = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 QoSColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                QoSColumn::Match => out.match_ = typed::decode_column(Self::NAME, name, datum, ty)?,
+                QoSColumn::Match => out.match_ = rt::decode_column(Self::NAME, name, datum, ty)?,
                 QoSColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9500,22 +9394,22 @@ impl Table for QoS {
             let ty = column.column_type();
             match column {
                 QoSColumn::Action => {
-                    typed::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
                 }
                 QoSColumn::Bandwidth => {
-                    typed::apply_column_diff(&mut self.bandwidth, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.bandwidth, Self::NAME, name, datum, ty)?
                 }
                 QoSColumn::Direction => {
-                    typed::apply_column_diff(&mut self.direction, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.direction, Self::NAME, name, datum, ty)?
                 }
                 QoSColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 QoSColumn::Match => {
-                    typed::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
                 }
                 QoSColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9547,9 +9441,9 @@ impl Table for QoS {
 
 impl<'de> Deserialize<'de> for QoS {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -9618,7 +9512,7 @@ impl SslColumn {
 }
 
 static SSL_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<SslColumn>(Ssl::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<SslColumn>(Ssl::schema()));
 
 impl Column for SslColumn {
     const TABLE: &'static str = "SSL";
@@ -9674,7 +9568,7 @@ impl Table for Ssl {
     type Column = SslColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -9705,28 +9599,26 @@ impl Table for Ssl {
             let ty = column.column_type();
             match column {
                 SslColumn::BootstrapCaCert => {
-                    out.bootstrap_ca_cert = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.bootstrap_ca_cert = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                SslColumn::CaCert => {
-                    out.ca_cert = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                SslColumn::CaCert => out.ca_cert = rt::decode_column(Self::NAME, name, datum, ty)?,
                 SslColumn::Certificate => {
-                    out.certificate = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.certificate = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::PrivateKey => {
-                    out.private_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.private_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphers => {
-                    out.ssl_ciphers = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_ciphers = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphersuites => {
-                    out.ssl_ciphersuites = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_ciphersuites = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslProtocols => {
-                    out.ssl_protocols = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_protocols = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9783,37 +9675,29 @@ impl Table for Ssl {
             };
             let ty = column.column_type();
             match column {
-                SslColumn::BootstrapCaCert => typed::apply_column_diff(
-                    &mut self.bootstrap_ca_cert,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                SslColumn::BootstrapCaCert => {
+                    rt::apply_column_diff(&mut self.bootstrap_ca_cert, Self::NAME, name, datum, ty)?
+                }
                 SslColumn::CaCert => {
-                    typed::apply_column_diff(&mut self.ca_cert, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ca_cert, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::Certificate => {
-                    typed::apply_column_diff(&mut self.certificate, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.certificate, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::PrivateKey => {
-                    typed::apply_column_diff(&mut self.private_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.private_key, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphers => {
-                    typed::apply_column_diff(&mut self.ssl_ciphers, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl_ciphers, Self::NAME, name, datum, ty)?
                 }
-                SslColumn::SslCiphersuites => typed::apply_column_diff(
-                    &mut self.ssl_ciphersuites,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                SslColumn::SslCiphersuites => {
+                    rt::apply_column_diff(&mut self.ssl_ciphersuites, Self::NAME, name, datum, ty)?
+                }
                 SslColumn::SslProtocols => {
-                    typed::apply_column_diff(&mut self.ssl_protocols, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl_protocols, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9855,9 +9739,9 @@ impl Table for Ssl {
 
 impl<'de> Deserialize<'de> for Ssl {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -9897,7 +9781,7 @@ impl SampleColumn {
 }
 
 static SAMPLE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<SampleColumn>(Sample::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<SampleColumn>(Sample::schema()));
 
 impl Column for SampleColumn {
     const TABLE: &'static str = "Sample";
@@ -9932,7 +9816,7 @@ impl Table for Sample {
     type Column = SampleColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -9963,10 +9847,10 @@ impl Table for Sample {
             let ty = column.column_type();
             match column {
                 SampleColumn::Collectors => {
-                    out.collectors = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.collectors = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SampleColumn::Metadata => {
-                    out.metadata = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.metadata = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -10000,10 +9884,10 @@ impl Table for Sample {
             let ty = column.column_type();
             match column {
                 SampleColumn::Collectors => {
-                    typed::apply_column_diff(&mut self.collectors, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.collectors, Self::NAME, name, datum, ty)?
                 }
                 SampleColumn::Metadata => {
-                    typed::apply_column_diff(&mut self.metadata, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.metadata, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -10029,9 +9913,9 @@ impl Table for Sample {
 
 impl<'de> Deserialize<'de> for Sample {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -10085,9 +9969,8 @@ impl SampleCollectorColumn {
     }
 }
 
-static SAMPLE_COLLECTOR_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<SampleCollectorColumn>(SampleCollector::schema())
-});
+static SAMPLE_COLLECTOR_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
+    LazyLock::new(|| rt::embedded_column_types::<SampleCollectorColumn>(SampleCollector::schema()));
 
 impl Column for SampleCollectorColumn {
     const TABLE: &'static str = "Sample_Collector";
@@ -10134,7 +10017,7 @@ impl Table for SampleCollector {
     type Column = SampleCollectorColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -10165,19 +10048,19 @@ impl Table for SampleCollector {
             let ty = column.column_type();
             match column {
                 SampleCollectorColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SampleCollectorColumn::Id => {
-                    out.id = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.id = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SampleCollectorColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SampleCollectorColumn::Probability => {
-                    out.probability = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.probability = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SampleCollectorColumn::SetId => {
-                    out.set_id = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.set_id = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -10223,19 +10106,19 @@ impl Table for SampleCollector {
             let ty = column.column_type();
             match column {
                 SampleCollectorColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 SampleCollectorColumn::Id => {
-                    typed::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
                 }
                 SampleCollectorColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 SampleCollectorColumn::Probability => {
-                    typed::apply_column_diff(&mut self.probability, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.probability, Self::NAME, name, datum, ty)?
                 }
                 SampleCollectorColumn::SetId => {
-                    typed::apply_column_diff(&mut self.set_id, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.set_id, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -10268,9 +10151,9 @@ impl Table for SampleCollector {
 
 impl<'de> Deserialize<'de> for SampleCollector {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -10315,7 +10198,7 @@ impl SamplingAppColumn {
 }
 
 static SAMPLING_APP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<SamplingAppColumn>(SamplingApp::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<SamplingAppColumn>(SamplingApp::schema()));
 
 impl Column for SamplingAppColumn {
     const TABLE: &'static str = "Sampling_App";
@@ -10356,7 +10239,7 @@ impl Table for SamplingApp {
     type Column = SamplingAppColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -10387,13 +10270,11 @@ impl Table for SamplingApp {
             let ty = column.column_type();
             match column {
                 SamplingAppColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                SamplingAppColumn::Id => {
-                    out.id = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                SamplingAppColumn::Id => out.id = rt::decode_column(Self::NAME, name, datum, ty)?,
                 SamplingAppColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -10431,13 +10312,13 @@ impl Table for SamplingApp {
             let ty = column.column_type();
             match column {
                 SamplingAppColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 SamplingAppColumn::Id => {
-                    typed::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
                 }
                 SamplingAppColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -10462,9 +10343,9 @@ impl Table for SamplingApp {
 
 impl<'de> Deserialize<'de> for SamplingApp {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -10513,7 +10394,7 @@ impl StaticMacBindingColumn {
 }
 
 static STATIC_MAC_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<StaticMacBindingColumn>(StaticMacBinding::schema())
+    rt::embedded_column_types::<StaticMacBindingColumn>(StaticMacBinding::schema())
 });
 
 impl Column for StaticMacBindingColumn {
@@ -10558,7 +10439,7 @@ impl Table for StaticMacBinding {
     type Column = StaticMacBindingColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -10589,16 +10470,16 @@ impl Table for StaticMacBinding {
             let ty = column.column_type();
             match column {
                 StaticMacBindingColumn::Ip => {
-                    out.ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::Mac => {
-                    out.mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::OverrideDynamicMac => {
-                    out.override_dynamic_mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.override_dynamic_mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -10640,15 +10521,15 @@ impl Table for StaticMacBinding {
             let ty = column.column_type();
             match column {
                 StaticMacBindingColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
-                StaticMacBindingColumn::OverrideDynamicMac => typed::apply_column_diff(
+                StaticMacBindingColumn::OverrideDynamicMac => rt::apply_column_diff(
                     &mut self.override_dynamic_mac,
                     Self::NAME,
                     name,
@@ -10683,9 +10564,9 @@ impl Table for StaticMacBinding {
 
 impl<'de> Deserialize<'de> for StaticMacBinding {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 

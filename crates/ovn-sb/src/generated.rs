@@ -7,9 +7,10 @@ use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::skew::{PinnedSchema, Release, SchemaHistory};
+use ovsdb_proto::typed::rt::{self, ColumnSeed};
 use ovsdb_proto::typed::{
-    self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    SortedMap, StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
+    self, Column, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref, SortedMap,
+    StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -45,7 +46,7 @@ pub static PINNED: &[PinnedSchema] = &[
     PinnedSchema::new(releases::V26_03_2, "21.8.0", SCHEMA_7),
 ];
 
-static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| typed::embedded_history(PINNED));
+static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| rt::embedded_history(PINNED));
 
 /// The pinned releases merged: the model, the first release of each table and column,
 /// and which release a server's schema belongs to (see [`ovsdb_proto::skew`]).
@@ -240,7 +241,7 @@ impl AclIdColumn {
 }
 
 static ACL_ID_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<AclIdColumn>(AclId::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<AclIdColumn>(AclId::schema()));
 
 impl Column for AclIdColumn {
     const TABLE: &'static str = "ACL_ID";
@@ -273,7 +274,7 @@ impl Table for AclId {
     type Column = AclIdColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -303,7 +304,7 @@ impl Table for AclId {
             };
             let ty = column.column_type();
             match column {
-                AclIdColumn::Id => out.id = typed::decode_column(Self::NAME, name, datum, ty)?,
+                AclIdColumn::Id => out.id = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -332,7 +333,7 @@ impl Table for AclId {
             let ty = column.column_type();
             match column {
                 AclIdColumn::Id => {
-                    typed::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.id, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -353,9 +354,9 @@ impl Table for AclId {
 
 impl<'de> Deserialize<'de> for AclId {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -394,7 +395,7 @@ impl AddressSetColumn {
 }
 
 static ADDRESS_SET_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<AddressSetColumn>(AddressSet::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<AddressSetColumn>(AddressSet::schema()));
 
 impl Column for AddressSetColumn {
     const TABLE: &'static str = "Address_Set";
@@ -429,7 +430,7 @@ impl Table for AddressSet {
     type Column = AddressSetColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -460,10 +461,10 @@ impl Table for AddressSet {
             let ty = column.column_type();
             match column {
                 AddressSetColumn::Addresses => {
-                    out.addresses = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.addresses = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AddressSetColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -497,10 +498,10 @@ impl Table for AddressSet {
             let ty = column.column_type();
             match column {
                 AddressSetColumn::Addresses => {
-                    typed::apply_column_diff(&mut self.addresses, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.addresses, Self::NAME, name, datum, ty)?
                 }
                 AddressSetColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -524,9 +525,9 @@ impl Table for AddressSet {
 
 impl<'de> Deserialize<'de> for AddressSet {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -582,7 +583,7 @@ impl AdvertisedMacBindingColumn {
 
 static ADVERTISED_MAC_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
     LazyLock::new(|| {
-        typed::embedded_column_types::<AdvertisedMacBindingColumn>(AdvertisedMacBinding::schema())
+        rt::embedded_column_types::<AdvertisedMacBindingColumn>(AdvertisedMacBinding::schema())
     });
 
 impl Column for AdvertisedMacBindingColumn {
@@ -630,7 +631,7 @@ impl Table for AdvertisedMacBinding {
     type Column = AdvertisedMacBindingColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -661,19 +662,19 @@ impl Table for AdvertisedMacBinding {
             let ty = column.column_type();
             match column {
                 AdvertisedMacBindingColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AdvertisedMacBindingColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AdvertisedMacBindingColumn::Ip => {
-                    out.ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AdvertisedMacBindingColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AdvertisedMacBindingColumn::Mac => {
-                    out.mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -719,19 +720,19 @@ impl Table for AdvertisedMacBinding {
             let ty = column.column_type();
             match column {
                 AdvertisedMacBindingColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 AdvertisedMacBindingColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 AdvertisedMacBindingColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
                 AdvertisedMacBindingColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 AdvertisedMacBindingColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -766,9 +767,9 @@ impl Table for AdvertisedMacBinding {
 
 impl<'de> Deserialize<'de> for AdvertisedMacBinding {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -822,9 +823,8 @@ impl AdvertisedRouteColumn {
     }
 }
 
-static ADVERTISED_ROUTE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<AdvertisedRouteColumn>(AdvertisedRoute::schema())
-});
+static ADVERTISED_ROUTE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
+    LazyLock::new(|| rt::embedded_column_types::<AdvertisedRouteColumn>(AdvertisedRoute::schema()));
 
 impl Column for AdvertisedRouteColumn {
     const TABLE: &'static str = "Advertised_Route";
@@ -871,7 +871,7 @@ impl Table for AdvertisedRoute {
     type Column = AdvertisedRouteColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -902,19 +902,19 @@ impl Table for AdvertisedRoute {
             let ty = column.column_type();
             match column {
                 AdvertisedRouteColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AdvertisedRouteColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AdvertisedRouteColumn::IpPrefix => {
-                    out.ip_prefix = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip_prefix = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AdvertisedRouteColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AdvertisedRouteColumn::TrackedPort => {
-                    out.tracked_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tracked_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -960,19 +960,19 @@ impl Table for AdvertisedRoute {
             let ty = column.column_type();
             match column {
                 AdvertisedRouteColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 AdvertisedRouteColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 AdvertisedRouteColumn::IpPrefix => {
-                    typed::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
                 }
                 AdvertisedRouteColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 AdvertisedRouteColumn::TrackedPort => {
-                    typed::apply_column_diff(&mut self.tracked_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tracked_port, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1007,9 +1007,9 @@ impl Table for AdvertisedRoute {
 
 impl<'de> Deserialize<'de> for AdvertisedRoute {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1093,7 +1093,7 @@ impl BfdColumn {
 }
 
 static BFD_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<BfdColumn>(Bfd::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<BfdColumn>(Bfd::schema()));
 
 impl Column for BfdColumn {
     const TABLE: &'static str = "BFD";
@@ -1158,7 +1158,7 @@ impl Table for Bfd {
     type Column = BfdColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1189,30 +1189,26 @@ impl Table for Bfd {
             let ty = column.column_type();
             match column {
                 BfdColumn::ChassisName => {
-                    out.chassis_name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis_name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::DetectMult => {
-                    out.detect_mult = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.detect_mult = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                BfdColumn::Disc => out.disc = typed::decode_column(Self::NAME, name, datum, ty)?,
-                BfdColumn::DstIp => out.dst_ip = typed::decode_column(Self::NAME, name, datum, ty)?,
+                BfdColumn::Disc => out.disc = rt::decode_column(Self::NAME, name, datum, ty)?,
+                BfdColumn::DstIp => out.dst_ip = rt::decode_column(Self::NAME, name, datum, ty)?,
                 BfdColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                BfdColumn::MinRx => out.min_rx = typed::decode_column(Self::NAME, name, datum, ty)?,
-                BfdColumn::MinTx => out.min_tx = typed::decode_column(Self::NAME, name, datum, ty)?,
-                BfdColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                BfdColumn::MinRx => out.min_rx = rt::decode_column(Self::NAME, name, datum, ty)?,
+                BfdColumn::MinTx => out.min_tx = rt::decode_column(Self::NAME, name, datum, ty)?,
+                BfdColumn::Options => out.options = rt::decode_column(Self::NAME, name, datum, ty)?,
                 BfdColumn::SrcPort => {
-                    out.src_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.src_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                BfdColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                BfdColumn::Status => out.status = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -1281,37 +1277,37 @@ impl Table for Bfd {
             let ty = column.column_type();
             match column {
                 BfdColumn::ChassisName => {
-                    typed::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::DetectMult => {
-                    typed::apply_column_diff(&mut self.detect_mult, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.detect_mult, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::Disc => {
-                    typed::apply_column_diff(&mut self.disc, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.disc, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::DstIp => {
-                    typed::apply_column_diff(&mut self.dst_ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.dst_ip, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::MinRx => {
-                    typed::apply_column_diff(&mut self.min_rx, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.min_rx, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::MinTx => {
-                    typed::apply_column_diff(&mut self.min_tx, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.min_tx, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::SrcPort => {
-                    typed::apply_column_diff(&mut self.src_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.src_port, Self::NAME, name, datum, ty)?
                 }
                 BfdColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1350,9 +1346,9 @@ impl Table for Bfd {
 
 impl<'de> Deserialize<'de> for Bfd {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1437,7 +1433,7 @@ impl ChassisColumn {
 }
 
 static CHASSIS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<ChassisColumn>(Chassis::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<ChassisColumn>(Chassis::schema()));
 
 impl Column for ChassisColumn {
     const TABLE: &'static str = "Chassis";
@@ -1493,7 +1489,7 @@ impl Table for Chassis {
     type Column = ChassisColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1524,28 +1520,26 @@ impl Table for Chassis {
             let ty = column.column_type();
             match column {
                 ChassisColumn::Encaps => {
-                    out.encaps = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.encaps = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::Hostname => {
-                    out.hostname = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.hostname = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                ChassisColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                ChassisColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
                 ChassisColumn::NbCfg => {
-                    out.nb_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::OtherConfig => {
-                    out.other_config = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.other_config = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::TransportZones => {
-                    out.transport_zones = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.transport_zones = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::VtepLogicalSwitches => {
-                    out.vtep_logical_switches = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.vtep_logical_switches = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1606,31 +1600,27 @@ impl Table for Chassis {
             let ty = column.column_type();
             match column {
                 ChassisColumn::Encaps => {
-                    typed::apply_column_diff(&mut self.encaps, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.encaps, Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::Hostname => {
-                    typed::apply_column_diff(&mut self.hostname, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.hostname, Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::NbCfg => {
-                    typed::apply_column_diff(&mut self.nb_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_cfg, Self::NAME, name, datum, ty)?
                 }
                 ChassisColumn::OtherConfig => {
-                    typed::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
                 }
-                ChassisColumn::TransportZones => typed::apply_column_diff(
-                    &mut self.transport_zones,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
-                ChassisColumn::VtepLogicalSwitches => typed::apply_column_diff(
+                ChassisColumn::TransportZones => {
+                    rt::apply_column_diff(&mut self.transport_zones, Self::NAME, name, datum, ty)?
+                }
+                ChassisColumn::VtepLogicalSwitches => rt::apply_column_diff(
                     &mut self.vtep_logical_switches,
                     Self::NAME,
                     name,
@@ -1673,9 +1663,9 @@ impl Table for Chassis {
 
 impl<'de> Deserialize<'de> for Chassis {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1729,9 +1719,7 @@ impl ChassisPrivateColumn {
 }
 
 static CHASSIS_PRIVATE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<ChassisPrivateColumn>(ChassisPrivate::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<ChassisPrivateColumn>(ChassisPrivate::schema()));
 
 impl Column for ChassisPrivateColumn {
     const TABLE: &'static str = "Chassis_Private";
@@ -1778,7 +1766,7 @@ impl Table for ChassisPrivate {
     type Column = ChassisPrivateColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -1809,19 +1797,19 @@ impl Table for ChassisPrivate {
             let ty = column.column_type();
             match column {
                 ChassisPrivateColumn::Chassis => {
-                    out.chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisPrivateColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisPrivateColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisPrivateColumn::NbCfg => {
-                    out.nb_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisPrivateColumn::NbCfgTimestamp => {
-                    out.nb_cfg_timestamp = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_cfg_timestamp = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -1867,24 +1855,20 @@ impl Table for ChassisPrivate {
             let ty = column.column_type();
             match column {
                 ChassisPrivateColumn::Chassis => {
-                    typed::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
                 }
                 ChassisPrivateColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 ChassisPrivateColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 ChassisPrivateColumn::NbCfg => {
-                    typed::apply_column_diff(&mut self.nb_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_cfg, Self::NAME, name, datum, ty)?
                 }
-                ChassisPrivateColumn::NbCfgTimestamp => typed::apply_column_diff(
-                    &mut self.nb_cfg_timestamp,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                ChassisPrivateColumn::NbCfgTimestamp => {
+                    rt::apply_column_diff(&mut self.nb_cfg_timestamp, Self::NAME, name, datum, ty)?
+                }
             }
         }
         Ok(())
@@ -1918,9 +1902,9 @@ impl Table for ChassisPrivate {
 
 impl<'de> Deserialize<'de> for ChassisPrivate {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -1960,7 +1944,7 @@ impl ChassisTemplateVarColumn {
 
 static CHASSIS_TEMPLATE_VAR_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
     LazyLock::new(|| {
-        typed::embedded_column_types::<ChassisTemplateVarColumn>(ChassisTemplateVar::schema())
+        rt::embedded_column_types::<ChassisTemplateVarColumn>(ChassisTemplateVar::schema())
     });
 
 impl Column for ChassisTemplateVarColumn {
@@ -1999,7 +1983,7 @@ impl Table for ChassisTemplateVar {
     type Column = ChassisTemplateVarColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2030,10 +2014,10 @@ impl Table for ChassisTemplateVar {
             let ty = column.column_type();
             match column {
                 ChassisTemplateVarColumn::Chassis => {
-                    out.chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ChassisTemplateVarColumn::Variables => {
-                    out.variables = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.variables = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2067,10 +2051,10 @@ impl Table for ChassisTemplateVar {
             let ty = column.column_type();
             match column {
                 ChassisTemplateVarColumn::Chassis => {
-                    typed::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
                 }
                 ChassisTemplateVarColumn::Variables => {
-                    typed::apply_column_diff(&mut self.variables, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.variables, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2096,9 +2080,9 @@ impl Table for ChassisTemplateVar {
 
 impl<'de> Deserialize<'de> for ChassisTemplateVar {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2172,7 +2156,7 @@ impl ConnectionColumn {
 }
 
 static CONNECTION_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<ConnectionColumn>(Connection::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<ConnectionColumn>(Connection::schema()));
 
 impl Column for ConnectionColumn {
     const TABLE: &'static str = "Connection";
@@ -2231,7 +2215,7 @@ impl Table for Connection {
     type Column = ConnectionColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2262,31 +2246,31 @@ impl Table for Connection {
             let ty = column.column_type();
             match column {
                 ConnectionColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::InactivityProbe => {
-                    out.inactivity_probe = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.inactivity_probe = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::IsConnected => {
-                    out.is_connected = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.is_connected = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::MaxBackoff => {
-                    out.max_backoff = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.max_backoff = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::OtherConfig => {
-                    out.other_config = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.other_config = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::ReadOnly => {
-                    out.read_only = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.read_only = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Role => {
-                    out.role = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.role = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.status = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Target => {
-                    out.target = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.target = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2348,35 +2332,31 @@ impl Table for Connection {
             let ty = column.column_type();
             match column {
                 ConnectionColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
-                ConnectionColumn::InactivityProbe => typed::apply_column_diff(
-                    &mut self.inactivity_probe,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                ConnectionColumn::InactivityProbe => {
+                    rt::apply_column_diff(&mut self.inactivity_probe, Self::NAME, name, datum, ty)?
+                }
                 ConnectionColumn::IsConnected => {
-                    typed::apply_column_diff(&mut self.is_connected, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.is_connected, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::MaxBackoff => {
-                    typed::apply_column_diff(&mut self.max_backoff, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.max_backoff, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::OtherConfig => {
-                    typed::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.other_config, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::ReadOnly => {
-                    typed::apply_column_diff(&mut self.read_only, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.read_only, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Role => {
-                    typed::apply_column_diff(&mut self.role, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.role, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
                 ConnectionColumn::Target => {
-                    typed::apply_column_diff(&mut self.target, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.target, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2421,9 +2401,9 @@ impl Table for Connection {
 
 impl<'de> Deserialize<'de> for Connection {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2470,9 +2450,8 @@ impl ControllerEventColumn {
     }
 }
 
-static CONTROLLER_EVENT_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<ControllerEventColumn>(ControllerEvent::schema())
-});
+static CONTROLLER_EVENT_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
+    LazyLock::new(|| rt::embedded_column_types::<ControllerEventColumn>(ControllerEvent::schema()));
 
 impl Column for ControllerEventColumn {
     const TABLE: &'static str = "Controller_Event";
@@ -2516,7 +2495,7 @@ impl Table for ControllerEvent {
     type Column = ControllerEventColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2547,16 +2526,16 @@ impl Table for ControllerEvent {
             let ty = column.column_type();
             match column {
                 ControllerEventColumn::Chassis => {
-                    out.chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ControllerEventColumn::EventInfo => {
-                    out.event_info = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.event_info = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ControllerEventColumn::EventType => {
-                    out.event_type = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.event_type = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ControllerEventColumn::SeqNum => {
-                    out.seq_num = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.seq_num = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2598,16 +2577,16 @@ impl Table for ControllerEvent {
             let ty = column.column_type();
             match column {
                 ControllerEventColumn::Chassis => {
-                    typed::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
                 }
                 ControllerEventColumn::EventInfo => {
-                    typed::apply_column_diff(&mut self.event_info, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.event_info, Self::NAME, name, datum, ty)?
                 }
                 ControllerEventColumn::EventType => {
-                    typed::apply_column_diff(&mut self.event_type, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.event_type, Self::NAME, name, datum, ty)?
                 }
                 ControllerEventColumn::SeqNum => {
-                    typed::apply_column_diff(&mut self.seq_num, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.seq_num, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2639,9 +2618,9 @@ impl Table for ControllerEvent {
 
 impl<'de> Deserialize<'de> for ControllerEvent {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2684,7 +2663,7 @@ impl DhcpOptionsColumn {
 }
 
 static DHCP_OPTIONS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<DhcpOptionsColumn>(DhcpOptions::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<DhcpOptionsColumn>(DhcpOptions::schema()));
 
 impl Column for DhcpOptionsColumn {
     const TABLE: &'static str = "DHCP_Options";
@@ -2725,7 +2704,7 @@ impl Table for DhcpOptions {
     type Column = DhcpOptionsColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2756,13 +2735,13 @@ impl Table for DhcpOptions {
             let ty = column.column_type();
             match column {
                 DhcpOptionsColumn::Code => {
-                    out.code = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.code = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DhcpOptionsColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DhcpOptionsColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2800,13 +2779,13 @@ impl Table for DhcpOptions {
             let ty = column.column_type();
             match column {
                 DhcpOptionsColumn::Code => {
-                    typed::apply_column_diff(&mut self.code, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.code, Self::NAME, name, datum, ty)?
                 }
                 DhcpOptionsColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 DhcpOptionsColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2829,9 +2808,9 @@ impl Table for DhcpOptions {
 
 impl<'de> Deserialize<'de> for DhcpOptions {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -2874,7 +2853,7 @@ impl DHCPv6OptionsColumn {
 }
 
 static DHCPV6_OPTIONS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<DHCPv6OptionsColumn>(DHCPv6Options::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<DHCPv6OptionsColumn>(DHCPv6Options::schema()));
 
 impl Column for DHCPv6OptionsColumn {
     const TABLE: &'static str = "DHCPv6_Options";
@@ -2915,7 +2894,7 @@ impl Table for DHCPv6Options {
     type Column = DHCPv6OptionsColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -2946,13 +2925,13 @@ impl Table for DHCPv6Options {
             let ty = column.column_type();
             match column {
                 DHCPv6OptionsColumn::Code => {
-                    out.code = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.code = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DHCPv6OptionsColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DHCPv6OptionsColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -2990,13 +2969,13 @@ impl Table for DHCPv6Options {
             let ty = column.column_type();
             match column {
                 DHCPv6OptionsColumn::Code => {
-                    typed::apply_column_diff(&mut self.code, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.code, Self::NAME, name, datum, ty)?
                 }
                 DHCPv6OptionsColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 DHCPv6OptionsColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3025,9 +3004,9 @@ impl Table for DHCPv6Options {
 
 impl<'de> Deserialize<'de> for DHCPv6Options {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -3087,7 +3066,7 @@ impl DnsColumn {
 }
 
 static DNS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<DnsColumn>(Dns::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<DnsColumn>(Dns::schema()));
 
 impl Column for DnsColumn {
     const TABLE: &'static str = "DNS";
@@ -3131,7 +3110,7 @@ impl Table for Dns {
     type Column = DnsColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -3162,17 +3141,13 @@ impl Table for Dns {
             let ty = column.column_type();
             match column {
                 DnsColumn::Datapaths => {
-                    out.datapaths = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapaths = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DnsColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                DnsColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                DnsColumn::Records => {
-                    out.records = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                DnsColumn::Options => out.options = rt::decode_column(Self::NAME, name, datum, ty)?,
+                DnsColumn::Records => out.records = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -3213,16 +3188,16 @@ impl Table for Dns {
             let ty = column.column_type();
             match column {
                 DnsColumn::Datapaths => {
-                    typed::apply_column_diff(&mut self.datapaths, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapaths, Self::NAME, name, datum, ty)?
                 }
                 DnsColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 DnsColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 DnsColumn::Records => {
-                    typed::apply_column_diff(&mut self.records, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.records, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3250,9 +3225,9 @@ impl Table for Dns {
 
 impl<'de> Deserialize<'de> for Dns {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -3305,9 +3280,8 @@ impl DatapathBindingColumn {
     }
 }
 
-static DATAPATH_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<DatapathBindingColumn>(DatapathBinding::schema())
-});
+static DATAPATH_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
+    LazyLock::new(|| rt::embedded_column_types::<DatapathBindingColumn>(DatapathBinding::schema()));
 
 impl Column for DatapathBindingColumn {
     const TABLE: &'static str = "Datapath_Binding";
@@ -3354,7 +3328,7 @@ impl Table for DatapathBinding {
     type Column = DatapathBindingColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -3385,19 +3359,19 @@ impl Table for DatapathBinding {
             let ty = column.column_type();
             match column {
                 DatapathBindingColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::LoadBalancers => {
-                    out.load_balancers = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.load_balancers = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::NbUuid => {
-                    out.nb_uuid = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_uuid = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::TunnelKey => {
-                    out.tunnel_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tunnel_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3443,19 +3417,19 @@ impl Table for DatapathBinding {
             let ty = column.column_type();
             match column {
                 DatapathBindingColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::LoadBalancers => {
-                    typed::apply_column_diff(&mut self.load_balancers, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.load_balancers, Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::NbUuid => {
-                    typed::apply_column_diff(&mut self.nb_uuid, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_uuid, Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::TunnelKey => {
-                    typed::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
                 }
                 DatapathBindingColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3490,9 +3464,9 @@ impl Table for DatapathBinding {
 
 impl<'de> Deserialize<'de> for DatapathBinding {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -3547,7 +3521,7 @@ impl EcmpNexthopColumn {
 }
 
 static ECMP_NEXTHOP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<EcmpNexthopColumn>(EcmpNexthop::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<EcmpNexthopColumn>(EcmpNexthop::schema()));
 
 impl Column for EcmpNexthopColumn {
     const TABLE: &'static str = "ECMP_Nexthop";
@@ -3594,7 +3568,7 @@ impl Table for EcmpNexthop {
     type Column = EcmpNexthopColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -3625,19 +3599,17 @@ impl Table for EcmpNexthop {
             let ty = column.column_type();
             match column {
                 EcmpNexthopColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 EcmpNexthopColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                EcmpNexthopColumn::Mac => {
-                    out.mac = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                EcmpNexthopColumn::Mac => out.mac = rt::decode_column(Self::NAME, name, datum, ty)?,
                 EcmpNexthopColumn::Nexthop => {
-                    out.nexthop = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nexthop = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 EcmpNexthopColumn::Port => {
-                    out.port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3683,19 +3655,19 @@ impl Table for EcmpNexthop {
             let ty = column.column_type();
             match column {
                 EcmpNexthopColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 EcmpNexthopColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 EcmpNexthopColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
                 EcmpNexthopColumn::Nexthop => {
-                    typed::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
                 }
                 EcmpNexthopColumn::Port => {
-                    typed::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3726,9 +3698,9 @@ impl Table for EcmpNexthop {
 
 impl<'de> Deserialize<'de> for EcmpNexthop {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -3777,7 +3749,7 @@ impl EncapColumn {
 }
 
 static ENCAP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<EncapColumn>(Encap::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<EncapColumn>(Encap::schema()));
 
 impl Column for EncapColumn {
     const TABLE: &'static str = "Encap";
@@ -3821,7 +3793,7 @@ impl Table for Encap {
     type Column = EncapColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -3852,13 +3824,13 @@ impl Table for Encap {
             let ty = column.column_type();
             match column {
                 EncapColumn::ChassisName => {
-                    out.chassis_name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis_name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                EncapColumn::Ip => out.ip = typed::decode_column(Self::NAME, name, datum, ty)?,
+                EncapColumn::Ip => out.ip = rt::decode_column(Self::NAME, name, datum, ty)?,
                 EncapColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                EncapColumn::Type => out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?,
+                EncapColumn::Type => out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -3899,16 +3871,16 @@ impl Table for Encap {
             let ty = column.column_type();
             match column {
                 EncapColumn::ChassisName => {
-                    typed::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -3934,9 +3906,9 @@ impl Table for Encap {
 
 impl<'de> Deserialize<'de> for Encap {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -3985,7 +3957,7 @@ impl FdbColumn {
 }
 
 static FDB_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<FdbColumn>(Fdb::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<FdbColumn>(Fdb::schema()));
 
 impl Column for FdbColumn {
     const TABLE: &'static str = "FDB";
@@ -4029,7 +4001,7 @@ impl Table for Fdb {
     type Column = FdbColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -4059,13 +4031,13 @@ impl Table for Fdb {
             };
             let ty = column.column_type();
             match column {
-                FdbColumn::DpKey => out.dp_key = typed::decode_column(Self::NAME, name, datum, ty)?,
-                FdbColumn::Mac => out.mac = typed::decode_column(Self::NAME, name, datum, ty)?,
+                FdbColumn::DpKey => out.dp_key = rt::decode_column(Self::NAME, name, datum, ty)?,
+                FdbColumn::Mac => out.mac = rt::decode_column(Self::NAME, name, datum, ty)?,
                 FdbColumn::PortKey => {
-                    out.port_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.port_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 FdbColumn::Timestamp => {
-                    out.timestamp = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.timestamp = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4107,16 +4079,16 @@ impl Table for Fdb {
             let ty = column.column_type();
             match column {
                 FdbColumn::DpKey => {
-                    typed::apply_column_diff(&mut self.dp_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.dp_key, Self::NAME, name, datum, ty)?
                 }
                 FdbColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
                 FdbColumn::PortKey => {
-                    typed::apply_column_diff(&mut self.port_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.port_key, Self::NAME, name, datum, ty)?
                 }
                 FdbColumn::Timestamp => {
-                    typed::apply_column_diff(&mut self.timestamp, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.timestamp, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4142,9 +4114,9 @@ impl Table for Fdb {
 
 impl<'de> Deserialize<'de> for Fdb {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -4198,9 +4170,7 @@ impl GatewayChassisColumn {
 }
 
 static GATEWAY_CHASSIS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<GatewayChassisColumn>(GatewayChassis::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<GatewayChassisColumn>(GatewayChassis::schema()));
 
 impl Column for GatewayChassisColumn {
     const TABLE: &'static str = "Gateway_Chassis";
@@ -4247,7 +4217,7 @@ impl Table for GatewayChassis {
     type Column = GatewayChassisColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -4278,19 +4248,19 @@ impl Table for GatewayChassis {
             let ty = column.column_type();
             match column {
                 GatewayChassisColumn::Chassis => {
-                    out.chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4336,19 +4306,19 @@ impl Table for GatewayChassis {
             let ty = column.column_type();
             match column {
                 GatewayChassisColumn::Chassis => {
-                    typed::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 GatewayChassisColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4383,9 +4353,9 @@ impl Table for GatewayChassis {
 
 impl<'de> Deserialize<'de> for GatewayChassis {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -4428,7 +4398,7 @@ impl HaChassisColumn {
 }
 
 static HA_CHASSIS_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<HaChassisColumn>(HaChassis::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<HaChassisColumn>(HaChassis::schema()));
 
 impl Column for HaChassisColumn {
     const TABLE: &'static str = "HA_Chassis";
@@ -4469,7 +4439,7 @@ impl Table for HaChassis {
     type Column = HaChassisColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -4500,13 +4470,13 @@ impl Table for HaChassis {
             let ty = column.column_type();
             match column {
                 HaChassisColumn::Chassis => {
-                    out.chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 HaChassisColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 HaChassisColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4544,13 +4514,13 @@ impl Table for HaChassis {
             let ty = column.column_type();
             match column {
                 HaChassisColumn::Chassis => {
-                    typed::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
                 }
                 HaChassisColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 HaChassisColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4579,9 +4549,9 @@ impl Table for HaChassis {
 
 impl<'de> Deserialize<'de> for HaChassis {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -4630,9 +4600,7 @@ impl HaChassisGroupColumn {
 }
 
 static HA_CHASSIS_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<HaChassisGroupColumn>(HaChassisGroup::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<HaChassisGroupColumn>(HaChassisGroup::schema()));
 
 impl Column for HaChassisGroupColumn {
     const TABLE: &'static str = "HA_Chassis_Group";
@@ -4676,7 +4644,7 @@ impl Table for HaChassisGroup {
     type Column = HaChassisGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -4707,16 +4675,16 @@ impl Table for HaChassisGroup {
             let ty = column.column_type();
             match column {
                 HaChassisGroupColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::HaChassis => {
-                    out.ha_chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ha_chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::RefChassis => {
-                    out.ref_chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ref_chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4758,16 +4726,16 @@ impl Table for HaChassisGroup {
             let ty = column.column_type();
             match column {
                 HaChassisGroupColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::HaChassis => {
-                    typed::apply_column_diff(&mut self.ha_chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ha_chassis, Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 HaChassisGroupColumn::RefChassis => {
-                    typed::apply_column_diff(&mut self.ref_chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ref_chassis, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -4799,9 +4767,9 @@ impl Table for HaChassisGroup {
 
 impl<'de> Deserialize<'de> for HaChassisGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -4860,7 +4828,7 @@ impl IgmpGroupColumn {
 }
 
 static IGMP_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<IgmpGroupColumn>(IgmpGroup::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<IgmpGroupColumn>(IgmpGroup::schema()));
 
 impl Column for IgmpGroupColumn {
     const TABLE: &'static str = "IGMP_Group";
@@ -4910,7 +4878,7 @@ impl Table for IgmpGroup {
     type Column = IgmpGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -4941,22 +4909,22 @@ impl Table for IgmpGroup {
             let ty = column.column_type();
             match column {
                 IgmpGroupColumn::Address => {
-                    out.address = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.address = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::Chassis => {
-                    out.chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::ChassisName => {
-                    out.chassis_name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis_name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::Ports => {
-                    out.ports = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ports = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::Protocol => {
-                    out.protocol = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.protocol = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5006,22 +4974,22 @@ impl Table for IgmpGroup {
             let ty = column.column_type();
             match column {
                 IgmpGroupColumn::Address => {
-                    typed::apply_column_diff(&mut self.address, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.address, Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::Chassis => {
-                    typed::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::ChassisName => {
-                    typed::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::Ports => {
-                    typed::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
                 }
                 IgmpGroupColumn::Protocol => {
-                    typed::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5057,9 +5025,9 @@ impl Table for IgmpGroup {
 
 impl<'de> Deserialize<'de> for IgmpGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -5143,7 +5111,7 @@ impl IpMulticastColumn {
 }
 
 static IP_MULTICAST_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<IpMulticastColumn>(IpMulticast::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<IpMulticastColumn>(IpMulticast::schema()));
 
 impl Column for IpMulticastColumn {
     const TABLE: &'static str = "IP_Multicast";
@@ -5208,7 +5176,7 @@ impl Table for IpMulticast {
     type Column = IpMulticastColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -5239,37 +5207,37 @@ impl Table for IpMulticast {
             let ty = column.column_type();
             match column {
                 IpMulticastColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::Enabled => {
-                    out.enabled = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.enabled = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::EthSrc => {
-                    out.eth_src = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.eth_src = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::IdleTimeout => {
-                    out.idle_timeout = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.idle_timeout = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::Ip4Src => {
-                    out.ip4_src = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip4_src = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::Ip6Src => {
-                    out.ip6_src = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip6_src = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::Querier => {
-                    out.querier = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.querier = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::QueryInterval => {
-                    out.query_interval = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.query_interval = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::QueryMaxResp => {
-                    out.query_max_resp = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.query_max_resp = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::SeqNo => {
-                    out.seq_no = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.seq_no = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::TableSize => {
-                    out.table_size = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.table_size = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5339,37 +5307,37 @@ impl Table for IpMulticast {
             let ty = column.column_type();
             match column {
                 IpMulticastColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::Enabled => {
-                    typed::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::EthSrc => {
-                    typed::apply_column_diff(&mut self.eth_src, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.eth_src, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::IdleTimeout => {
-                    typed::apply_column_diff(&mut self.idle_timeout, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.idle_timeout, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::Ip4Src => {
-                    typed::apply_column_diff(&mut self.ip4_src, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip4_src, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::Ip6Src => {
-                    typed::apply_column_diff(&mut self.ip6_src, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip6_src, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::Querier => {
-                    typed::apply_column_diff(&mut self.querier, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.querier, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::QueryInterval => {
-                    typed::apply_column_diff(&mut self.query_interval, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.query_interval, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::QueryMaxResp => {
-                    typed::apply_column_diff(&mut self.query_max_resp, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.query_max_resp, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::SeqNo => {
-                    typed::apply_column_diff(&mut self.seq_no, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.seq_no, Self::NAME, name, datum, ty)?
                 }
                 IpMulticastColumn::TableSize => {
-                    typed::apply_column_diff(&mut self.table_size, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.table_size, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5422,9 +5390,9 @@ impl Table for IpMulticast {
 
 impl<'de> Deserialize<'de> for IpMulticast {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -5479,7 +5447,7 @@ impl LearnedRouteColumn {
 }
 
 static LEARNED_ROUTE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<LearnedRouteColumn>(LearnedRoute::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<LearnedRouteColumn>(LearnedRoute::schema()));
 
 impl Column for LearnedRouteColumn {
     const TABLE: &'static str = "Learned_Route";
@@ -5526,7 +5494,7 @@ impl Table for LearnedRoute {
     type Column = LearnedRouteColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -5557,19 +5525,19 @@ impl Table for LearnedRoute {
             let ty = column.column_type();
             match column {
                 LearnedRouteColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LearnedRouteColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LearnedRouteColumn::IpPrefix => {
-                    out.ip_prefix = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip_prefix = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LearnedRouteColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LearnedRouteColumn::Nexthop => {
-                    out.nexthop = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nexthop = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5615,19 +5583,19 @@ impl Table for LearnedRoute {
             let ty = column.column_type();
             match column {
                 LearnedRouteColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 LearnedRouteColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 LearnedRouteColumn::IpPrefix => {
-                    typed::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
                 }
                 LearnedRouteColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 LearnedRouteColumn::Nexthop => {
-                    typed::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5662,9 +5630,9 @@ impl Table for LearnedRoute {
 
 impl<'de> Deserialize<'de> for LearnedRoute {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -5737,7 +5705,7 @@ impl LoadBalancerColumn {
 }
 
 static LOAD_BALANCER_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<LoadBalancerColumn>(LoadBalancer::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<LoadBalancerColumn>(LoadBalancer::schema()));
 
 impl Column for LoadBalancerColumn {
     const TABLE: &'static str = "Load_Balancer";
@@ -5796,7 +5764,7 @@ impl Table for LoadBalancer {
     type Column = LoadBalancerColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -5827,31 +5795,31 @@ impl Table for LoadBalancer {
             let ty = column.column_type();
             match column {
                 LoadBalancerColumn::DatapathGroup => {
-                    out.datapath_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Datapaths => {
-                    out.datapaths = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapaths = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::LrDatapathGroup => {
-                    out.lr_datapath_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.lr_datapath_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::LsDatapathGroup => {
-                    out.ls_datapath_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ls_datapath_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Protocol => {
-                    out.protocol = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.protocol = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Vips => {
-                    out.vips = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.vips = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5913,39 +5881,31 @@ impl Table for LoadBalancer {
             let ty = column.column_type();
             match column {
                 LoadBalancerColumn::DatapathGroup => {
-                    typed::apply_column_diff(&mut self.datapath_group, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath_group, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Datapaths => {
-                    typed::apply_column_diff(&mut self.datapaths, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapaths, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
-                LoadBalancerColumn::LrDatapathGroup => typed::apply_column_diff(
-                    &mut self.lr_datapath_group,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
-                LoadBalancerColumn::LsDatapathGroup => typed::apply_column_diff(
-                    &mut self.ls_datapath_group,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LoadBalancerColumn::LrDatapathGroup => {
+                    rt::apply_column_diff(&mut self.lr_datapath_group, Self::NAME, name, datum, ty)?
+                }
+                LoadBalancerColumn::LsDatapathGroup => {
+                    rt::apply_column_diff(&mut self.ls_datapath_group, Self::NAME, name, datum, ty)?
+                }
                 LoadBalancerColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Protocol => {
-                    typed::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
                 }
                 LoadBalancerColumn::Vips => {
-                    typed::apply_column_diff(&mut self.vips, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.vips, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -5988,9 +5948,9 @@ impl Table for LoadBalancer {
 
 impl<'de> Deserialize<'de> for LoadBalancer {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -6023,9 +5983,7 @@ impl LogicalDpGroupColumn {
 }
 
 static LOGICAL_DP_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<LogicalDpGroupColumn>(LogicalDpGroup::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<LogicalDpGroupColumn>(LogicalDpGroup::schema()));
 
 impl Column for LogicalDpGroupColumn {
     const TABLE: &'static str = "Logical_DP_Group";
@@ -6058,7 +6016,7 @@ impl Table for LogicalDpGroup {
     type Column = LogicalDpGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -6089,7 +6047,7 @@ impl Table for LogicalDpGroup {
             let ty = column.column_type();
             match column {
                 LogicalDpGroupColumn::Datapaths => {
-                    out.datapaths = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapaths = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6119,7 +6077,7 @@ impl Table for LogicalDpGroup {
             let ty = column.column_type();
             match column {
                 LogicalDpGroupColumn::Datapaths => {
-                    typed::apply_column_diff(&mut self.datapaths, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapaths, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6142,9 +6100,9 @@ impl Table for LogicalDpGroup {
 
 impl<'de> Deserialize<'de> for LogicalDpGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -6227,7 +6185,7 @@ impl LogicalFlowColumn {
 }
 
 static LOGICAL_FLOW_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<LogicalFlowColumn>(LogicalFlow::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<LogicalFlowColumn>(LogicalFlow::schema()));
 
 impl Column for LogicalFlowColumn {
     const TABLE: &'static str = "Logical_Flow";
@@ -6292,7 +6250,7 @@ impl Table for LogicalFlow {
     type Column = LogicalFlowColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -6323,37 +6281,37 @@ impl Table for LogicalFlow {
             let ty = column.column_type();
             match column {
                 LogicalFlowColumn::Actions => {
-                    out.actions = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.actions = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::ControllerMeter => {
-                    out.controller_meter = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.controller_meter = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::FlowDesc => {
-                    out.flow_desc = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.flow_desc = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::LogicalDatapath => {
-                    out.logical_datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::LogicalDpGroup => {
-                    out.logical_dp_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_dp_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::Match => {
-                    out.match_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.match_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::Pipeline => {
-                    out.pipeline = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.pipeline = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::Priority => {
-                    out.priority = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.priority = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::TableId => {
-                    out.table_id = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.table_id = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::Tags => {
-                    out.tags = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tags = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6423,49 +6381,37 @@ impl Table for LogicalFlow {
             let ty = column.column_type();
             match column {
                 LogicalFlowColumn::Actions => {
-                    typed::apply_column_diff(&mut self.actions, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.actions, Self::NAME, name, datum, ty)?
                 }
-                LogicalFlowColumn::ControllerMeter => typed::apply_column_diff(
-                    &mut self.controller_meter,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LogicalFlowColumn::ControllerMeter => {
+                    rt::apply_column_diff(&mut self.controller_meter, Self::NAME, name, datum, ty)?
+                }
                 LogicalFlowColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::FlowDesc => {
-                    typed::apply_column_diff(&mut self.flow_desc, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.flow_desc, Self::NAME, name, datum, ty)?
                 }
-                LogicalFlowColumn::LogicalDatapath => typed::apply_column_diff(
-                    &mut self.logical_datapath,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
-                LogicalFlowColumn::LogicalDpGroup => typed::apply_column_diff(
-                    &mut self.logical_dp_group,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                LogicalFlowColumn::LogicalDatapath => {
+                    rt::apply_column_diff(&mut self.logical_datapath, Self::NAME, name, datum, ty)?
+                }
+                LogicalFlowColumn::LogicalDpGroup => {
+                    rt::apply_column_diff(&mut self.logical_dp_group, Self::NAME, name, datum, ty)?
+                }
                 LogicalFlowColumn::Match => {
-                    typed::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::Pipeline => {
-                    typed::apply_column_diff(&mut self.pipeline, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.pipeline, Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::Priority => {
-                    typed::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.priority, Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::TableId => {
-                    typed::apply_column_diff(&mut self.table_id, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.table_id, Self::NAME, name, datum, ty)?
                 }
                 LogicalFlowColumn::Tags => {
-                    typed::apply_column_diff(&mut self.tags, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tags, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6516,9 +6462,9 @@ impl Table for LogicalFlow {
 
 impl<'de> Deserialize<'de> for LogicalFlow {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -6572,7 +6518,7 @@ impl MacBindingColumn {
 }
 
 static MAC_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<MacBindingColumn>(MacBinding::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<MacBindingColumn>(MacBinding::schema()));
 
 impl Column for MacBindingColumn {
     const TABLE: &'static str = "MAC_Binding";
@@ -6619,7 +6565,7 @@ impl Table for MacBinding {
     type Column = MacBindingColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -6650,17 +6596,15 @@ impl Table for MacBinding {
             let ty = column.column_type();
             match column {
                 MacBindingColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                MacBindingColumn::Ip => out.ip = typed::decode_column(Self::NAME, name, datum, ty)?,
+                MacBindingColumn::Ip => out.ip = rt::decode_column(Self::NAME, name, datum, ty)?,
                 MacBindingColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                MacBindingColumn::Mac => {
-                    out.mac = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                MacBindingColumn::Mac => out.mac = rt::decode_column(Self::NAME, name, datum, ty)?,
                 MacBindingColumn::Timestamp => {
-                    out.timestamp = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.timestamp = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6706,19 +6650,19 @@ impl Table for MacBinding {
             let ty = column.column_type();
             match column {
                 MacBindingColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 MacBindingColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
                 MacBindingColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 MacBindingColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
                 MacBindingColumn::Timestamp => {
-                    typed::apply_column_diff(&mut self.timestamp, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.timestamp, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6749,9 +6693,9 @@ impl Table for MacBinding {
 
 impl<'de> Deserialize<'de> for MacBinding {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -6806,7 +6750,7 @@ impl MeterColumn {
 }
 
 static METER_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<MeterColumn>(Meter::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<MeterColumn>(Meter::schema()));
 
 impl Column for MeterColumn {
     const TABLE: &'static str = "Meter";
@@ -6843,7 +6787,7 @@ impl Table for Meter {
     type Column = MeterColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -6873,11 +6817,9 @@ impl Table for Meter {
             };
             let ty = column.column_type();
             match column {
-                MeterColumn::Bands => {
-                    out.bands = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                MeterColumn::Name => out.name = typed::decode_column(Self::NAME, name, datum, ty)?,
-                MeterColumn::Unit => out.unit = typed::decode_column(Self::NAME, name, datum, ty)?,
+                MeterColumn::Bands => out.bands = rt::decode_column(Self::NAME, name, datum, ty)?,
+                MeterColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
+                MeterColumn::Unit => out.unit = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -6914,13 +6856,13 @@ impl Table for Meter {
             let ty = column.column_type();
             match column {
                 MeterColumn::Bands => {
-                    typed::apply_column_diff(&mut self.bands, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.bands, Self::NAME, name, datum, ty)?
                 }
                 MeterColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 MeterColumn::Unit => {
-                    typed::apply_column_diff(&mut self.unit, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.unit, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -6943,9 +6885,9 @@ impl Table for Meter {
 
 impl<'de> Deserialize<'de> for Meter {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -6988,7 +6930,7 @@ impl MeterBandColumn {
 }
 
 static METER_BAND_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<MeterBandColumn>(MeterBand::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<MeterBandColumn>(MeterBand::schema()));
 
 impl Column for MeterBandColumn {
     const TABLE: &'static str = "Meter_Band";
@@ -7029,7 +6971,7 @@ impl Table for MeterBand {
     type Column = MeterBandColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -7060,14 +7002,12 @@ impl Table for MeterBand {
             let ty = column.column_type();
             match column {
                 MeterBandColumn::Action => {
-                    out.action = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.action = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MeterBandColumn::BurstSize => {
-                    out.burst_size = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.burst_size = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                MeterBandColumn::Rate => {
-                    out.rate = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                MeterBandColumn::Rate => out.rate = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -7104,13 +7044,13 @@ impl Table for MeterBand {
             let ty = column.column_type();
             match column {
                 MeterBandColumn::Action => {
-                    typed::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.action, Self::NAME, name, datum, ty)?
                 }
                 MeterBandColumn::BurstSize => {
-                    typed::apply_column_diff(&mut self.burst_size, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.burst_size, Self::NAME, name, datum, ty)?
                 }
                 MeterBandColumn::Rate => {
-                    typed::apply_column_diff(&mut self.rate, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.rate, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -7137,9 +7077,9 @@ impl Table for MeterBand {
 
 impl<'de> Deserialize<'de> for MeterBand {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -7198,7 +7138,7 @@ impl MirrorColumn {
 }
 
 static MIRROR_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<MirrorColumn>(Mirror::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<MirrorColumn>(Mirror::schema()));
 
 impl Column for MirrorColumn {
     const TABLE: &'static str = "Mirror";
@@ -7248,7 +7188,7 @@ impl Table for Mirror {
     type Column = MirrorColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -7279,19 +7219,15 @@ impl Table for Mirror {
             let ty = column.column_type();
             match column {
                 MirrorColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Filter => {
-                    out.filter = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.filter = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                MirrorColumn::Index => {
-                    out.index = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                MirrorColumn::Name => out.name = typed::decode_column(Self::NAME, name, datum, ty)?,
-                MirrorColumn::Sink => out.sink = typed::decode_column(Self::NAME, name, datum, ty)?,
-                MirrorColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                MirrorColumn::Index => out.index = rt::decode_column(Self::NAME, name, datum, ty)?,
+                MirrorColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
+                MirrorColumn::Sink => out.sink = rt::decode_column(Self::NAME, name, datum, ty)?,
+                MirrorColumn::Type => out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -7340,22 +7276,22 @@ impl Table for Mirror {
             let ty = column.column_type();
             match column {
                 MirrorColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Filter => {
-                    typed::apply_column_diff(&mut self.filter, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.filter, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Index => {
-                    typed::apply_column_diff(&mut self.index, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.index, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Sink => {
-                    typed::apply_column_diff(&mut self.sink, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.sink, Self::NAME, name, datum, ty)?
                 }
                 MirrorColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -7383,9 +7319,9 @@ impl Table for Mirror {
 
 impl<'de> Deserialize<'de> for Mirror {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -7435,9 +7371,7 @@ impl MulticastGroupColumn {
 }
 
 static MULTICAST_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<MulticastGroupColumn>(MulticastGroup::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<MulticastGroupColumn>(MulticastGroup::schema()));
 
 impl Column for MulticastGroupColumn {
     const TABLE: &'static str = "Multicast_Group";
@@ -7481,7 +7415,7 @@ impl Table for MulticastGroup {
     type Column = MulticastGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -7512,16 +7446,16 @@ impl Table for MulticastGroup {
             let ty = column.column_type();
             match column {
                 MulticastGroupColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MulticastGroupColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MulticastGroupColumn::Ports => {
-                    out.ports = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ports = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 MulticastGroupColumn::TunnelKey => {
-                    out.tunnel_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tunnel_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -7563,16 +7497,16 @@ impl Table for MulticastGroup {
             let ty = column.column_type();
             match column {
                 MulticastGroupColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 MulticastGroupColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 MulticastGroupColumn::Ports => {
-                    typed::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
                 }
                 MulticastGroupColumn::TunnelKey => {
-                    typed::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -7604,9 +7538,9 @@ impl Table for MulticastGroup {
 
 impl<'de> Deserialize<'de> for MulticastGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -7751,7 +7685,7 @@ impl PortBindingColumn {
 }
 
 static PORT_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<PortBindingColumn>(PortBinding::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<PortBindingColumn>(PortBinding::schema()));
 
 impl Column for PortBindingColumn {
     const TABLE: &'static str = "Port_Binding";
@@ -7852,7 +7786,7 @@ impl Table for PortBinding {
     type Column = PortBindingColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -7883,74 +7817,68 @@ impl Table for PortBinding {
             let ty = column.column_type();
             match column {
                 PortBindingColumn::AdditionalChassis => {
-                    out.additional_chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.additional_chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::AdditionalEncap => {
-                    out.additional_encap = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.additional_encap = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Chassis => {
-                    out.chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Encap => {
-                    out.encap = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.encap = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::GatewayChassis => {
-                    out.gateway_chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.gateway_chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::HaChassisGroup => {
-                    out.ha_chassis_group = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ha_chassis_group = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                PortBindingColumn::Mac => {
-                    out.mac = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                PortBindingColumn::Mac => out.mac = rt::decode_column(Self::NAME, name, datum, ty)?,
                 PortBindingColumn::MirrorPort => {
-                    out.mirror_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mirror_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::MirrorRules => {
-                    out.mirror_rules = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mirror_rules = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::NatAddresses => {
-                    out.nat_addresses = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nat_addresses = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::ParentPort => {
-                    out.parent_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.parent_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::PortSecurity => {
-                    out.port_security = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.port_security = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::RequestedAdditionalChassis => {
                     out.requested_additional_chassis =
-                        typed::decode_column(Self::NAME, name, datum, ty)?
+                        rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::RequestedChassis => {
-                    out.requested_chassis = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.requested_chassis = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                PortBindingColumn::Tag => {
-                    out.tag = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                PortBindingColumn::Tag => out.tag = rt::decode_column(Self::NAME, name, datum, ty)?,
                 PortBindingColumn::TunnelKey => {
-                    out.tunnel_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.tunnel_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                PortBindingColumn::Up => {
-                    out.up = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                PortBindingColumn::Up => out.up = rt::decode_column(Self::NAME, name, datum, ty)?,
                 PortBindingColumn::VirtualParent => {
-                    out.virtual_parent = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.virtual_parent = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8072,98 +8000,82 @@ impl Table for PortBinding {
             };
             let ty = column.column_type();
             match column {
-                PortBindingColumn::AdditionalChassis => typed::apply_column_diff(
+                PortBindingColumn::AdditionalChassis => rt::apply_column_diff(
                     &mut self.additional_chassis,
                     Self::NAME,
                     name,
                     datum,
                     ty,
                 )?,
-                PortBindingColumn::AdditionalEncap => typed::apply_column_diff(
-                    &mut self.additional_encap,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                PortBindingColumn::AdditionalEncap => {
+                    rt::apply_column_diff(&mut self.additional_encap, Self::NAME, name, datum, ty)?
+                }
                 PortBindingColumn::Chassis => {
-                    typed::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Encap => {
-                    typed::apply_column_diff(&mut self.encap, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.encap, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
-                PortBindingColumn::GatewayChassis => typed::apply_column_diff(
-                    &mut self.gateway_chassis,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
-                PortBindingColumn::HaChassisGroup => typed::apply_column_diff(
-                    &mut self.ha_chassis_group,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                PortBindingColumn::GatewayChassis => {
+                    rt::apply_column_diff(&mut self.gateway_chassis, Self::NAME, name, datum, ty)?
+                }
+                PortBindingColumn::HaChassisGroup => {
+                    rt::apply_column_diff(&mut self.ha_chassis_group, Self::NAME, name, datum, ty)?
+                }
                 PortBindingColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::MirrorPort => {
-                    typed::apply_column_diff(&mut self.mirror_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mirror_port, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::MirrorRules => {
-                    typed::apply_column_diff(&mut self.mirror_rules, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mirror_rules, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::NatAddresses => {
-                    typed::apply_column_diff(&mut self.nat_addresses, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nat_addresses, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::ParentPort => {
-                    typed::apply_column_diff(&mut self.parent_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.parent_port, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::PortSecurity => {
-                    typed::apply_column_diff(&mut self.port_security, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.port_security, Self::NAME, name, datum, ty)?
                 }
-                PortBindingColumn::RequestedAdditionalChassis => typed::apply_column_diff(
+                PortBindingColumn::RequestedAdditionalChassis => rt::apply_column_diff(
                     &mut self.requested_additional_chassis,
                     Self::NAME,
                     name,
                     datum,
                     ty,
                 )?,
-                PortBindingColumn::RequestedChassis => typed::apply_column_diff(
-                    &mut self.requested_chassis,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                PortBindingColumn::RequestedChassis => {
+                    rt::apply_column_diff(&mut self.requested_chassis, Self::NAME, name, datum, ty)?
+                }
                 PortBindingColumn::Tag => {
-                    typed::apply_column_diff(&mut self.tag, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tag, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::TunnelKey => {
-                    typed::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tunnel_key, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::Up => {
-                    typed::apply_column_diff(&mut self.up, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.up, Self::NAME, name, datum, ty)?
                 }
                 PortBindingColumn::VirtualParent => {
-                    typed::apply_column_diff(&mut self.virtual_parent, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.virtual_parent, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8244,9 +8156,9 @@ impl Table for PortBinding {
 
 impl<'de> Deserialize<'de> for PortBinding {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -8285,7 +8197,7 @@ impl PortGroupColumn {
 }
 
 static PORT_GROUP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<PortGroupColumn>(PortGroup::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<PortGroupColumn>(PortGroup::schema()));
 
 impl Column for PortGroupColumn {
     const TABLE: &'static str = "Port_Group";
@@ -8320,7 +8232,7 @@ impl Table for PortGroup {
     type Column = PortGroupColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -8350,11 +8262,9 @@ impl Table for PortGroup {
             };
             let ty = column.column_type();
             match column {
-                PortGroupColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                PortGroupColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
                 PortGroupColumn::Ports => {
-                    out.ports = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ports = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8388,10 +8298,10 @@ impl Table for PortGroup {
             let ty = column.column_type();
             match column {
                 PortGroupColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 PortGroupColumn::Ports => {
-                    typed::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ports, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8413,9 +8323,9 @@ impl Table for PortGroup {
 
 impl<'de> Deserialize<'de> for PortGroup {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -8463,9 +8373,7 @@ impl RbacPermissionColumn {
 }
 
 static RBAC_PERMISSION_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<RbacPermissionColumn>(RbacPermission::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<RbacPermissionColumn>(RbacPermission::schema()));
 
 impl Column for RbacPermissionColumn {
     const TABLE: &'static str = "RBAC_Permission";
@@ -8509,7 +8417,7 @@ impl Table for RbacPermission {
     type Column = RbacPermissionColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -8540,16 +8448,16 @@ impl Table for RbacPermission {
             let ty = column.column_type();
             match column {
                 RbacPermissionColumn::Authorization => {
-                    out.authorization = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.authorization = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RbacPermissionColumn::InsertDelete => {
-                    out.insert_delete = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.insert_delete = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RbacPermissionColumn::Table => {
-                    out.table = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.table = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RbacPermissionColumn::Update => {
-                    out.update = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.update = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8591,16 +8499,16 @@ impl Table for RbacPermission {
             let ty = column.column_type();
             match column {
                 RbacPermissionColumn::Authorization => {
-                    typed::apply_column_diff(&mut self.authorization, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.authorization, Self::NAME, name, datum, ty)?
                 }
                 RbacPermissionColumn::InsertDelete => {
-                    typed::apply_column_diff(&mut self.insert_delete, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.insert_delete, Self::NAME, name, datum, ty)?
                 }
                 RbacPermissionColumn::Table => {
-                    typed::apply_column_diff(&mut self.table, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.table, Self::NAME, name, datum, ty)?
                 }
                 RbacPermissionColumn::Update => {
-                    typed::apply_column_diff(&mut self.update, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.update, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8632,9 +8540,9 @@ impl Table for RbacPermission {
 
 impl<'de> Deserialize<'de> for RbacPermission {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -8672,7 +8580,7 @@ impl RbacRoleColumn {
 }
 
 static RBAC_ROLE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<RbacRoleColumn>(RbacRole::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<RbacRoleColumn>(RbacRole::schema()));
 
 impl Column for RbacRoleColumn {
     const TABLE: &'static str = "RBAC_Role";
@@ -8707,7 +8615,7 @@ impl Table for RbacRole {
     type Column = RbacRoleColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -8737,11 +8645,9 @@ impl Table for RbacRole {
             };
             let ty = column.column_type();
             match column {
-                RbacRoleColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                RbacRoleColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
                 RbacRoleColumn::Permissions => {
-                    out.permissions = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.permissions = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8775,10 +8681,10 @@ impl Table for RbacRole {
             let ty = column.column_type();
             match column {
                 RbacRoleColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 RbacRoleColumn::Permissions => {
-                    typed::apply_column_diff(&mut self.permissions, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.permissions, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -8802,9 +8708,9 @@ impl Table for RbacRole {
 
 impl<'de> Deserialize<'de> for RbacRole {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -8863,7 +8769,7 @@ impl SbGlobalColumn {
 }
 
 static SB_GLOBAL_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<SbGlobalColumn>(SbGlobal::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<SbGlobalColumn>(SbGlobal::schema()));
 
 impl Column for SbGlobalColumn {
     const TABLE: &'static str = "SB_Global";
@@ -8913,7 +8819,7 @@ impl Table for SbGlobal {
     type Column = SbGlobalColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -8944,21 +8850,21 @@ impl Table for SbGlobal {
             let ty = column.column_type();
             match column {
                 SbGlobalColumn::Connections => {
-                    out.connections = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.connections = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SbGlobalColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SbGlobalColumn::Ipsec => {
-                    out.ipsec = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ipsec = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SbGlobalColumn::NbCfg => {
-                    out.nb_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SbGlobalColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                SbGlobalColumn::Ssl => out.ssl = typed::decode_column(Self::NAME, name, datum, ty)?,
+                SbGlobalColumn::Ssl => out.ssl = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -9007,22 +8913,22 @@ impl Table for SbGlobal {
             let ty = column.column_type();
             match column {
                 SbGlobalColumn::Connections => {
-                    typed::apply_column_diff(&mut self.connections, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.connections, Self::NAME, name, datum, ty)?
                 }
                 SbGlobalColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 SbGlobalColumn::Ipsec => {
-                    typed::apply_column_diff(&mut self.ipsec, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ipsec, Self::NAME, name, datum, ty)?
                 }
                 SbGlobalColumn::NbCfg => {
-                    typed::apply_column_diff(&mut self.nb_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_cfg, Self::NAME, name, datum, ty)?
                 }
                 SbGlobalColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 SbGlobalColumn::Ssl => {
-                    typed::apply_column_diff(&mut self.ssl, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9054,9 +8960,9 @@ impl Table for SbGlobal {
 
 impl<'de> Deserialize<'de> for SbGlobal {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -9125,7 +9031,7 @@ impl SslColumn {
 }
 
 static SSL_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<SslColumn>(Ssl::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<SslColumn>(Ssl::schema()));
 
 impl Column for SslColumn {
     const TABLE: &'static str = "SSL";
@@ -9181,7 +9087,7 @@ impl Table for Ssl {
     type Column = SslColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -9212,28 +9118,26 @@ impl Table for Ssl {
             let ty = column.column_type();
             match column {
                 SslColumn::BootstrapCaCert => {
-                    out.bootstrap_ca_cert = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.bootstrap_ca_cert = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                SslColumn::CaCert => {
-                    out.ca_cert = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                SslColumn::CaCert => out.ca_cert = rt::decode_column(Self::NAME, name, datum, ty)?,
                 SslColumn::Certificate => {
-                    out.certificate = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.certificate = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::PrivateKey => {
-                    out.private_key = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.private_key = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphers => {
-                    out.ssl_ciphers = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_ciphers = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphersuites => {
-                    out.ssl_ciphersuites = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_ciphersuites = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslProtocols => {
-                    out.ssl_protocols = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ssl_protocols = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9290,37 +9194,29 @@ impl Table for Ssl {
             };
             let ty = column.column_type();
             match column {
-                SslColumn::BootstrapCaCert => typed::apply_column_diff(
-                    &mut self.bootstrap_ca_cert,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                SslColumn::BootstrapCaCert => {
+                    rt::apply_column_diff(&mut self.bootstrap_ca_cert, Self::NAME, name, datum, ty)?
+                }
                 SslColumn::CaCert => {
-                    typed::apply_column_diff(&mut self.ca_cert, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ca_cert, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::Certificate => {
-                    typed::apply_column_diff(&mut self.certificate, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.certificate, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::PrivateKey => {
-                    typed::apply_column_diff(&mut self.private_key, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.private_key, Self::NAME, name, datum, ty)?
                 }
                 SslColumn::SslCiphers => {
-                    typed::apply_column_diff(&mut self.ssl_ciphers, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl_ciphers, Self::NAME, name, datum, ty)?
                 }
-                SslColumn::SslCiphersuites => typed::apply_column_diff(
-                    &mut self.ssl_ciphersuites,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                SslColumn::SslCiphersuites => {
+                    rt::apply_column_diff(&mut self.ssl_ciphersuites, Self::NAME, name, datum, ty)?
+                }
                 SslColumn::SslProtocols => {
-                    typed::apply_column_diff(&mut self.ssl_protocols, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ssl_protocols, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9362,9 +9258,9 @@ impl Table for Ssl {
 
 impl<'de> Deserialize<'de> for Ssl {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -9468,9 +9364,7 @@ impl ServiceMonitorColumn {
 }
 
 static SERVICE_MONITOR_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<ServiceMonitorColumn>(ServiceMonitor::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<ServiceMonitorColumn>(ServiceMonitor::schema()));
 
 impl Column for ServiceMonitorColumn {
     const TABLE: &'static str = "Service_Monitor";
@@ -9547,7 +9441,7 @@ impl Table for ServiceMonitor {
     type Column = ServiceMonitorColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -9578,49 +9472,49 @@ impl Table for ServiceMonitor {
             let ty = column.column_type();
             match column {
                 ServiceMonitorColumn::ChassisName => {
-                    out.chassis_name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.chassis_name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::IcLearned => {
-                    out.ic_learned = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ic_learned = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Ip => {
-                    out.ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::LogicalInputPort => {
-                    out.logical_input_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_input_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Mac => {
-                    out.mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Options => {
-                    out.options = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.options = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Port => {
-                    out.port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Protocol => {
-                    out.protocol = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.protocol = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Remote => {
-                    out.remote = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.remote = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::SrcIp => {
-                    out.src_ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.src_ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::SrcMac => {
-                    out.src_mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.src_mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.status = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9706,18 +9600,18 @@ impl Table for ServiceMonitor {
             let ty = column.column_type();
             match column {
                 ServiceMonitorColumn::ChassisName => {
-                    typed::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.chassis_name, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::IcLearned => {
-                    typed::apply_column_diff(&mut self.ic_learned, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ic_learned, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
-                ServiceMonitorColumn::LogicalInputPort => typed::apply_column_diff(
+                ServiceMonitorColumn::LogicalInputPort => rt::apply_column_diff(
                     &mut self.logical_input_port,
                     Self::NAME,
                     name,
@@ -9725,34 +9619,34 @@ impl Table for ServiceMonitor {
                     ty,
                 )?,
                 ServiceMonitorColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Options => {
-                    typed::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.options, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Port => {
-                    typed::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Protocol => {
-                    typed::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.protocol, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Remote => {
-                    typed::apply_column_diff(&mut self.remote, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.remote, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::SrcIp => {
-                    typed::apply_column_diff(&mut self.src_ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.src_ip, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::SrcMac => {
-                    typed::apply_column_diff(&mut self.src_mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.src_mac, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -9813,9 +9707,9 @@ impl Table for ServiceMonitor {
 
 impl<'de> Deserialize<'de> for ServiceMonitor {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -9869,7 +9763,7 @@ impl StaticMacBindingColumn {
 }
 
 static STATIC_MAC_BINDING_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<StaticMacBindingColumn>(StaticMacBinding::schema())
+    rt::embedded_column_types::<StaticMacBindingColumn>(StaticMacBinding::schema())
 });
 
 impl Column for StaticMacBindingColumn {
@@ -9917,7 +9811,7 @@ impl Table for StaticMacBinding {
     type Column = StaticMacBindingColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -9948,19 +9842,19 @@ impl Table for StaticMacBinding {
             let ty = column.column_type();
             match column {
                 StaticMacBindingColumn::Datapath => {
-                    out.datapath = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.datapath = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::Ip => {
-                    out.ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::LogicalPort => {
-                    out.logical_port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.logical_port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::Mac => {
-                    out.mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::OverrideDynamicMac => {
-                    out.override_dynamic_mac = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.override_dynamic_mac = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -10006,18 +9900,18 @@ impl Table for StaticMacBinding {
             let ty = column.column_type();
             match column {
                 StaticMacBindingColumn::Datapath => {
-                    typed::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.datapath, Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::LogicalPort => {
-                    typed::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.logical_port, Self::NAME, name, datum, ty)?
                 }
                 StaticMacBindingColumn::Mac => {
-                    typed::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.mac, Self::NAME, name, datum, ty)?
                 }
-                StaticMacBindingColumn::OverrideDynamicMac => typed::apply_column_diff(
+                StaticMacBindingColumn::OverrideDynamicMac => rt::apply_column_diff(
                     &mut self.override_dynamic_mac,
                     Self::NAME,
                     name,
@@ -10055,9 +9949,9 @@ impl Table for StaticMacBinding {
 
 impl<'de> Deserialize<'de> for StaticMacBinding {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 

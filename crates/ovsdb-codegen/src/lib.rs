@@ -944,7 +944,6 @@ fn emit_header(o: &mut String, files: &[PinnedFile], releases: &Releases<'_>, mo
     let mut typed = vec![
         "self",
         "Column",
-        "ColumnSeed",
         "ColumnValue",
         "Deserialize",
         "Deserializer",
@@ -968,6 +967,7 @@ fn emit_header(o: &mut String, files: &[PinnedFile], releases: &Releases<'_>, mo
     }
     typed.sort_by_key(|s| (*s != "self", s.to_ascii_lowercase()));
     w!(o, "use ovsdb_proto::typed::{{{}}};", typed.join(", "));
+    w!(o, "use ovsdb_proto::typed::rt::{{self, ColumnSeed}};");
     w!(o, "use ovsdb_proto::{{Datum, Result, Row, Uuid}};");
     w!(o);
     w!(o, "/// The schema's name.");
@@ -1038,7 +1038,7 @@ fn emit_header(o: &mut String, files: &[PinnedFile], releases: &Releases<'_>, mo
     w!(o);
     w!(
         o,
-        "static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| typed::embedded_history(PINNED));"
+        "static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| rt::embedded_history(PINNED));"
     );
     w!(o);
     w!(
@@ -1199,7 +1199,7 @@ fn emit_table(o: &mut String, t: &TableDef) {
     let types = format!("{}_COLUMN_TYPES", screaming(&t.name));
     w!(
         o,
-        "static {types}: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| typed::embedded_column_types::<{c}>({s}::schema()));"
+        "static {types}: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| rt::embedded_column_types::<{c}>({s}::schema()));"
     );
     w!(o);
     w!(o, "impl Column for {c} {{");
@@ -1258,7 +1258,7 @@ fn emit_table(o: &mut String, t: &TableDef) {
     w!(o, "    type Column = {c};");
     w!(o);
     w!(o, "    fn schema() -> &'static TableSchema {{");
-    w!(o, "        typed::embedded_table(schema(), Self::NAME)");
+    w!(o, "        rt::embedded_table(schema(), Self::NAME)");
     w!(o, "    }}");
     w!(o);
     w!(o, "    fn since() -> Release {{");
@@ -1301,7 +1301,7 @@ fn emit_table(o: &mut String, t: &TableDef) {
         for col in &t.columns {
             w!(
                 o,
-                "                {c}::{} => out.{} = typed::decode_column(Self::NAME, name, datum, ty)?,",
+                "                {c}::{} => out.{} = rt::decode_column(Self::NAME, name, datum, ty)?,",
                 col.variant,
                 col.field
             );
@@ -1371,7 +1371,7 @@ fn emit_table(o: &mut String, t: &TableDef) {
         for col in &t.columns {
             w!(
                 o,
-                "                {c}::{} => typed::apply_column_diff(&mut self.{}, Self::NAME, name, datum, ty)?,",
+                "                {c}::{} => rt::apply_column_diff(&mut self.{}, Self::NAME, name, datum, ty)?,",
                 col.variant,
                 col.field
             );
@@ -1412,15 +1412,12 @@ fn emit_table(o: &mut String, t: &TableDef) {
         o,
         "    /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see"
     );
-    w!(
-        o,
-        "    /// [`typed::deserialize_row`]); the UUID stays nil."
-    );
+    w!(o, "    /// [`rt::deserialize_row`]); the UUID stays nil.");
     w!(
         o,
         "    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {{"
     );
-    w!(o, "        typed::deserialize_row(d)");
+    w!(o, "        rt::deserialize_row(d)");
     w!(o, "    }}");
     w!(o, "}}");
 }

@@ -7,9 +7,10 @@ use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::skew::{PinnedSchema, Release, SchemaHistory};
+use ovsdb_proto::typed::rt::{self, ColumnSeed};
 use ovsdb_proto::typed::{
-    self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
+    self, Column, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref, StringEnum,
+    StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -34,7 +35,7 @@ pub static PINNED: &[PinnedSchema] = &[
     PinnedSchema::new(releases::V2_0_0, "0.2.0", SCHEMA_1),
 ];
 
-static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| typed::embedded_history(PINNED));
+static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| rt::embedded_history(PINNED));
 
 /// The pinned releases merged: the model, the first release of each table and column,
 /// and which release a server's schema belongs to (see [`ovsdb_proto::skew`]).
@@ -112,7 +113,7 @@ impl AvailabilityZoneColumn {
 }
 
 static AVAILABILITY_ZONE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> = LazyLock::new(|| {
-    typed::embedded_column_types::<AvailabilityZoneColumn>(AvailabilityZone::schema())
+    rt::embedded_column_types::<AvailabilityZoneColumn>(AvailabilityZone::schema())
 });
 
 impl Column for AvailabilityZoneColumn {
@@ -151,7 +152,7 @@ impl Table for AvailabilityZone {
     type Column = AvailabilityZoneColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -182,10 +183,10 @@ impl Table for AvailabilityZone {
             let ty = column.column_type();
             match column {
                 AvailabilityZoneColumn::Name => {
-                    out.name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 AvailabilityZoneColumn::NbIcCfg => {
-                    out.nb_ic_cfg = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nb_ic_cfg = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -219,10 +220,10 @@ impl Table for AvailabilityZone {
             let ty = column.column_type();
             match column {
                 AvailabilityZoneColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 AvailabilityZoneColumn::NbIcCfg => {
-                    typed::apply_column_diff(&mut self.nb_ic_cfg, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nb_ic_cfg, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -248,9 +249,9 @@ impl Table for AvailabilityZone {
 
 impl<'de> Deserialize<'de> for AvailabilityZone {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -298,7 +299,7 @@ impl EncapColumn {
 }
 
 static ENCAP_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<EncapColumn>(Encap::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<EncapColumn>(Encap::schema()));
 
 impl Column for EncapColumn {
     const TABLE: &'static str = "Encap";
@@ -342,7 +343,7 @@ impl Table for Encap {
     type Column = EncapColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -372,14 +373,14 @@ impl Table for Encap {
             };
             let ty = column.column_type();
             match column {
-                EncapColumn::Ip => out.ip = typed::decode_column(Self::NAME, name, datum, ty)?,
+                EncapColumn::Ip => out.ip = rt::decode_column(Self::NAME, name, datum, ty)?,
                 EncapColumn::Networks => {
-                    out.networks = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.networks = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::TableId => {
-                    out.table_id = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.table_id = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                EncapColumn::Type => out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?,
+                EncapColumn::Type => out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -420,16 +421,16 @@ impl Table for Encap {
             let ty = column.column_type();
             match column {
                 EncapColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::Networks => {
-                    typed::apply_column_diff(&mut self.networks, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.networks, Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::TableId => {
-                    typed::apply_column_diff(&mut self.table_id, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.table_id, Self::NAME, name, datum, ty)?
                 }
                 EncapColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -455,9 +456,9 @@ impl Table for Encap {
 
 impl<'de> Deserialize<'de> for Encap {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -520,7 +521,7 @@ impl RouteColumn {
 }
 
 static ROUTE_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<RouteColumn>(Route::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<RouteColumn>(Route::schema()));
 
 impl Column for RouteColumn {
     const TABLE: &'static str = "Route";
@@ -573,7 +574,7 @@ impl Table for Route {
     type Column = RouteColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -604,25 +605,23 @@ impl Table for Route {
             let ty = column.column_type();
             match column {
                 RouteColumn::AvailabilityZone => {
-                    out.availability_zone = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.availability_zone = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::IpPrefix => {
-                    out.ip_prefix = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip_prefix = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::Nexthop => {
-                    out.nexthop = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.nexthop = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                RouteColumn::Origin => {
-                    out.origin = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                RouteColumn::Origin => out.origin = rt::decode_column(Self::NAME, name, datum, ty)?,
                 RouteColumn::RouteTable => {
-                    out.route_table = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.route_table = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::TransitSwitch => {
-                    out.transit_switch = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.transit_switch = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -675,30 +674,26 @@ impl Table for Route {
             };
             let ty = column.column_type();
             match column {
-                RouteColumn::AvailabilityZone => typed::apply_column_diff(
-                    &mut self.availability_zone,
-                    Self::NAME,
-                    name,
-                    datum,
-                    ty,
-                )?,
+                RouteColumn::AvailabilityZone => {
+                    rt::apply_column_diff(&mut self.availability_zone, Self::NAME, name, datum, ty)?
+                }
                 RouteColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::IpPrefix => {
-                    typed::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip_prefix, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::Nexthop => {
-                    typed::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.nexthop, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::Origin => {
-                    typed::apply_column_diff(&mut self.origin, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.origin, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::RouteTable => {
-                    typed::apply_column_diff(&mut self.route_table, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.route_table, Self::NAME, name, datum, ty)?
                 }
                 RouteColumn::TransitSwitch => {
-                    typed::apply_column_diff(&mut self.transit_switch, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.transit_switch, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -735,9 +730,9 @@ impl Table for Route {
 
 impl<'de> Deserialize<'de> for Route {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -781,9 +776,7 @@ impl ServiceMonitorColumn {
 }
 
 static SERVICE_MONITOR_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(
-        || typed::embedded_column_types::<ServiceMonitorColumn>(ServiceMonitor::schema()),
-    );
+    LazyLock::new(|| rt::embedded_column_types::<ServiceMonitorColumn>(ServiceMonitor::schema()));
 
 impl Column for ServiceMonitorColumn {
     const TABLE: &'static str = "Service_Monitor";
@@ -824,7 +817,7 @@ impl Table for ServiceMonitor {
     type Column = ServiceMonitorColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -855,13 +848,13 @@ impl Table for ServiceMonitor {
             let ty = column.column_type();
             match column {
                 ServiceMonitorColumn::Ip => {
-                    out.ip = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.ip = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Port => {
-                    out.port = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.port = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Status => {
-                    out.status = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.status = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -899,13 +892,13 @@ impl Table for ServiceMonitor {
             let ty = column.column_type();
             match column {
                 ServiceMonitorColumn::Ip => {
-                    typed::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ip, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Port => {
-                    typed::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.port, Self::NAME, name, datum, ty)?
                 }
                 ServiceMonitorColumn::Status => {
-                    typed::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.status, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -932,9 +925,9 @@ impl Table for ServiceMonitor {
 
 impl<'de> Deserialize<'de> for ServiceMonitor {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 

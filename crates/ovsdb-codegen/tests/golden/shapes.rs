@@ -6,9 +6,10 @@ use std::sync::LazyLock;
 
 use ovsdb_proto::schema::{ColumnType, DatabaseSchema, TableSchema};
 use ovsdb_proto::skew::{PinnedSchema, Release, SchemaHistory};
+use ovsdb_proto::typed::rt::{self, ColumnSeed};
 use ovsdb_proto::typed::{
-    self, Column, ColumnSeed, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref,
-    SortedMap, StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
+    self, Column, ColumnValue, Deserialize, Deserializer, IgnoredAny, MapAccess, Ref, SortedMap,
+    StringEnum, StringMap, Table, TypedTableUpdate2, Visitor,
 };
 use ovsdb_proto::{Datum, Result, Row, Uuid};
 
@@ -28,7 +29,7 @@ const SCHEMA_0: &str = include_str!("shapes.ovsschema");
 /// Every pinned release's schema, oldest release first.
 pub static PINNED: &[PinnedSchema] = &[PinnedSchema::new(releases::V1_2_3, "1.2.3", SCHEMA_0)];
 
-static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| typed::embedded_history(PINNED));
+static HISTORY: LazyLock<SchemaHistory> = LazyLock::new(|| rt::embedded_history(PINNED));
 
 /// The pinned releases merged: the model, the first release of each table and column,
 /// and which release a server's schema belongs to (see [`ovsdb_proto::skew`]).
@@ -88,7 +89,7 @@ impl GadgetColumn {
 }
 
 static GADGET_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<GadgetColumn>(Gadget::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<GadgetColumn>(Gadget::schema()));
 
 impl Column for GadgetColumn {
     const TABLE: &'static str = "Gadget";
@@ -116,7 +117,7 @@ impl Table for Gadget {
     type Column = GadgetColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -162,9 +163,9 @@ impl Table for Gadget {
 
 impl<'de> Deserialize<'de> for Gadget {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -197,7 +198,7 @@ impl PartColumn {
 }
 
 static PART_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<PartColumn>(Part::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<PartColumn>(Part::schema()));
 
 impl Column for PartColumn {
     const TABLE: &'static str = "Part";
@@ -230,7 +231,7 @@ impl Table for Part {
     type Column = PartColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -260,9 +261,7 @@ impl Table for Part {
             };
             let ty = column.column_type();
             match column {
-                PartColumn::Weight => {
-                    out.weight = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                PartColumn::Weight => out.weight = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -291,7 +290,7 @@ impl Table for Part {
             let ty = column.column_type();
             match column {
                 PartColumn::Weight => {
-                    typed::apply_column_diff(&mut self.weight, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.weight, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -312,9 +311,9 @@ impl Table for Part {
 
 impl<'de> Deserialize<'de> for Part {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
@@ -447,7 +446,7 @@ impl WidgetColumn {
 }
 
 static WIDGET_COLUMN_TYPES: LazyLock<Vec<&'static ColumnType>> =
-    LazyLock::new(|| typed::embedded_column_types::<WidgetColumn>(Widget::schema()));
+    LazyLock::new(|| rt::embedded_column_types::<WidgetColumn>(Widget::schema()));
 
 impl Column for WidgetColumn {
     const TABLE: &'static str = "Widget";
@@ -527,7 +526,7 @@ impl Table for Widget {
     type Column = WidgetColumn;
 
     fn schema() -> &'static TableSchema {
-        typed::embedded_table(schema(), Self::NAME)
+        rt::embedded_table(schema(), Self::NAME)
     }
 
     fn since() -> Release {
@@ -558,47 +557,35 @@ impl Table for Widget {
             let ty = column.column_type();
             match column {
                 WidgetColumn::Addresses => {
-                    out.addresses = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.addresses = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::ByName => {
-                    out.by_name = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.by_name = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Counter => {
-                    out.counter = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.counter = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Enabled => {
-                    out.enabled = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.enabled = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::ExternalIds => {
-                    out.external_ids = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.external_ids = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Limits => {
-                    out.limits = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.limits = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                WidgetColumn::Loose => {
-                    out.loose = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                WidgetColumn::Match => {
-                    out.match_ = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                WidgetColumn::Name => out.name = typed::decode_column(Self::NAME, name, datum, ty)?,
-                WidgetColumn::Owner => {
-                    out.owner = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                WidgetColumn::Loose => out.loose = rt::decode_column(Self::NAME, name, datum, ty)?,
+                WidgetColumn::Match => out.match_ = rt::decode_column(Self::NAME, name, datum, ty)?,
+                WidgetColumn::Name => out.name = rt::decode_column(Self::NAME, name, datum, ty)?,
+                WidgetColumn::Owner => out.owner = rt::decode_column(Self::NAME, name, datum, ty)?,
                 WidgetColumn::Parity => {
-                    out.parity = typed::decode_column(Self::NAME, name, datum, ty)?
+                    out.parity = rt::decode_column(Self::NAME, name, datum, ty)?
                 }
-                WidgetColumn::Parts => {
-                    out.parts = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                WidgetColumn::Ratio => {
-                    out.ratio = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
-                WidgetColumn::Size => out.size = typed::decode_column(Self::NAME, name, datum, ty)?,
-                WidgetColumn::Tags => out.tags = typed::decode_column(Self::NAME, name, datum, ty)?,
-                WidgetColumn::Type => {
-                    out.type_ = typed::decode_column(Self::NAME, name, datum, ty)?
-                }
+                WidgetColumn::Parts => out.parts = rt::decode_column(Self::NAME, name, datum, ty)?,
+                WidgetColumn::Ratio => out.ratio = rt::decode_column(Self::NAME, name, datum, ty)?,
+                WidgetColumn::Size => out.size = rt::decode_column(Self::NAME, name, datum, ty)?,
+                WidgetColumn::Tags => out.tags = rt::decode_column(Self::NAME, name, datum, ty)?,
+                WidgetColumn::Type => out.type_ = rt::decode_column(Self::NAME, name, datum, ty)?,
             }
         }
         Ok(out)
@@ -687,52 +674,52 @@ impl Table for Widget {
             let ty = column.column_type();
             match column {
                 WidgetColumn::Addresses => {
-                    typed::apply_column_diff(&mut self.addresses, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.addresses, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::ByName => {
-                    typed::apply_column_diff(&mut self.by_name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.by_name, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Counter => {
-                    typed::apply_column_diff(&mut self.counter, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.counter, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Enabled => {
-                    typed::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.enabled, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::ExternalIds => {
-                    typed::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.external_ids, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Limits => {
-                    typed::apply_column_diff(&mut self.limits, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.limits, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Loose => {
-                    typed::apply_column_diff(&mut self.loose, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.loose, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Match => {
-                    typed::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.match_, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Name => {
-                    typed::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.name, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Owner => {
-                    typed::apply_column_diff(&mut self.owner, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.owner, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Parity => {
-                    typed::apply_column_diff(&mut self.parity, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.parity, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Parts => {
-                    typed::apply_column_diff(&mut self.parts, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.parts, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Ratio => {
-                    typed::apply_column_diff(&mut self.ratio, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.ratio, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Size => {
-                    typed::apply_column_diff(&mut self.size, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.size, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Tags => {
-                    typed::apply_column_diff(&mut self.tags, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.tags, Self::NAME, name, datum, ty)?
                 }
                 WidgetColumn::Type => {
-                    typed::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
+                    rt::apply_column_diff(&mut self.type_, Self::NAME, name, datum, ty)?
                 }
             }
         }
@@ -772,9 +759,9 @@ impl Table for Widget {
 
 impl<'de> Deserialize<'de> for Widget {
     /// Decodes a row object as `update2` `initial` and `insert` rows carry it (see
-    /// [`typed::deserialize_row`]); the UUID stays nil.
+    /// [`rt::deserialize_row`]); the UUID stays nil.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        typed::deserialize_row(d)
+        rt::deserialize_row(d)
     }
 }
 
