@@ -5,8 +5,8 @@ use std::fmt;
 
 use ovn_ic_sb::{Route, RouteColumn};
 use ovn_nb::{LogicalRouter, LogicalRouterStaticRoute};
-use ovsdb_proto::typed::{StringMap, Table};
-use ovsdb_proto::{Atom, Datum, Mutation, Mutator, Operation, Uuid};
+use ovsdb_proto::typed::{Column as _, StringMap, Table};
+use ovsdb_proto::{Atom, Datum, Mutator, Operation, Uuid};
 
 /// A learned route to add to a router: the NB `Logical_Router_Static_Route` row (its UUID is
 /// nil) and the `Logical_Router` whose `static_routes` gets it.
@@ -257,18 +257,16 @@ impl Plan {
         for (router, (del, add)) in per_router {
             let mut mutations = Vec::new();
             if !del.is_empty() {
-                mutations.push(Mutation::new(
-                    "static_routes",
-                    Mutator::Delete,
-                    Datum::set(del),
-                ));
+                mutations.push(
+                    ovn_nb::LogicalRouterColumn::StaticRoutes
+                        .mutate(Mutator::Delete, Datum::set(del)),
+                );
             }
             if !add.is_empty() {
-                mutations.push(Mutation::new(
-                    "static_routes",
-                    Mutator::Insert,
-                    Datum::set(add),
-                ));
+                mutations.push(
+                    ovn_nb::LogicalRouterColumn::StaticRoutes
+                        .mutate(Mutator::Insert, Datum::set(add)),
+                );
             }
             nb.push(LogicalRouter::mutate_op(router, mutations));
         }

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use ic_routes::Prefix;
 use ovn_nb::{Acl, AclAction, AclDirection, AddressSet, PortGroup, PortGroupColumn};
-use ovsdb_proto::typed::{Ref, StringMap, Table};
+use ovsdb_proto::typed::{Column, Ref, StringMap, Table};
 use ovsdb_proto::{Atom, Datum, Mutation, Mutator, Operation, Uuid};
 
 use crate::net::{aggregate, overlaps};
@@ -100,7 +100,7 @@ pub(crate) fn role_of(e: &StringMap) -> Option<&str> {
 pub(crate) fn insert_named<T: Table>(
     row: &T,
     name: &str,
-    refs: &[(&str, Vec<String>)],
+    refs: &[(T::Column, Vec<String>)],
 ) -> Operation {
     let mut op = row.insert_op();
     if let Operation::Insert {
@@ -115,7 +115,7 @@ pub(crate) fn insert_named<T: Table>(
         for (col, names) in refs {
             if !names.is_empty() {
                 row.insert(
-                    *col,
+                    col.name(),
                     Datum::set(names.iter().map(|n| Atom::NamedUuid(n.clone()))),
                 );
             }
@@ -125,13 +125,13 @@ pub(crate) fn insert_named<T: Table>(
 }
 
 /// A `mutate` that inserts `atoms` into set column `column`.
-pub(crate) fn refs_insert(column: &str, atoms: impl IntoIterator<Item = Atom>) -> Mutation {
-    Mutation::new(column, Mutator::Insert, Datum::set(atoms))
+pub(crate) fn refs_insert<C: Column>(column: C, atoms: impl IntoIterator<Item = Atom>) -> Mutation {
+    column.mutate(Mutator::Insert, Datum::set(atoms))
 }
 
 /// A `mutate` that deletes `atoms` from set column `column`.
-pub(crate) fn refs_delete(column: &str, atoms: impl IntoIterator<Item = Atom>) -> Mutation {
-    Mutation::new(column, Mutator::Delete, Datum::set(atoms))
+pub(crate) fn refs_delete<C: Column>(column: C, atoms: impl IntoIterator<Item = Atom>) -> Mutation {
+    column.mutate(Mutator::Delete, Datum::set(atoms))
 }
 
 pub(crate) fn update_if_changed<T: Table>(
@@ -290,7 +290,7 @@ pub fn plan_guards(
                         if !pg.acls.iter().any(|r| r.uuid() == old.uuid) {
                             ops.push(PortGroup::mutate_op(
                                 pg.uuid,
-                                vec![refs_insert("acls", [Atom::Uuid(old.uuid)])],
+                                vec![refs_insert(PortGroupColumn::Acls, [Atom::Uuid(old.uuid)])],
                             ));
                         }
                     }
@@ -313,7 +313,7 @@ pub fn plan_guards(
                     ops.push(PortGroup::mutate_op(
                         old.uuid,
                         vec![refs_insert(
-                            "acls",
+                            PortGroupColumn::Acls,
                             new_acls.iter().map(|n| Atom::NamedUuid(n.clone())),
                         )],
                     ));
@@ -324,7 +324,7 @@ pub fn plan_guards(
                 ops.push(insert_named(
                     &w.pg,
                     &format!("guard_pg_{n}"),
-                    &[("acls", new_acls)],
+                    &[(PortGroupColumn::Acls, new_acls)],
                 ));
             }
         }
@@ -346,7 +346,7 @@ pub fn plan_guards(
         }) {
             ops.push(PortGroup::mutate_op(
                 pg.uuid,
-                vec![refs_delete("acls", [Atom::Uuid(acl.uuid)])],
+                vec![refs_delete(PortGroupColumn::Acls, [Atom::Uuid(acl.uuid)])],
             ));
         }
         ops.push(Acl::delete_op(acl.uuid));

@@ -30,7 +30,7 @@ use std::net::IpAddr;
 use ic_routes::{PortAddresses, Prefix};
 use ovn_ic_nb::TransitSwitch;
 use ovn_nb::{GatewayChassis, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitchPort};
-use ovsdb_proto::typed::Table;
+use ovsdb_proto::typed::{Column, Table};
 use ovsdb_proto::{Atom, Condition, Datum, Operation, Uuid};
 
 use crate::error::Error;
@@ -134,9 +134,9 @@ fn lrp_name(ts: &str, router: &str) -> String {
     format!("ovnlink-{ts}-{router}")
 }
 
-fn mutate_parent(table: &str, parent: Uuid, mutation: ovsdb_proto::Mutation) -> Operation {
+fn mutate_parent<P: Column>(parent: Uuid, mutation: ovsdb_proto::Mutation) -> Operation {
     Operation::Mutate {
-        table: table.to_owned(),
+        table: P::TABLE.to_owned(),
         conditions: vec![Condition::uuid(parent)],
         mutations: vec![mutation],
     }
@@ -160,12 +160,11 @@ impl Counter {
     clippy::too_many_arguments,
     reason = "one generic reconcile for every child table"
 )]
-fn reconcile<T: Table>(
+fn reconcile<T: Table, P: Column>(
     have: Vec<(Uuid, &T)>,
     want: Vec<(Uuid, T)>,
     key: impl Fn(&T) -> String,
-    parent_table: &str,
-    column: &str,
+    column: P,
     skip: &[T::Column],
     ops: &mut Vec<Operation>,
     n: &mut Counter,
@@ -181,13 +180,11 @@ fn reconcile<T: Table>(
                 new.set_uuid(old.uuid());
                 ops.extend(update_if_changed(old, &new, skip));
                 if old_parent != parent {
-                    ops.push(mutate_parent(
-                        parent_table,
+                    ops.push(mutate_parent::<P>(
                         old_parent,
                         refs_delete(column, [Atom::Uuid(old.uuid())]),
                     ));
-                    ops.push(mutate_parent(
-                        parent_table,
+                    ops.push(mutate_parent::<P>(
                         parent,
                         refs_insert(column, [Atom::Uuid(old.uuid())]),
                     ));
@@ -197,8 +194,7 @@ fn reconcile<T: Table>(
             None => {
                 let name = n.name("row");
                 ops.push(insert_named(&row, &name, &[]));
-                ops.push(mutate_parent(
-                    parent_table,
+                ops.push(mutate_parent::<P>(
                     parent,
                     refs_insert(column, [Atom::NamedUuid(name.clone())]),
                 ));
@@ -208,8 +204,7 @@ fn reconcile<T: Table>(
     }
     for (parent, old) in have.into_values() {
         if !parent.is_nil() {
-            ops.push(mutate_parent(
-                parent_table,
+            ops.push(mutate_parent::<P>(
                 parent,
                 refs_delete(column, [Atom::Uuid(old.uuid())]),
             ));
@@ -316,8 +311,7 @@ fn plan_attachments(
         have_lrp,
         want_lrp,
         |r: &LogicalRouterPort| r.name.clone(),
-        "Logical_Router",
-        "ports",
+        ovn_nb::LogicalRouterColumn::Ports,
         &[ovn_nb::LogicalRouterPortColumn::GatewayChassis],
         &mut ops,
         n,
@@ -326,8 +320,7 @@ fn plan_attachments(
         have_lsp,
         want_lsp,
         |r: &LogicalSwitchPort| r.name.clone(),
-        "Logical_Switch",
-        "ports",
+        ovn_nb::LogicalSwitchColumn::Ports,
         // `up` is northd's; the interconnection daemon may add `options` keys (the name
         // fixes `router-port`, so it never needs an update).
         &[
@@ -366,8 +359,7 @@ fn plan_attachments(
         have_gc,
         want_gc,
         |g: &GatewayChassis| g.name.clone(),
-        "Logical_Router_Port",
-        "gateway_chassis",
+        ovn_nb::LogicalRouterPortColumn::GatewayChassis,
         &[],
         &mut ops,
         n,
@@ -394,7 +386,10 @@ fn plan_attachments(
             names.push(Atom::NamedUuid(name));
         }
         if let Operation::Insert { row, .. } = &mut ops[at] {
-            row.insert("gateway_chassis", Datum::set(names));
+            row.insert(
+                ovn_nb::LogicalRouterPortColumn::GatewayChassis.name(),
+                Datum::set(names),
+            );
         }
         ops.splice(at..at, inserts);
     }
@@ -856,8 +851,7 @@ pub fn plan_c(
         have_lrp,
         want_lrp,
         |l: &LogicalRouterPort| l.name.clone(),
-        "Logical_Router",
-        "ports",
+        ovn_nb::LogicalRouterColumn::Ports,
         &[],
         &mut ops,
         &mut n,
@@ -866,8 +860,7 @@ pub fn plan_c(
         have_route,
         want_route,
         route_key,
-        "Logical_Router",
-        "static_routes",
+        ovn_nb::LogicalRouterColumn::StaticRoutes,
         &[],
         &mut ops,
         &mut n,

@@ -15,12 +15,10 @@ use ovn_ic_nb::TransitSwitch;
 use ovn_ic_sb as icsb;
 use ovn_nb::{LogicalSwitch, LogicalSwitchPort, NbGlobal};
 use ovn_sb as sb;
-use ovsdb_proto::typed::{Ref, StringEnum as _, StringMap, Table, TableVisitor, TypedRows};
+use ovsdb_proto::typed::{Column, Ref, StringEnum as _, StringMap, Table, TableVisitor, TypedRows};
 
 use crate::incremental::Database;
-use ovsdb_proto::{
-    parse_uuid, Atom, Condition, Datum, Function, Mutation, Mutator, Operation, Row, Uuid,
-};
+use ovsdb_proto::{parse_uuid, Condition, Datum, Mutator, Operation, Uuid};
 use tracing::{debug, info, warn};
 
 pub mod status;
@@ -301,9 +299,8 @@ impl ZoneState {
                         if int_option(&ls.other_config, "requested-tnl-key") != k {
                             debug!(transit_switch = %ts.name, key = k, "Set other_config:requested-tnl-key for transit switch in NB.");
                             ops.nb.push(set_key_op(
-                                LogicalSwitch::NAME,
                                 ls.uuid,
-                                "other_config",
+                                ovn_nb::LogicalSwitchColumn::OtherConfig,
                                 "requested-tnl-key",
                                 &k.to_string(),
                             ));
@@ -336,8 +333,7 @@ impl ZoneState {
                     // Another zone may bind the switch at the same time: the wait makes
                     // this transaction fail instead of creating a second binding.
                     ops.ic_sb.push(wait_absent(
-                        icsb::DatapathBinding::NAME,
-                        "transit_switch",
+                        icsb::DatapathBindingColumn::TransitSwitch,
                         &ts.name,
                     ));
                     let mut dp = icsb::DatapathBinding::default();
@@ -441,11 +437,8 @@ impl ZoneState {
                             info!(port = %lsp.name, transit_switch = %ts.name, "removing a remote port whose zone unbound it");
                             ops.nb.push(LogicalSwitch::mutate_op(
                                 ls.uuid,
-                                vec![Mutation::new(
-                                    "ports",
-                                    Mutator::Delete,
-                                    Datum::set([Atom::Uuid(lsp.uuid)]),
-                                )],
+                                vec![ovn_nb::LogicalSwitchColumn::Ports
+                                    .delete_values(vec![Ref::<LogicalSwitchPort>::new(lsp.uuid)])],
                             ));
                         }
                         Some(isb_pb) => {
@@ -604,15 +597,14 @@ fn sync_sb_gw_to_isb(
         row.type_ = icsb::EncapType::from_name(e.type_.as_str());
         row.options = e.options.clone();
         ops.ic_sb.push(row.insert_op());
-        encaps.push(Atom::Uuid(uuid));
+        encaps.push(uuid);
     }
-    let mut row = Row::new();
-    row.insert(
-        "hostname",
-        Datum::from(Atom::from(chassis.hostname.as_str())),
-    );
-    row.insert("encaps", Datum::set(encaps));
-    ops.ic_sb.push(update_row(icsb::Gateway::NAME, gw, row));
+    let mut row = icsb::Gateway::default();
+    row.uuid = gw;
+    row.hostname = chassis.hostname.clone();
+    row.encaps = encaps.into_iter().map(Ref::new).collect();
+    use icsb::GatewayColumn as G;
+    ops.ic_sb.push(row.update_op(&[G::Hostname, G::Encaps]));
 }
 
 fn sync_isb_gw_to_sb(
@@ -636,19 +628,16 @@ fn sync_isb_gw_to_sb(
         row.type_ = sb::EncapType::from_name(e.type_.as_str());
         row.options = e.options.clone();
         ops.sb.push(row.insert_op());
-        encaps.push(Atom::Uuid(uuid));
+        encaps.push(uuid);
     }
-    let mut row = Row::new();
-    row.insert("hostname", Datum::from(Atom::from(gw.hostname.as_str())));
-    row.insert("encaps", Datum::set(encaps));
-    ops.sb.push(update_row(sb::Chassis::NAME, chassis, row));
-    ops.sb.push(set_key_op(
-        sb::Chassis::NAME,
-        chassis,
-        "other_config",
-        "is-remote",
-        "true",
-    ));
+    let mut row = sb::Chassis::default();
+    row.uuid = chassis;
+    row.hostname = gw.hostname.clone();
+    row.encaps = encaps.into_iter().map(Ref::new).collect();
+    use sb::ChassisColumn as C;
+    ops.sb.push(row.update_op(&[C::Hostname, C::Encaps]));
+    ops.sb
+        .push(set_key_op(chassis, C::OtherConfig, "is-remote", "true"));
 }
 
 /// The SB rows `port_binding_run` looks up by name.
@@ -724,27 +713,29 @@ fn sync_local_port(
     lsp: &LogicalSwitchPort,
     ops: &mut Ops,
 ) {
-    let mut row = Row::new();
+    use icsb::PortBindingColumn as P;
+    let mut new = isb_pb.clone();
+    let mut changed = Vec::new();
     let address = ctx.lrp_address(sb_pb).unwrap_or("");
     if address != isb_pb.address {
-        row.insert("address", Datum::from(Atom::from(address)));
+        address.clone_into(&mut new.address);
+        changed.push(P::Address);
     }
     let gateway = ctx.gateway(sb_pb).unwrap_or("");
     if gateway != isb_pb.gateway {
-        row.insert("gateway", Datum::from(Atom::from(gateway)));
+        gateway.clone_into(&mut new.gateway);
+        changed.push(P::Gateway);
     }
-    if !row.is_empty() {
-        ops.ic_sb
-            .push(update_row(icsb::PortBinding::NAME, isb_pb.uuid, row));
+    if !changed.is_empty() {
+        ops.ic_sb.push(new.update_op(&changed));
     }
     match ctx.router_id(sb_pb) {
         Some(lr) => {
             let current = isb_pb.external_ids.get("router-id").and_then(parse_uuid);
             if current != Some(lr) {
                 ops.ic_sb.push(set_key_op(
-                    icsb::PortBinding::NAME,
                     isb_pb.uuid,
-                    "external_ids",
+                    P::ExternalIds,
                     "router-id",
                     &lr.to_string(),
                 ));
@@ -770,10 +761,10 @@ fn sync_remote_port(
         vec![isb_pb.address.clone()]
     };
     if lsp.addresses != want {
-        let mut row = Row::new();
-        row.insert("addresses", Datum::set(want.iter().map(String::as_str)));
+        let mut new = lsp.clone();
+        new.addresses = want;
         ops.nb
-            .push(update_row(LogicalSwitchPort::NAME, lsp.uuid, row));
+            .push(new.update_op(&[ovn_nb::LogicalSwitchPortColumn::Addresses]));
     }
     sync_lsp_tnl_key(lsp, isb_pb.tunnel_key, ops);
 
@@ -787,16 +778,16 @@ fn sync_remote_port(
                 debug!(chassis = %isb_pb.gateway, port = %lsp.name, "Chassis is not found in SB, syncing from ISB to SB skipped for logical port.");
                 return;
             };
-            let mut row = Row::new();
-            row.insert("chassis", Datum::set([Atom::Uuid(chassis.uuid)]));
+            let mut new = sb_pb.clone();
+            new.chassis = Some(Ref::new(chassis.uuid));
             ops.sb
-                .push(update_row(sb::PortBinding::NAME, sb_pb.uuid, row));
+                .push(new.update_op(&[sb::PortBindingColumn::Chassis]));
         }
     } else if sb_pb.chassis.is_some() {
-        let mut row = Row::new();
-        row.insert("chassis", Datum::set(Vec::<Atom>::new()));
+        let mut new = sb_pb.clone();
+        new.chassis = None;
         ops.sb
-            .push(update_row(sb::PortBinding::NAME, sb_pb.uuid, row));
+            .push(new.update_op(&[sb::PortBindingColumn::Chassis]));
     }
 }
 
@@ -821,11 +812,8 @@ fn create_nb_lsp(
     ops.nb.push(lsp.insert_op());
     ops.nb.push(LogicalSwitch::mutate_op(
         ls.uuid,
-        vec![Mutation::new(
-            "ports",
-            Mutator::Insert,
-            Datum::set([Atom::Uuid(uuid)]),
-        )],
+        vec![ovn_nb::LogicalSwitchColumn::Ports
+            .insert_values(vec![Ref::<LogicalSwitchPort>::new(uuid)])],
     ));
 }
 
@@ -833,9 +821,8 @@ fn sync_lsp_tnl_key(lsp: &LogicalSwitchPort, key: i64, ops: &mut Ops) {
     if int_option(&lsp.options, "requested-tnl-key") != key {
         debug!(port = %lsp.name, key, "Set options:requested-tnl-key for lsp in NB.");
         ops.nb.push(set_key_op(
-            LogicalSwitchPort::NAME,
             lsp.uuid,
-            "options",
+            ovn_nb::LogicalSwitchPortColumn::Options,
             "requested-tnl-key",
             &key.to_string(),
         ));
@@ -888,38 +875,27 @@ fn bool_option(map: &StringMap, key: &str) -> bool {
     map.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-fn update_row(table: &str, uuid: Uuid, row: Row) -> Operation {
-    Operation::Update {
-        table: table.to_owned(),
-        conditions: vec![Condition::uuid(uuid)],
-        row,
-    }
-}
-
-/// Sets one key of a map column without touching the others (the IDL's `setkey`): delete
-/// the key, then insert the new pair, in one `mutate`.
-fn set_key_op(table: &str, uuid: Uuid, column: &str, key: &str, value: &str) -> Operation {
+/// Sets one key of map column `column` of row `uuid` without touching the others (the
+/// IDL's `setkey`): delete the key, then insert the new pair, in one `mutate`.
+fn set_key_op<C: Column>(uuid: Uuid, column: C, key: &str, value: &str) -> Operation {
     Operation::Mutate {
-        table: table.to_owned(),
+        table: C::TABLE.to_owned(),
         conditions: vec![Condition::uuid(uuid)],
         mutations: vec![
-            Mutation::new(column, Mutator::Delete, Datum::set([key])),
-            Mutation::new(column, Mutator::Insert, Datum::map([(key, value)])),
+            column.mutate(Mutator::Delete, Datum::set([key])),
+            column.mutate(Mutator::Insert, Datum::map([(key, value)])),
         ],
     }
 }
 
-/// A `wait` that fails the transaction unless no row of `table` has `column == value`.
-fn wait_absent(table: &str, column: &str, value: &str) -> Operation {
+/// A `wait` that fails the transaction unless no row of `column`'s table has
+/// `column == value`.
+fn wait_absent<C: Column>(column: C, value: &str) -> Operation {
     Operation::Wait {
-        table: table.to_owned(),
+        table: C::TABLE.to_owned(),
         timeout: Some(0),
-        conditions: vec![Condition::new(
-            column,
-            Function::Eq,
-            Datum::from(Atom::from(value)),
-        )],
-        columns: vec![column.to_owned()],
+        conditions: vec![column.equals(value)],
+        columns: vec![column.name().to_owned()],
         until: ovsdb_proto::WaitUntil::Equal,
         rows: Vec::new(),
     }

@@ -276,6 +276,13 @@ impl IntoDatum for &str {
     }
 }
 
+/// A datum built by hand (a set of keys to delete from a map, say).
+impl IntoDatum for Datum {
+    fn into_datum(self) -> Datum {
+        self
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Columns and tables.
 
