@@ -84,9 +84,9 @@
 //! [`Engine`], [`Engine::set_semantics`]) can follow an older release instead
 //! ([`Semantics::of`]): before 23.09 a zone learns nothing from its own routers, before
 //! 24.09 only `ic-route-blacklist` is read, before 25.03 route tags, before 25.09 allow lists
-//! and load-balancer routes, before 26.03 router deny lists and `discard` routes do not
-//! apply, and before 24.03 a disabled router still learns. The bugs below stay fixed in every
-//! release.
+//! and load-balancer routes (and the local-VIP learning block), before 26.03 router deny lists
+//! and `discard` routes do not apply. The bugs below, and fixes upstream backported within a
+//! series (a disabled router learns nothing), stay fixed in every release.
 //!
 //! # Upstream bugs fixed here (reference §2.8, §4)
 //!

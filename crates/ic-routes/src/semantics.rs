@@ -11,7 +11,11 @@
 //! Upstream bugs that break interoperability are never reproduced, whatever the release (see
 //! the crate documentation's "Upstream bugs fixed here"): rows always carry `lr-id`, routers of
 //! one zone never undo each other's advertisements, IPv6 deny entries match by their own
-//! mask, learned nexthops must lie in the learning port's networks.
+//! mask, learned nexthops must lie in the learning port's networks. Fixes upstream backported
+//! within a release series apply in every release, because point releases are invisible in
+//! the schemas the release is read from: a renamed zone keeps its `Availability_Zone` row
+//! (23.03.3, 23.06.3, 23.09.2, 24.03.0) and a disabled router learns nothing (24.03.7,
+//! 25.03.2).
 
 use std::fmt;
 
@@ -42,14 +46,17 @@ mod since {
     use super::Release;
     /// Routers of one zone learn each other's routes (b1f8d7263).
     pub const SAME_ZONE_LEARNING: Release = Release::new("23.09.0");
-    /// A renamed zone keeps its `Availability_Zone` row (37fd1dd37).
-    pub const ZONE_RENAME: Release = Release::new("24.03.0");
-    /// A disabled router learns nothing (ddc020051, backported to 24.03.7).
-    pub const DISABLED_ROUTER: Release = Release::new("24.03.0");
+    /// A remote port with `options:requested-chassis` is bound by ovn-northd, not ovn-ic
+    /// (170d3e5f1).
+    pub const REQUESTED_CHASSIS: Release = Release::new("23.09.0");
     /// `ic-route-denylist` beside `ic-route-blacklist` (6d32d2524).
     pub const DENYLIST_NAME: Release = Release::new("24.09.0");
     /// `ic-route-tag` / `ic-route-filter-tag` (b2b2b5a51).
     pub const ROUTE_TAGS: Release = Release::new("25.03.0");
+    /// Spine-leaf: `switch` ports on transit switches (67100f0ca).
+    pub const SWITCH_PORTS: Release = Release::new("25.03.0");
+    /// VXLAN mode for transit switches; datapath keys from the lowest free one (059763e86).
+    pub const VXLAN_MODE: Release = Release::new("25.03.0");
     /// `ic-route-filter-adv` / `ic-route-filter-learn` (f22b77b51).
     pub const ALLOW_LISTS: Release = Release::new("25.09.0");
     /// `ic-route-adv-lb` / `ic-route-learn-lb`, origin `loadbalancer` (137ed00a6).
@@ -99,16 +106,11 @@ impl Semantics {
         self.since(since::SAME_ZONE_LEARNING)
     }
 
-    /// Whether a router with `enabled=false` learns nothing (≥ 24.03.7; the engine follows
-    /// the branch's fix from 24.03 on).
-    pub fn disabled_router_learns_nothing(&self) -> bool {
-        self.since(since::DISABLED_ROUTER)
-    }
-
-    /// Whether a zone renamed while the daemon runs keeps its IC-SB `Availability_Zone` row
-    /// (renamed in place, ≥ 24.03) instead of registering anew (23.03 deletes the old row).
-    pub fn renames_zones(&self) -> bool {
-        self.since(since::ZONE_RENAME)
+    /// Whether a `remote` transit-switch port whose NB row has `options:requested-chassis`
+    /// (any value) is left for ovn-northd to bind (≥ 23.09); older releases always copy the
+    /// IC-SB gateway into the SB `Port_Binding.chassis`.
+    pub fn remote_ports_honour_requested_chassis(&self) -> bool {
+        self.since(since::REQUESTED_CHASSIS)
     }
 
     /// Whether `ic-route-denylist` is read (≥ 24.09; `ic-route-blacklist` always is).
@@ -120,6 +122,20 @@ impl Semantics {
     /// `ic-route-filter-tag` stops learning of routes with that tag (≥ 25.03).
     pub fn route_tags(&self) -> bool {
         self.since(since::ROUTE_TAGS)
+    }
+
+    /// Whether `switch` ports on a transit switch (spine-leaf) are bound in IC-SB like router
+    /// ports, with address `unknown` (≥ 25.03).
+    pub fn switch_ports(&self) -> bool {
+        self.since(since::SWITCH_PORTS)
+    }
+
+    /// Whether `IC_NB_Global.options:vxlan_mode` applies: new NB transit switches carry
+    /// `other_config:ic-vxlan_mode`, keys come from the VXLAN range while a `vxlan` gateway
+    /// exists, and every datapath key allocation starts at the range's lowest key (≥ 25.03;
+    /// older releases continue after the last key the process allocated).
+    pub fn vxlan_mode(&self) -> bool {
+        self.since(since::VXLAN_MODE)
     }
 
     /// Whether `ic-route-filter-adv` / `ic-route-filter-learn` allow lists apply (≥ 25.09).
@@ -155,14 +171,16 @@ mod tests {
         assert!(!v2303.learns_within_zone());
         assert!(!v2303.reads_denylist());
         assert!(!v2303.route_tags());
-        assert!(!v2303.disabled_router_learns_nothing());
+        assert!(!v2303.remote_ports_honour_requested_chassis());
         let v2309 = s("23.09.0");
         assert!(v2309.learns_within_zone() && !v2309.reads_denylist());
+        assert!(v2309.remote_ports_honour_requested_chassis());
         let v2409 = s("24.09.0");
-        assert!(v2409.reads_denylist() && v2409.disabled_router_learns_nothing());
-        assert!(!v2409.route_tags());
+        assert!(v2409.reads_denylist() && !v2409.route_tags());
+        assert!(!v2409.switch_ports() && !v2409.vxlan_mode());
         let v2503 = s("25.03.0");
         assert!(v2503.route_tags() && !v2503.allow_lists() && !v2503.lb_routes());
+        assert!(v2503.switch_ports() && v2503.vxlan_mode());
         let v2509 = s("25.09.2");
         assert!(v2509.allow_lists() && v2509.lb_routes() && !v2509.router_deny_lists());
         let v2603 = s("26.03.2");

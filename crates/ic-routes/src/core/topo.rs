@@ -311,14 +311,19 @@ impl Topo {
                     }
                 }
             }
+            // VIPs are advertised, and block learning of prefixes containing them, from
+            // 25.09 on; older releases ignore load balancers.
             let mut vips: FastMap<Prefix, Vec<Uuid>> = FastMap::default();
-            let mut lbs: BTreeSet<Uuid> = lr.load_balancer.iter().map(|r| r.uuid()).collect();
-            for g in lr
-                .load_balancer_group
-                .iter()
-                .filter_map(|g| nb.load_balancer_groups.get(&g.uuid()))
-            {
-                lbs.extend(g.load_balancer.iter().map(|r| r.uuid()));
+            let mut lbs: BTreeSet<Uuid> = BTreeSet::new();
+            if sem.lb_routes() {
+                lbs.extend(lr.load_balancer.iter().map(|r| r.uuid()));
+                for g in lr
+                    .load_balancer_group
+                    .iter()
+                    .filter_map(|g| nb.load_balancer_groups.get(&g.uuid()))
+                {
+                    lbs.extend(g.load_balancer.iter().map(|r| r.uuid()));
+                }
             }
             for lb in lbs.iter().filter_map(|u| nb.load_balancers.get(u)) {
                 for key in lb.vips.keys() {
@@ -342,7 +347,7 @@ impl Topo {
             t.routers.insert(
                 uuid,
                 RouterCtx {
-                    enabled: lr.enabled != Some(false) || !sem.disabled_router_learns_nothing(),
+                    enabled: lr.enabled != Some(false),
                     ports,
                     networks,
                     vips,

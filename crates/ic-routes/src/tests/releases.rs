@@ -160,15 +160,44 @@ fn discard_routes_are_advertised_from_26_03() {
     }
 }
 
+/// A disabled router learns nothing in every release mode: the fix (ddc020051) reached
+/// 24.03.7 and 25.03.2, and releases without it either learn nothing anyway (the port's
+/// address is empty) or re-insert the routes on every pass.
 #[test]
-fn disabled_routers_stop_learning_from_24_03() {
-    for (release, learns) in [("23.09.0", true), ("24.03.0", false)] {
+fn disabled_routers_learn_nothing_in_every_release() {
+    for release in ["23.03.1", "24.09.0", "25.03.0"] {
         let mut w = route_sync_world();
         set_all(&mut w, release);
+        w.converge();
+        assert!(!w.learned(1, "lr1").is_empty(), "{release}");
         let lr1 = w.router(1, "lr1");
         w.nb(1).routers.get_mut(&lr1).unwrap().enabled = Some(false);
         w.converge();
-        assert_eq!(!w.learned(1, "lr1").is_empty(), learns, "{release}");
+        assert!(w.learned(1, "lr1").is_empty(), "{release}");
+    }
+}
+
+/// A router's load-balancer VIP inside a remote prefix stops it learning that prefix only
+/// from 25.09, with the rest of load-balancer routing; 25.03 ignores load balancers.
+#[test]
+fn local_vips_block_learning_from_25_09() {
+    for (release, learns) in [("25.03.0", true), ("25.09.0", false)] {
+        let mut w = route_sync_world();
+        set_all(&mut w, release);
+        let mut lb = ovn_nb::LoadBalancer::default();
+        lb.uuid = w.uuid();
+        lb.name = "octavia".into();
+        lb.vips.insert("10.11.2.5:80", "10.11.1.10:8080");
+        let id = lb.uuid;
+        w.nb(1).load_balancers.insert(id, lb);
+        let lr1 = w.router(1, "lr1");
+        w.nb(1).routers.get_mut(&lr1).unwrap().load_balancer = vec![Ref::new(id)];
+        w.converge();
+        let learned = w
+            .learned(1, "lr1")
+            .iter()
+            .any(|l| l.contains("10.11.2.0/24"));
+        assert_eq!(learned, learns, "{release}");
     }
 }
 

@@ -28,6 +28,12 @@ pub mod status;
 pub const MIN_DP_KEY_GLOBAL: u32 = (1 << 24) - (1 << 16) + 1;
 /// Highest tunnel key of a transit switch's datapath (`OVN_MAX_DP_KEY_GLOBAL`).
 pub const MAX_DP_KEY_GLOBAL: u32 = (1 << 24) - 1;
+/// Lowest tunnel key of a transit switch's datapath in VXLAN mode
+/// (`OVN_MIN_DP_VXLAN_KEY_GLOBAL`): VXLAN carries 12-bit datapath keys, the top 3072 of them
+/// for interconnection.
+pub const MIN_DP_VXLAN_KEY_GLOBAL: u32 = 1 << 10;
+/// Highest tunnel key of a transit switch's datapath in VXLAN mode.
+pub const MAX_DP_VXLAN_KEY_GLOBAL: u32 = (1 << 12) - 1;
 /// Highest tunnel key of a transit-switch port (keys are 15 bits, from 1).
 pub const MAX_PORT_KEY: u32 = (1 << 15) - 1;
 
@@ -50,6 +56,8 @@ pub struct Rows<'a> {
     pub sb_datapaths: &'a HashMap<Uuid, sb::DatapathBinding>,
     /// IC-NB `Transit_Switch`.
     pub transit_switches: &'a HashMap<Uuid, TransitSwitch>,
+    /// IC-NB `IC_NB_Global` (the first one counts).
+    pub ic_nb_global: &'a HashMap<Uuid, ovn_ic_nb::IcNbGlobal>,
     /// IC-SB `Availability_Zone`.
     pub zones: &'a HashMap<Uuid, icsb::AvailabilityZone>,
     /// IC-SB `Gateway`.
@@ -80,6 +88,7 @@ impl<'a> Rows<'a> {
             sb_port_bindings: sb.rows()?,
             sb_datapaths: sb.rows()?,
             transit_switches: ic_nb.rows()?,
+            ic_nb_global: ic_nb.rows()?,
             zones: ic_sb.rows()?,
             gateways: ic_sb.rows()?,
             ic_encaps: ic_sb.rows()?,
@@ -206,9 +215,11 @@ impl ZoneState {
         if let Some(old) = &self.az_name {
             if *old != global.name {
                 if let Some(az) = rows.zones.values().find(|az| az.name == *old) {
-                    if self.semantics.renames_zones() && !global.name.is_empty() {
-                        // ≥ 24.03 (37fd1dd37): the row keeps its UUID, so the zone's
-                        // gateways, port bindings and routes stay attached.
+                    if !global.name.is_empty() {
+                        // 37fd1dd37 (23.03.3, 23.06.3, 23.09.2, 24.03.0): the row keeps its
+                        // UUID, so the zone's gateways, port bindings and routes stay
+                        // attached. Earlier point releases delete the row, which fails
+                        // while anything references it; no release mode reproduces that.
                         info!(zone = %old, new = %global.name, "zone renamed");
                         let mut renamed = az.clone();
                         renamed.name = global.name.clone();
@@ -261,6 +272,16 @@ impl ZoneState {
             used_keys.insert(dp.tunnel_key);
         }
         let transit_switches = sorted(rows.transit_switches);
+        // ≥ 25.03: VXLAN mode when IC-NB asks for it and some gateway has a VXLAN encap.
+        let vxlan = self.semantics.vxlan_mode()
+            && first(rows.ic_nb_global).is_some_and(|g| bool_option(&g.options, "vxlan_mode"))
+            && rows
+                .ic_encaps
+                .values()
+                .any(|e| e.type_ == icsb::EncapType::Vxlan);
+        let vxlan_str = if vxlan { "true" } else { "false" };
+        // When a switch's mode flips, every binding is re-keyed in the new range.
+        let mut rekey = false;
 
         // NB side.
         let mut nb_tses: BTreeMap<&str, Vec<&LogicalSwitch>> = BTreeMap::new();
@@ -285,6 +306,9 @@ impl ZoneState {
                 None => {
                     let mut other_config = StringMap::new();
                     other_config.insert("interconn-ts", ts.name.clone());
+                    if self.semantics.vxlan_mode() {
+                        other_config.insert("ic-vxlan_mode", vxlan_str);
+                    }
                     if let Some(k) = key {
                         other_config.insert("requested-tnl-key", k.to_string());
                     }
@@ -295,6 +319,18 @@ impl ZoneState {
                     ops.nb.push(ls.insert_op());
                 }
                 Some(ls) => {
+                    if self.semantics.vxlan_mode()
+                        && bool_option(&ls.other_config, "ic-vxlan_mode") != vxlan
+                    {
+                        info!(transit_switch = %ts.name, vxlan, "transit switch encapsulation mode changed; re-keying the transit switches");
+                        rekey = true;
+                        ops.nb.push(set_key_op(
+                            ls.uuid,
+                            ovn_nb::LogicalSwitchColumn::OtherConfig,
+                            "ic-vxlan_mode",
+                            vxlan_str,
+                        ));
+                    }
                     if let Some(k) = key {
                         if int_option(&ls.other_config, "requested-tnl-key") != k {
                             debug!(transit_switch = %ts.name, key = k, "Set other_config:requested-tnl-key for transit switch in NB.");
@@ -315,19 +351,45 @@ impl ZoneState {
         }
 
         // IC-SB side: one datapath binding per transit switch.
+        let (min, max) = if vxlan {
+            (MIN_DP_VXLAN_KEY_GLOBAL, MAX_DP_VXLAN_KEY_GLOBAL)
+        } else {
+            (MIN_DP_KEY_GLOBAL, MAX_DP_KEY_GLOBAL)
+        };
+        let mut allocate_key = |used: &mut HashSet<i64>| {
+            // ≥ 25.03 starts every allocation at the range's minimum (lowest free key);
+            // older releases continue after the process's last allocation.
+            let mut lowest = min;
+            let hint = if self.semantics.vxlan_mode() {
+                &mut lowest
+            } else {
+                &mut self.dp_hint
+            };
+            let key = allocate(used, min, max, hint);
+            if key.is_none() {
+                warn!("all transit switch datapath tunnel ids exhausted");
+            }
+            key
+        };
         for ts in &transit_switches {
             match isb_dps.get_mut(ts.name.as_str()) {
                 Some(v) if !v.is_empty() => {
-                    v.remove(0);
+                    let dp = v.remove(0);
+                    // ovn-ic re-keys every binding, once per zone that sees the change, so
+                    // with N zones a switch is re-keyed N times; a key already in the
+                    // mode's range is kept here (a deliberate difference).
+                    let in_range = (i64::from(min)..=i64::from(max)).contains(&dp.tunnel_key);
+                    if rekey && !in_range {
+                        if let Some(key) = allocate_key(&mut used_keys) {
+                            let mut new = dp.clone();
+                            new.tunnel_key = i64::from(key);
+                            ops.ic_sb
+                                .push(new.update_op(&[icsb::DatapathBindingColumn::TunnelKey]));
+                        }
+                    }
                 }
                 _ => {
-                    let Some(key) = allocate(
-                        &mut used_keys,
-                        MIN_DP_KEY_GLOBAL,
-                        MAX_DP_KEY_GLOBAL,
-                        &mut self.dp_hint,
-                    ) else {
-                        warn!("all transit switch datapath tunnel ids exhausted");
+                    let Some(key) = allocate_key(&mut used_keys) else {
                         continue;
                     };
                     // Another zone may bind the switch at the same time: the wait makes
@@ -413,9 +475,11 @@ impl ZoneState {
                 .filter_map(|r| rows.switch_ports.get(&r.uuid()))
                 .collect();
             ports.sort_by_key(|p| p.uuid);
+            let switch_ports = self.semantics.switch_ports();
             for lsp in ports {
                 match lsp.type_.as_str() {
-                    "router" => {
+                    // ≥ 25.03 (spine-leaf): a `switch` port is local too.
+                    "router" | "switch" if lsp.type_ == "router" || switch_ports => {
                         let Some(sb_pb) = sb_pb_by_name.get(lsp.name.as_str()) else {
                             continue;
                         };
@@ -427,7 +491,7 @@ impl ZoneState {
                                     warn!("all transit port tunnel ids exhausted");
                                     continue;
                                 };
-                                create_isb_pb(&ctx, sb_pb, az, &ts.name, key, ops);
+                                create_isb_pb(&ctx, sb_pb, lsp, az, &ts.name, key, ops);
                             }
                             Some(isb_pb) => sync_local_port(&ctx, isb_pb, sb_pb, lsp, ops),
                         }
@@ -445,7 +509,8 @@ impl ZoneState {
                             let Some(sb_pb) = sb_pb_by_name.get(lsp.name.as_str()) else {
                                 continue;
                             };
-                            sync_remote_port(&ctx, isb_pb, lsp, sb_pb, ops);
+                            let honour = self.semantics.remote_ports_honour_requested_chassis();
+                            sync_remote_port(&ctx, isb_pb, lsp, sb_pb, honour, ops);
                         }
                     },
                     other => {
@@ -484,9 +549,12 @@ pub fn route_port_cleanup(az: Uuid, rows: &Rows<'_>, deleted: &HashSet<Uuid>, op
         if pb.availability_zone.uuid() != az {
             continue;
         }
-        let has_lrp = lsp_by_name
-            .get(pb.logical_port.as_str())
-            .is_some_and(|lsp| lsp.options.get("router-port").is_some());
+        let lsp = lsp_by_name.get(pb.logical_port.as_str());
+        if lsp.is_some_and(|lsp| lsp.type_ == "switch") {
+            // A spine-leaf switch port (≥ 25.03) has no router port and no routes.
+            continue;
+        }
+        let has_lrp = lsp.is_some_and(|lsp| lsp.options.get("router-port").is_some());
         if !has_lrp && !deleted.contains(&pb.uuid) {
             warn!(port = %pb.logical_port, transit_switch = %pb.transit_switch, "Route sync ignores port because logical router port is not found in NB. Deleting it");
             ops.ic_sb.push(icsb::PortBinding::delete_op(pb.uuid));
@@ -653,8 +721,13 @@ impl<'r> SbView<'_, 'r> {
         self.pbs.get(peer).copied()
     }
 
-    /// `"<mac> <network>…"` of the router port, as northd writes it into `mac`.
-    fn lrp_address(&self, pb: &sb::PortBinding) -> Option<&'r str> {
+    /// `get_lp_address_for_sb_pb`: `"<mac> <network>…"` of a router port's peer, as northd
+    /// writes it into `mac`; `unknown` for a `switch` port (a switch has an implicit
+    /// `unknown` address, and an IC-SB binding holds one address).
+    fn address(&self, pb: &sb::PortBinding, lsp: &LogicalSwitchPort) -> Option<&'r str> {
+        if lsp.type_ == "switch" {
+            return Some("unknown");
+        }
         self.peer(pb)?.mac.first().map(String::as_str)
     }
 
@@ -662,7 +735,12 @@ impl<'r> SbView<'_, 'r> {
     fn gateway(&self, pb: &sb::PortBinding) -> Option<&'r str> {
         let peer = self.peer(pb)?;
         let crp = self.pbs.get(format!("cr-{}", peer.logical_port).as_str())?;
-        let chassis = self.rows.chassis.get(&crp.chassis?.uuid())?;
+        self.chassis_name(crp)
+    }
+
+    /// The name of the chassis `pb` is bound to.
+    fn chassis_name(&self, pb: &sb::PortBinding) -> Option<&'r str> {
+        let chassis = self.rows.chassis.get(&pb.chassis?.uuid())?;
         Some(chassis.name.as_str())
     }
 
@@ -678,6 +756,7 @@ impl<'r> SbView<'_, 'r> {
 fn create_isb_pb(
     ctx: &SbView<'_, '_>,
     sb_pb: &sb::PortBinding,
+    lsp: &LogicalSwitchPort,
     az: Uuid,
     ts: &str,
     key: u32,
@@ -688,9 +767,11 @@ fn create_isb_pb(
     pb.transit_switch = ts.to_owned();
     pb.logical_port = sb_pb.logical_port.clone();
     pb.tunnel_key = i64::from(key);
-    if let Some(address) = ctx.lrp_address(sb_pb) {
+    if let Some(address) = ctx.address(sb_pb, lsp) {
         pb.address = address.to_owned();
     }
+    // A new binding takes only the chassis-redirect port's chassis, even for a `switch`
+    // port; the next round's sync adds a switch port's own chassis (as ovn-ic does).
     if let Some(gw) = ctx.gateway(sb_pb) {
         pb.gateway = gw.to_owned();
     }
@@ -698,9 +779,7 @@ fn create_isb_pb(
         Some(lr) => {
             pb.external_ids.insert("router-id", lr.to_string());
         }
-        None => {
-            warn!(port = %sb_pb.logical_port, "Can't get router uuid for transit switch port.")
-        }
+        None => no_router_id(lsp),
     }
     info!(port = %pb.logical_port, transit_switch = ts, tunnel_key = key, "binding a local transit switch port");
     ops.ic_sb.push(pb.insert_op());
@@ -716,12 +795,20 @@ fn sync_local_port(
     use icsb::PortBindingColumn as P;
     let mut new = isb_pb.clone();
     let mut changed = Vec::new();
-    let address = ctx.lrp_address(sb_pb).unwrap_or("");
+    let address = ctx.address(sb_pb, lsp).unwrap_or("");
     if address != isb_pb.address {
         address.clone_into(&mut new.address);
         changed.push(P::Address);
     }
-    let gateway = ctx.gateway(sb_pb).unwrap_or("");
+    let gateway = ctx
+        .gateway(sb_pb)
+        .or_else(|| {
+            // A `switch` port's gateway is the chassis its own binding is on.
+            (lsp.type_ == "switch")
+                .then(|| ctx.chassis_name(sb_pb))
+                .flatten()
+        })
+        .unwrap_or("");
     if gateway != isb_pb.gateway {
         gateway.clone_into(&mut new.gateway);
         changed.push(P::Gateway);
@@ -741,11 +828,19 @@ fn sync_local_port(
                 ));
             }
         }
-        None => {
-            warn!(port = %isb_pb.logical_port, "Can't get router uuid for transit switch port.")
-        }
+        None => no_router_id(lsp),
     }
     sync_lsp_tnl_key(lsp, isb_pb.tunnel_key, ops);
+}
+
+/// `update_isb_pb_external_ids` found no router behind the port. ovn-ic warns for `switch`
+/// ports too, on every round; they never have a router, so here that is a debug message.
+fn no_router_id(lsp: &LogicalSwitchPort) {
+    if lsp.type_ == "switch" {
+        debug!(port = %lsp.name, "switch port on a transit switch has no router");
+    } else {
+        warn!(port = %lsp.name, "Can't get router uuid for transit switch port.");
+    }
 }
 
 fn sync_remote_port(
@@ -753,6 +848,7 @@ fn sync_remote_port(
     isb_pb: &icsb::PortBinding,
     lsp: &LogicalSwitchPort,
     sb_pb: &sb::PortBinding,
+    honour_requested_chassis: bool,
     ops: &mut Ops,
 ) {
     let want: Vec<String> = if isb_pb.address.is_empty() {
@@ -768,6 +864,10 @@ fn sync_remote_port(
     }
     sync_lsp_tnl_key(lsp, isb_pb.tunnel_key, ops);
 
+    if honour_requested_chassis && lsp.options.get("requested-chassis").is_some() {
+        // ≥ 23.09: the CMS asked for a chassis; ovn-northd binds the port.
+        return;
+    }
     let current = sb_pb
         .chassis
         .and_then(|c| ctx.rows.chassis.get(&c.uuid()))

@@ -107,12 +107,38 @@ fn mutate_insert(table: &str, row: Uuid, column: &str, value: Uuid) -> Operation
 }
 
 fn two_zones_on_ts1() -> Interconnection {
+    two_zones_on_ts1_as(Semantics::NEWEST)
+}
+
+/// Two zones whose daemons behave as `semantics`' ovn-ic, joined by transit switch `ts1`.
+fn two_zones_on_ts1_as(semantics: Semantics) -> Interconnection {
     let mut ic = Interconnection::new();
-    ic.add_zone("az1").unwrap();
-    ic.add_zone("az2").unwrap();
+    ic.add_zone("az1").unwrap().set_semantics(semantics);
+    ic.add_zone("az2").unwrap().set_semantics(semantics);
     ts_add(&mut ic, "ts1");
     ic.settle(10).unwrap();
     ic
+}
+
+fn release(r: &str) -> Semantics {
+    Semantics::of(Release::new(r))
+}
+
+/// `ovn-sbctl chassis-add name type 192.168.0.1` with `other_config:is-interconn=true`.
+fn gateway_chassis(z: &mut SimZone, name: &str, encap_type: sb::EncapType) -> Uuid {
+    let mut encap = sb::Encap::default();
+    encap.uuid = fresh();
+    encap.type_ = encap_type;
+    encap.ip = "192.168.0.1".into();
+    encap.chassis_name = name.into();
+    let mut ch = sb::Chassis::default();
+    ch.uuid = fresh();
+    ch.name = name.into();
+    ch.hostname = name.into();
+    ch.encaps = vec![Ref::new(encap.uuid)];
+    ch.other_config = ids(&[("is-interconn", "true")]);
+    ok(z.sb_mut(), vec![encap.insert_op(), ch.insert_op()]);
+    ch.uuid
 }
 
 /// Upstream "interconnection - AZ register": every zone registers its `NB_Global.name`;
@@ -131,28 +157,36 @@ fn zones_register_under_their_name() {
     assert_eq!(names, ["az1", "az2"]);
 }
 
-/// A zone renamed while its daemon runs: from 24.03 the row is renamed in place (its UUID,
-/// and so everything referring to it, stays); 23.03 deletes it and registers anew.
+/// Upstream "AZ update in GW": a zone renamed while its daemon runs keeps its row (its UUID,
+/// so its gateways stay attached), in every release mode: the fix is in 23.03.3, 23.06.3,
+/// 23.09.2 and 24.03.0, and the releases before it delete a referenced row and loop.
 #[test]
-fn a_renamed_zone_keeps_its_row_from_24_03() {
-    for (release, kept) in [("23.03.1", false), ("24.03.0", true)] {
+fn a_renamed_zone_keeps_its_row_and_gateways_in_every_release() {
+    for release in ["23.03.1", "23.09.0", "24.03.0", "25.03.0"] {
         let mut ic = Interconnection::new();
         ic.add_zone("az1")
             .unwrap()
             .set_semantics(Semantics::of(Release::new(release)));
+        let z = ic.zone_mut("az1").unwrap();
+        gateway_chassis(z, "gw-az1", sb::EncapType::Geneve);
         ic.settle(10).unwrap();
         let before = one::<icsb::AvailabilityZone>(ic.ic_sb(), |_| true).uuid;
         let z = ic.zone_mut("az1").unwrap();
         let mut g = one::<NbGlobal>(z.nb(), |_| true);
-        g.name = "az9".into();
+        g.name = "az2".into();
         ok(
             z.nb_mut(),
             vec![g.update_op(&[ovn_nb::NbGlobalColumn::Name])],
         );
         ic.settle(10).unwrap();
         let after = one::<icsb::AvailabilityZone>(ic.ic_sb(), |_| true);
-        assert_eq!(after.name, "az9", "{release}");
-        assert_eq!(after.uuid == before, kept, "{release}");
+        assert_eq!(
+            (after.name.as_str(), after.uuid),
+            ("az2", before),
+            "{release}"
+        );
+        let gw = one::<icsb::Gateway>(ic.ic_sb(), |g| g.name == "gw-az1");
+        assert_eq!(gw.availability_zone.uuid(), before, "{release}");
     }
 }
 
@@ -348,4 +382,189 @@ fn a_network_crosses_the_transit_switch() {
         learned,
         [("10.11.2.1/24".to_owned(), "169.254.100.2".to_owned())]
     );
+}
+
+/// The NB switch's `other_config` of transit switch `ts` in every zone, and its IC-SB key.
+fn ts_keys(ic: &Interconnection, ts: &str) -> (Vec<StringMap>, i64) {
+    let configs = ic
+        .zones()
+        .iter()
+        .map(|z| one::<LogicalSwitch>(z.nb(), |s| s.name == ts).other_config)
+        .collect();
+    let key = one::<icsb::DatapathBinding>(ic.ic_sb(), |d| d.transit_switch == ts).tunnel_key;
+    (configs, key)
+}
+
+fn set_ic_nb_option(ic: &mut Interconnection, key: &str, value: &str) {
+    let mut g = one::<IcNbGlobal>(ic.ic_nb(), |_| true);
+    g.options.insert(key, value);
+    ok(
+        ic.ic_nb_mut(),
+        vec![g.update_op(&[ovn_ic_nb::IcNbGlobalColumn::Options])],
+    );
+}
+
+/// Upstream "VXLAN tunnel key" (25.03): new NB transit switches carry
+/// `ic-vxlan_mode=false`; with `IC_NB_Global options:vxlan_mode=true` and a gateway with a
+/// VXLAN encap the switch is re-keyed into the 12-bit range (first key 1025), and back when
+/// the option goes. Before 25.03 neither the key nor the range exist.
+#[test]
+fn vxlan_mode_rekeys_transit_switches_from_25_03() {
+    let mut ic = two_zones_on_ts1_as(release("25.03.0"));
+    let (configs, key) = ts_keys(&ic, "ts1");
+    assert_eq!(key, 16_711_682);
+    for c in &configs {
+        assert_eq!(c.get("ic-vxlan_mode"), Some("false"));
+        assert_eq!(c.get("requested-tnl-key"), Some("16711682"));
+    }
+    gateway_chassis(ic.zone_mut("az1").unwrap(), "gw1", sb::EncapType::Vxlan);
+    set_ic_nb_option(&mut ic, "vxlan_mode", "true");
+    ic.settle(10).unwrap();
+    let (configs, key) = ts_keys(&ic, "ts1");
+    assert_eq!(key, 1025);
+    for c in &configs {
+        assert_eq!(c.get("ic-vxlan_mode"), Some("true"));
+        assert_eq!(c.get("requested-tnl-key"), Some("1025"));
+    }
+    set_ic_nb_option(&mut ic, "vxlan_mode", "false");
+    ic.settle(10).unwrap();
+    let (configs, key) = ts_keys(&ic, "ts1");
+    assert_eq!(key, 16_711_682);
+    assert!(configs
+        .iter()
+        .all(|c| c.get("ic-vxlan_mode") == Some("false")));
+
+    // 24.09 knows no VXLAN mode: no key on the switch, the 24-bit range whatever IC-NB says.
+    let mut ic = two_zones_on_ts1_as(release("24.09.0"));
+    gateway_chassis(ic.zone_mut("az1").unwrap(), "gw1", sb::EncapType::Vxlan);
+    set_ic_nb_option(&mut ic, "vxlan_mode", "true");
+    ic.settle(10).unwrap();
+    let (configs, key) = ts_keys(&ic, "ts1");
+    assert_eq!(key, 16_711_682);
+    assert!(configs.iter().all(|c| c.get("ic-vxlan_mode").is_none()));
+}
+
+/// VXLAN mode needs a gateway with a VXLAN encap: the option alone changes nothing.
+#[test]
+fn vxlan_mode_needs_a_vxlan_gateway() {
+    let mut ic = two_zones_on_ts1_as(release("25.03.0"));
+    gateway_chassis(ic.zone_mut("az1").unwrap(), "gw1", sb::EncapType::Geneve);
+    set_ic_nb_option(&mut ic, "vxlan_mode", "true");
+    ic.settle(10).unwrap();
+    assert_eq!(ts_keys(&ic, "ts1").1, 16_711_682);
+}
+
+/// From 25.03 a transit switch gets the lowest free key; older releases continue after the
+/// last key the daemon allocated, even when a lower one was freed.
+#[test]
+fn datapath_keys_are_the_lowest_free_from_25_03() {
+    for (r, third) in [("24.03.0", 16_711_684), ("25.03.0", 16_711_682)] {
+        let mut ic = Interconnection::new();
+        ic.add_zone("az1").unwrap().set_semantics(release(r));
+        ts_add(&mut ic, "ts1");
+        ic.settle(10).unwrap();
+        ts_add(&mut ic, "ts2");
+        ic.settle(10).unwrap();
+        assert_eq!(ts_keys(&ic, "ts2").1, 16_711_683, "{r}");
+        let ts1 = one::<TransitSwitch>(ic.ic_nb(), |t| t.name == "ts1");
+        ok(ic.ic_nb_mut(), vec![TransitSwitch::delete_op(ts1.uuid)]);
+        ic.settle(10).unwrap();
+        ts_add(&mut ic, "ts3");
+        ic.settle(10).unwrap();
+        assert_eq!(ts_keys(&ic, "ts3").1, third, "{r}");
+    }
+}
+
+/// A chassis-redirect binding `cr-<lrp>` on `chassis`: the router port's gateway.
+fn gateway_port(z: &mut SimZone, lrp: &str, chassis: Uuid) {
+    let peer = one::<sb::PortBinding>(z.sb(), |p| p.logical_port == lrp);
+    let mut cr = sb::PortBinding::default();
+    cr.logical_port = format!("cr-{lrp}");
+    cr.type_ = "chassisredirect".into();
+    cr.datapath = peer.datapath;
+    cr.tunnel_key = 100;
+    cr.chassis = Some(Ref::new(chassis));
+    ok(z.sb_mut(), vec![cr.insert_op()]);
+}
+
+/// Upstream "port sync" (23.09 steps): a remote port whose NB row has
+/// `options:requested-chassis` is bound by ovn-northd, so ovn-ic leaves its SB chassis alone;
+/// 23.03 and 23.06 copy the other zone's gateway into it regardless.
+#[test]
+fn remote_ports_with_requested_chassis_are_left_to_northd_from_23_09() {
+    for (r, ours) in [("23.06.0", true), ("23.09.0", false), ("25.03.0", false)] {
+        let mut ic = two_zones_on_ts1_as(release(r));
+        let z1 = ic.zone_mut("az1").unwrap();
+        attach(z1, "lr1", "ts1", "aa:aa:aa:aa:aa:01", &["169.254.100.1/24"]);
+        ic.settle(10).unwrap();
+        let z2 = ic.zone_mut("az2").unwrap();
+        let mut remote = one::<LogicalSwitchPort>(z2.nb(), |p| p.name == "lsp-ts1-lr1");
+        remote.options.insert("requested-chassis", "gw1");
+        ok(
+            z2.nb_mut(),
+            vec![remote.update_op(&[ovn_nb::LogicalSwitchPortColumn::Options])],
+        );
+        let z1 = ic.zone_mut("az1").unwrap();
+        let gw1 = gateway_chassis(z1, "gw1", sb::EncapType::Geneve);
+        gateway_port(z1, "lrp-lr1-ts1", gw1);
+        ic.settle(10).unwrap();
+        let pb = one::<icsb::PortBinding>(ic.ic_sb(), |p| p.logical_port == "lsp-ts1-lr1");
+        assert_eq!(pb.gateway, "gw1", "{r}");
+        let z2 = &ic.zones()[1];
+        let remote_gw = one::<sb::Chassis>(z2.sb(), |c| c.name == "gw1").uuid;
+        let bound = one::<sb::PortBinding>(z2.sb(), |p| p.logical_port == "lsp-ts1-lr1").chassis;
+        assert_eq!(bound == Some(Ref::new(remote_gw)), ours, "{r}");
+        assert_eq!(bound.is_none(), !ours, "{r}");
+    }
+}
+
+/// Upstream "spine-leaf" (its IC database part, 25.03): a `switch` port on a transit switch
+/// is bound in IC-SB with address `unknown` and, once its SB binding is on a chassis, that
+/// chassis as gateway; other zones get it as a remote port; no routes come from it. Before
+/// 25.03 the port is ignored.
+#[test]
+fn switch_ports_are_bound_from_25_03() {
+    for (r, bound) in [("24.09.0", false), ("25.03.0", true)] {
+        let mut ic = two_zones_on_ts1_as(release(r));
+        let z1 = ic.zone_mut("az1").unwrap();
+        let hv1 = gateway_chassis(z1, "hv1", sb::EncapType::Geneve);
+        let ls = one::<LogicalSwitch>(z1.nb(), |s| s.name == "ts1");
+        let ls_dp = one::<sb::DatapathBinding>(z1.sb(), |d| {
+            d.external_ids.get("logical-switch") == Some(ls.uuid.to_string().as_str())
+        });
+        let mut lsp = LogicalSwitchPort::default();
+        lsp.uuid = fresh();
+        lsp.name = "spine-to-ls1".into();
+        lsp.type_ = "switch".into();
+        lsp.options = ids(&[("peer", "ls1-to-spine"), ("requested-chassis", "hv1")]);
+        let mut pb = sb::PortBinding::default();
+        pb.logical_port = "spine-to-ls1".into();
+        pb.type_ = "switch".into();
+        pb.datapath = Ref::new(ls_dp.uuid);
+        pb.tunnel_key = 200;
+        pb.chassis = Some(Ref::new(hv1));
+        ok(
+            z1.nb_mut(),
+            vec![
+                lsp.insert_op(),
+                mutate_insert(LogicalSwitch::NAME, ls.uuid, "ports", lsp.uuid),
+            ],
+        );
+        ok(z1.sb_mut(), vec![pb.insert_op()]);
+        ic.settle(10).unwrap();
+        let pbs: Vec<icsb::PortBinding> = typed(ic.ic_sb());
+        if !bound {
+            assert!(pbs.is_empty(), "{r}: {pbs:#?}");
+            continue;
+        }
+        let pb = one::<icsb::PortBinding>(ic.ic_sb(), |p| p.logical_port == "spine-to-ls1");
+        assert_eq!(
+            (pb.address.as_str(), pb.gateway.as_str()),
+            ("unknown", "hv1")
+        );
+        let remote = one::<LogicalSwitchPort>(ic.zones()[1].nb(), |p| p.name == "spine-to-ls1");
+        assert_eq!(remote.type_, "remote");
+        assert_eq!(remote.addresses, ["unknown"]);
+        assert!(typed::<icsb::Route>(ic.ic_sb()).is_empty());
+    }
 }
