@@ -9,6 +9,7 @@
 
 pub mod daemon;
 pub mod embedded;
+pub mod pidfile;
 pub mod show;
 pub mod status;
 pub mod unixctl;
