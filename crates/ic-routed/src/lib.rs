@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod daemon;
+pub mod daemonize;
 pub mod embedded;
 pub mod pidfile;
 pub mod show;
