@@ -14,6 +14,7 @@ pub mod pidfile;
 pub mod show;
 pub mod status;
 pub mod unixctl;
+pub mod user;
 pub mod zone;
 
 pub use daemon::{Config, Control, Daemon, DaemonError, RoundStats, TlsFiles};
