@@ -15,6 +15,7 @@ pub mod show;
 pub mod status;
 pub mod unixctl;
 pub mod user;
+pub mod vlog;
 pub mod zone;
 
 pub use daemon::{Config, Control, Daemon, DaemonError, RoundStats, TlsFiles};
