@@ -30,22 +30,13 @@ use ovsdb_proto::{Operation, Uuid};
 use tokio::sync::{broadcast, watch};
 use tracing::{debug, info, warn};
 
+pub use crate::controls::Control;
+use crate::controls::{Controls, Database};
 use crate::status::{StatusCounters, StatusRows};
 use crate::zone::{Ops, Registration, Rows, ZoneState};
 
 /// The name of the southbound lock that makes one daemon per zone active (ovn-ic's).
 pub const LOCK_NAME: &str = "ovn_ic";
-
-/// What the control socket asks of the daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// Run (the initial state; `resume`).
-    Run,
-    /// Release the lock and write nothing, while keeping the replicas current (`pause`).
-    Pause,
-    /// Stop (`exit`).
-    Exit,
-}
 
 /// How the daemon connects and paces itself.
 #[derive(Clone)]
@@ -228,9 +219,8 @@ pub struct Daemon {
     state: ZoneState,
     status_counters: StatusCounters,
     was_active: bool,
-    control_tx: Arc<watch::Sender<Control>>,
+    controls: Controls,
     control: watch::Receiver<Control>,
-    status: watch::Sender<&'static str>,
     /// The incremental route engine, once the zone is registered.
     engine: Option<Engine>,
     /// Rows changed since the engine last looked, by database (NB, IC-NB, IC-SB).
@@ -291,13 +281,13 @@ fn ic_sb_tables() -> Vec<TypedTable> {
     ]
 }
 
-async fn open(
+/// The client configuration of one database.
+#[allow(clippy::result_large_err)] // `DaemonError`, as `Daemon::start` returns it
+fn client_config(
     name: &'static str,
-    db: &'static str,
     remote: &str,
-    tables: Vec<TypedTable>,
     config: &Config,
-) -> Result<Db, DaemonError> {
+) -> Result<ClientConfig, DaemonError> {
     let mut cc = ClientConfig::new(remote)
         .map_err(|source| DaemonError::Config { db: name, source })?
         .probe_interval(config.probe_interval)
@@ -310,7 +300,34 @@ async fn open(
             })?;
         cc = cc.tls(tls);
     }
-    let client = Client::start(cc);
+    Ok(cc)
+}
+
+async fn open(
+    name: &'static str,
+    db: &'static str,
+    remote: &str,
+    tables: Vec<TypedTable>,
+    config: &Config,
+    connected: &watch::Sender<bool>,
+) -> Result<Db, DaemonError> {
+    let client = Client::start(client_config(name, remote, config)?);
+    // `*-connection-status`: follow the client's state for as long as it lives.
+    let mut state = client.watch_status();
+    let connected = connected.clone();
+    tokio::spawn(async move {
+        loop {
+            let up = matches!(
+                *state.borrow_and_update(),
+                ovsdb_client::Status::Connected { .. }
+            );
+            connected.send_replace(up);
+            if state.changed().await.is_err() {
+                connected.send_replace(false);
+                return;
+            }
+        }
+    });
     let events = client.subscribe();
     info!(db = name, remote, "connecting");
     let cache = client
@@ -353,29 +370,74 @@ async fn open(
     })
 }
 
+impl Config {
+    /// Checks the four remotes and the TLS files without connecting (a daemon reports a bad
+    /// flag before it detaches).
+    ///
+    /// # Errors
+    ///
+    /// [`DaemonError::Config`] naming the first database whose remote or TLS files are
+    /// unusable.
+    #[allow(clippy::result_large_err)] // `DaemonError`, as `Daemon::start` returns it
+    pub fn check(&self) -> Result<(), DaemonError> {
+        client_config("ovnnb", &self.ovnnb_db, self)?;
+        client_config("ovnsb", &self.ovnsb_db, self)?;
+        client_config("ic-nb", &self.ic_nb_db, self)?;
+        client_config("ic-sb", &self.ic_sb_db, self)?;
+        Ok(())
+    }
+}
+
 impl Daemon {
     /// Connects to the four databases, waits for their initial copies and asks for the
     /// `ovn_ic` lock on the southbound database.
     pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
+        Daemon::start_with(config, Controls::new()).await
+    }
+
+    /// Like [`Daemon::start`], obeying and reporting through `controls`, which a control
+    /// socket may serve already (it reports each connection as it comes up).
+    pub async fn start_with(config: Config, controls: Controls) -> Result<Daemon, DaemonError> {
+        controls.set_semantics(
+            config
+                .release
+                .map_or(ic_routes::Semantics::NEWEST, ic_routes::Semantics::of),
+        );
         let (nb, sb, ic_nb, ic_sb) = tokio::try_join!(
-            open("ovnnb", nb::NAME, &config.ovnnb_db, nb_tables(), &config),
-            open("ovnsb", sb::NAME, &config.ovnsb_db, sb_tables(), &config),
+            open(
+                "ovnnb",
+                nb::NAME,
+                &config.ovnnb_db,
+                nb_tables(),
+                &config,
+                controls.connection(Database::Northbound)
+            ),
+            open(
+                "ovnsb",
+                sb::NAME,
+                &config.ovnsb_db,
+                sb_tables(),
+                &config,
+                controls.connection(Database::Southbound)
+            ),
             open(
                 "ic-nb",
                 ovn_ic_nb::NAME,
                 &config.ic_nb_db,
                 ic_nb_tables(),
-                &config
+                &config,
+                controls.connection(Database::IcNorthbound)
             ),
             open(
                 "ic-sb",
                 icsb::NAME,
                 &config.ic_sb_db,
                 ic_sb_tables(),
-                &config
+                &config,
+                controls.connection(Database::IcSouthbound)
             ),
         )?;
-        let (control_tx, control) = watch::channel(Control::Run);
+        let control = controls.controller().subscribe();
         let lock = sb
             .client
             .lock(LOCK_NAME)
@@ -383,7 +445,7 @@ impl Daemon {
                 db: "ovnsb",
                 source,
             })?;
-        Ok(Daemon {
+        let daemon = Daemon {
             config,
             nb,
             sb,
@@ -393,24 +455,30 @@ impl Daemon {
             state: ZoneState::default(),
             status_counters: StatusCounters::default(),
             was_active: false,
-            control_tx: Arc::new(control_tx),
+            controls,
             control,
-            status: watch::channel("standby").0,
             engine: None,
             changed: Vec::new(),
             rebuild: true,
-        })
+        };
+        daemon.controls.set_semantics(daemon.semantics());
+        Ok(daemon)
     }
 
     /// The sender the control socket (or an embedding program) uses to pause, resume or
     /// stop [`Daemon::run`].
     pub fn controller(&self) -> Arc<watch::Sender<Control>> {
-        self.control_tx.clone()
+        self.controls.controller()
     }
 
     /// The daemon's state as `ovn-appctl status` reports it: `active`, `standby` or `paused`.
     pub fn status(&self) -> watch::Receiver<&'static str> {
-        self.status.subscribe()
+        self.controls.status()
+    }
+
+    /// The daemon's commands and reports (what its control socket serves).
+    pub fn controls(&self) -> &Controls {
+        &self.controls
     }
 
     /// Whether this daemon holds the `ovn_ic` lock (it is the zone's active instance).
@@ -423,8 +491,8 @@ impl Daemon {
         let mut stats = RoundStats::default();
         let held = self.lock.is_held();
         if held != self.was_active {
-            self.status
-                .send_replace(if held { "active" } else { "standby" });
+            self.controls
+                .set_status(if held { "active" } else { "standby" });
             if held {
                 info!("ovn-ic lock acquired. This ovn-ic instance is now active.");
             } else {
@@ -522,6 +590,7 @@ impl Daemon {
         if self.state.semantics != semantics {
             info!(%semantics, "behaving as this release of ovn-ic");
             self.state.semantics = semantics;
+            self.controls.set_semantics(semantics);
         }
         let mut ops = Ops::default();
         let t0 = Instant::now();
@@ -649,7 +718,7 @@ impl Daemon {
             match control {
                 Control::Exit => break,
                 Control::Pause => {
-                    if self.status.send_replace("paused") != "paused" {
+                    if self.controls.set_status("paused") != "paused" {
                         info!("This ovn-ic instance is now paused.");
                         let _ = self.sb.client.unlock(LOCK_NAME);
                         self.was_active = false;
@@ -661,8 +730,8 @@ impl Daemon {
                     continue;
                 }
                 Control::Run => {
-                    if *self.status.borrow() == "paused" {
-                        self.status.send_replace("standby");
+                    if self.controls.status_now() == "paused" {
+                        self.controls.set_status("standby");
                         match self.sb.client.lock(LOCK_NAME) {
                             Ok(lock) => self.lock = lock,
                             Err(e) => warn!(error = %e, "cannot ask for the lock again"),

@@ -7,6 +7,7 @@
 //! like ovn-ic) and commits each round's operations.
 #![forbid(unsafe_code)]
 
+pub mod controls;
 pub mod daemon;
 pub mod daemonize;
 pub mod embedded;
@@ -18,5 +19,6 @@ pub mod user;
 pub mod vlog;
 pub mod zone;
 
+pub use controls::{Controls, Database};
 pub use daemon::{Config, Control, Daemon, DaemonError, RoundStats, TlsFiles};
 pub use zone::{Ops, Registration, Rows, ZoneState};
