@@ -4,7 +4,9 @@
 //! bindings), the [`ic_routes`] engine computes route advertisement and learning, and
 //! [`daemon`] is the tokio shell that keeps replicas of the zone's four databases with
 //! `ovsdb-client`, holds the `ovn_ic` lock on the zone's southbound database (active/standby
-//! like ovn-ic) and commits each round's operations.
+//! like ovn-ic) and commits each round's operations. [`controls`] and [`unixctl`] are its
+//! control socket; [`pidfile`], [`daemonize`], [`user`] and [`vlog`] make the binary an Open
+//! vSwitch daemon as `ovn-ctl` and `ovn-appctl` expect one.
 #![forbid(unsafe_code)]
 
 pub mod controls;
