@@ -645,3 +645,18 @@ fn ovn_user_runs_the_daemon_as_that_user() {
     );
     site.stop_ic(pid);
 }
+
+/// What Debian's systemd unit runs (`ovn-ctl start_ic --no-monitor`, `Type=forking` with
+/// `PIDFile=`): `--detach` alone, no monitor, the pid file naming the daemon as soon as
+/// `ovn-ctl` returns.
+#[test]
+fn no_monitor_as_the_systemd_unit_starts_it() {
+    if !available() {
+        return;
+    }
+    let site = Site::new(true);
+    let pid = site.start_ic_with(&["--no-monitor"]);
+    assert_eq!(parent(pid), None, "--no-monitor: a monitor runs");
+    assert_eq!(comm(pid), "ovn-ic");
+    site.stop_ic(pid);
+}
