@@ -25,51 +25,13 @@ use ovsdb_proto::{Operation, Uuid};
 use tokio::sync::{broadcast, watch};
 use tracing::{debug, info, warn};
 
+use crate::controls::Controls;
+pub use crate::controls::{Control, Status};
 use ic_routes::zone::status::{StatusCounters, StatusRows};
 use ic_routes::zone::{Ops, Registration, Rows, ZoneState};
 
 /// The name of the southbound lock that makes one daemon per zone active (ovn-ic's).
 pub const LOCK_NAME: &str = "ovn_ic";
-
-/// The daemon's state, as `ovn-appctl -t ovn-ic status` prints it (`Status: active`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Status {
-    /// Holds the `ovn_ic` lock and does the zone's work.
-    Active,
-    /// Another daemon holds the lock (or none yet).
-    Standby,
-    /// Paused through the control socket: lock released, nothing written.
-    Paused,
-}
-
-impl Status {
-    /// `active`, `standby` or `paused`, as ovn-ic prints it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "active",
-            Status::Standby => "standby",
-            Status::Paused => "paused",
-        }
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What the control socket asks of the daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    /// Run (the initial state; `resume`).
-    Run,
-    /// Release the lock and write nothing, while keeping the replicas current (`pause`).
-    Pause,
-    /// Stop (`exit`).
-    Exit,
-}
 
 /// How the daemon connects and paces itself.
 #[derive(Clone)]
@@ -252,9 +214,8 @@ pub struct Daemon {
     state: ZoneState,
     status_counters: StatusCounters,
     was_active: bool,
-    control_tx: Arc<watch::Sender<Control>>,
+    controls: Controls,
     control: watch::Receiver<Control>,
-    status: watch::Sender<Status>,
     /// The incremental route engine, once the zone is registered.
     engine: Option<Engine>,
     /// Rows of the engine's tables changed since it last looked.
@@ -297,8 +258,13 @@ fn db_name(db: Database) -> &'static str {
     }
 }
 
-async fn open(kind: Database, remote: &str, config: &Config) -> Result<Db, DaemonError> {
-    let (name, db, tables) = (db_name(kind), kind.schema_name(), typed_tables(kind));
+/// The client configuration of one database.
+#[allow(clippy::result_large_err)] // `DaemonError`, as `Daemon::start` returns it
+fn client_config(
+    name: &'static str,
+    remote: &str,
+    config: &Config,
+) -> Result<ClientConfig, DaemonError> {
     let mut cc = ClientConfig::new(remote)
         .map_err(|source| DaemonError::Config { db: name, source })?
         .probe_interval(config.probe_interval)
@@ -311,7 +277,33 @@ async fn open(kind: Database, remote: &str, config: &Config) -> Result<Db, Daemo
             })?;
         cc = cc.tls(tls);
     }
-    let client = Client::start(cc);
+    Ok(cc)
+}
+
+async fn open(
+    kind: Database,
+    remote: &str,
+    config: &Config,
+    controls: &Controls,
+) -> Result<Db, DaemonError> {
+    let (name, db, tables) = (db_name(kind), kind.schema_name(), typed_tables(kind));
+    let client = Client::start(client_config(name, remote, config)?);
+    // `*-connection-status`: follow the client's state for as long as it lives.
+    let mut state = client.watch_status();
+    let connected = controls.connection(kind).clone();
+    tokio::spawn(async move {
+        loop {
+            let up = matches!(
+                *state.borrow_and_update(),
+                ovsdb_client::Status::Connected { .. }
+            );
+            connected.send_replace(up);
+            if state.changed().await.is_err() {
+                connected.send_replace(false);
+                return;
+            }
+        }
+    });
     let events = client.subscribe();
     info!(db = name, remote, "connecting");
     let cache = client
@@ -354,17 +346,46 @@ async fn open(kind: Database, remote: &str, config: &Config) -> Result<Db, Daemo
     })
 }
 
+impl Config {
+    /// Checks the four remotes and the TLS files without connecting (a daemon reports a bad
+    /// flag before it detaches).
+    ///
+    /// # Errors
+    ///
+    /// [`DaemonError::Config`] naming the first database whose remote or TLS files are
+    /// unusable.
+    #[allow(clippy::result_large_err)] // `DaemonError`, as `Daemon::start` returns it
+    pub fn check(&self) -> Result<(), DaemonError> {
+        client_config("ovnnb", &self.ovnnb_db, self)?;
+        client_config("ovnsb", &self.ovnsb_db, self)?;
+        client_config("ic-nb", &self.ic_nb_db, self)?;
+        client_config("ic-sb", &self.ic_sb_db, self)?;
+        Ok(())
+    }
+}
+
 impl Daemon {
     /// Connects to the four databases, waits for their initial copies and asks for the
     /// `ovn_ic` lock on the southbound database.
     pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
+        Daemon::start_with(config, Controls::new()).await
+    }
+
+    /// Like [`Daemon::start`], obeying and reporting through `controls`, which a control
+    /// socket may serve already (it reports each connection as it comes up).
+    pub async fn start_with(config: Config, controls: Controls) -> Result<Daemon, DaemonError> {
+        controls.set_semantics(
+            config
+                .release
+                .map_or(ic_routes::Semantics::NEWEST, ic_routes::Semantics::of),
+        );
         let (nb, sb, ic_nb, ic_sb) = tokio::try_join!(
-            open(Database::Nb, &config.ovnnb_db, &config),
-            open(Database::Sb, &config.ovnsb_db, &config),
-            open(Database::IcNb, &config.ic_nb_db, &config),
-            open(Database::IcSb, &config.ic_sb_db, &config),
+            open(Database::Nb, &config.ovnnb_db, &config, &controls),
+            open(Database::Sb, &config.ovnsb_db, &config, &controls),
+            open(Database::IcNb, &config.ic_nb_db, &config, &controls),
+            open(Database::IcSb, &config.ic_sb_db, &config, &controls),
         )?;
-        let (control_tx, control) = watch::channel(Control::Run);
+        let control = controls.controller().subscribe();
         let lock = sb
             .client
             .lock(LOCK_NAME)
@@ -372,7 +393,7 @@ impl Daemon {
                 db: "ovnsb",
                 source,
             })?;
-        Ok(Daemon {
+        let daemon = Daemon {
             config,
             nb,
             sb,
@@ -382,24 +403,30 @@ impl Daemon {
             state: ZoneState::new(random_uuid),
             status_counters: StatusCounters::default(),
             was_active: false,
-            control_tx: Arc::new(control_tx),
+            controls,
             control,
-            status: watch::channel(Status::Standby).0,
             engine: None,
             changed: Vec::new(),
             rebuild: true,
-        })
+        };
+        daemon.controls.set_semantics(daemon.semantics());
+        Ok(daemon)
     }
 
     /// The sender the control socket (or an embedding program) uses to pause, resume or
     /// stop [`Daemon::run`].
     pub fn controller(&self) -> Arc<watch::Sender<Control>> {
-        self.control_tx.clone()
+        self.controls.controller()
     }
 
     /// The daemon's state as `ovn-appctl status` reports it.
     pub fn status(&self) -> watch::Receiver<Status> {
-        self.status.subscribe()
+        self.controls.status()
+    }
+
+    /// The daemon's commands and reports (what its control socket serves).
+    pub fn controls(&self) -> &Controls {
+        &self.controls
     }
 
     /// Whether this daemon holds the `ovn_ic` lock (it is the zone's active instance).
@@ -412,7 +439,7 @@ impl Daemon {
         let mut stats = RoundStats::default();
         let held = self.lock.is_held();
         if held != self.was_active {
-            self.status.send_replace(if held {
+            self.controls.set_status(if held {
                 Status::Active
             } else {
                 Status::Standby
@@ -497,6 +524,7 @@ impl Daemon {
         if self.state.semantics != semantics {
             info!(%semantics, "behaving as this release of ovn-ic");
             self.state.semantics = semantics;
+            self.controls.set_semantics(semantics);
         }
         let mut ops = Ops::default();
         let t0 = Instant::now();
@@ -614,7 +642,7 @@ impl Daemon {
             match control {
                 Control::Exit => break,
                 Control::Pause => {
-                    if self.status.send_replace(Status::Paused) != Status::Paused {
+                    if self.controls.set_status(Status::Paused) != Status::Paused {
                         info!("This ovn-ic instance is now paused.");
                         let _ = self.sb.client.unlock(LOCK_NAME);
                         self.was_active = false;
@@ -626,8 +654,8 @@ impl Daemon {
                     continue;
                 }
                 Control::Run => {
-                    if *self.status.borrow() == Status::Paused {
-                        self.status.send_replace(Status::Standby);
+                    if self.controls.status_now() == Status::Paused {
+                        self.controls.set_status(Status::Standby);
                         match self.sb.client.lock(LOCK_NAME) {
                             Ok(lock) => self.lock = lock,
                             Err(e) => warn!(error = %e, "cannot ask for the lock again"),

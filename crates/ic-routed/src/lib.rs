@@ -4,11 +4,19 @@
 //! registration, transit switches, gateways, port bindings, status counters; and the route
 //! engine), and [`daemon`] is the tokio shell that keeps replicas of the zone's four databases with
 //! `ovsdb-client`, holds the `ovn_ic` lock on the zone's southbound database (active/standby
-//! like ovn-ic) and commits each round's operations.
+//! like ovn-ic) and commits each round's operations. [`controls`] and [`unixctl`] are its
+//! control socket; [`pidfile`], [`daemonize`], [`user`] and [`vlog`] make the binary an Open
+//! vSwitch daemon as `ovn-ctl` and `ovn-appctl` expect one.
 #![forbid(unsafe_code)]
 
+pub mod controls;
 pub mod daemon;
+pub mod daemonize;
+pub mod pidfile;
 pub mod unixctl;
+pub mod user;
+pub mod vlog;
 
-pub use daemon::{Config, Control, Daemon, DaemonError, RoundStats, Status, TlsFiles};
+pub use controls::{Control, Controls, Status};
+pub use daemon::{Config, Daemon, DaemonError, RoundStats, TlsFiles};
 pub use ic_routes::zone::{Ops, Registration, Rows, ZoneState};

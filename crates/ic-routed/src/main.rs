@@ -6,6 +6,16 @@
 //!           --log-file=/tmp/ic.log --pidfile=/tmp/ic.pid --unixctl=/tmp/ic.ctl --detach
 //! ```
 //!
+//! # Under `ovn-ctl`
+//!
+//! Installed as `ovn-ic` (a copy or a link earlier in `PATH` than Debian's), the program is
+//! named after `argv[0]` and `ovn-ctl start_ic`/`stop_ic`/`restart_ic` and `ovn-appctl -t
+//! ovn-ic` drive it as they drive ovn-ic: a locked pid file (`ic_routed::pidfile`),
+//! `--detach`/`--monitor` by re-executing itself (`ic_routed::daemonize`), `--user`
+//! (`ic_routed::user`), ovn-ic's control commands (`ic_routed::unixctl`) and Open vSwitch's log
+//! flags (`ic_routed::vlog`). One binary plays three roles, told apart by
+//! `ic_routed::daemonize::ROLE_ENV`: the foreground command, the monitor and the daemon.
+//!
 //! # VPC isolation
 //!
 //! With `--isolation-policy=POLICY.json --isolation-inventory=INVENTORY.json` the route
@@ -37,17 +47,20 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use ic_routed::daemon::{Config, Control, Daemon, TlsFiles};
-use ic_routed::unixctl::Unixctl;
+use ic_routed::daemonize::{self, Launch, MonitorEvent, Role, StartError};
+use ic_routed::pidfile::Pidfile;
+use ic_routed::unixctl::{Context, Unixctl};
+use ic_routed::user::Credentials;
+use ic_routed::vlog::{Levels, Vlog};
+use ic_routed::Controls;
 use tracing::{error, info, warn};
-use tracing_subscriber::EnvFilter;
 
 /// OVN interconnection management daemon (route exchange, transit switches, port bindings
 /// and gateways of one availability zone): a drop-in replacement for `ovn-ic`.
@@ -80,32 +93,60 @@ struct Args {
     /// CA certificate that signed the servers' certificates (PEM).
     #[arg(short = 'C', long = "ca-cert", value_name = "FILE")]
     ca_cert: Option<PathBuf>,
-    /// Control socket for `ovn-appctl -t SOCKET` (exit, status, pause, resume, is-paused).
-    /// Default: $OVN_RUNDIR/ic-routed.PID.ctl.
+    /// TLS protocol versions to allow (`TLSv1.2`, `TLSv1.3`, `TLSv1.2+`, comma-separated).
+    /// ic-routed offers TLS 1.2 and 1.3; a list that allows neither is an error.
+    #[arg(long = "ssl-protocols", value_name = "PROTOCOLS")]
+    ssl_protocols: Option<String>,
+    /// Accepted for compatibility; rustls's TLS 1.2 cipher suites are used.
+    #[arg(long = "ssl-ciphers", value_name = "CIPHERS")]
+    ssl_ciphers: Option<String>,
+    /// Accepted for compatibility; rustls's TLS 1.3 cipher suites are used.
+    #[arg(long = "ssl-ciphersuites", value_name = "SUITES")]
+    ssl_ciphersuites: Option<String>,
+    /// Control socket for `ovn-appctl -t` (relative to $OVN_RUNDIR).
+    /// Default: $OVN_RUNDIR/PROGRAM.PID.ctl, PROGRAM being the name it runs under
+    /// (`ovn-ic` when installed so).
     #[arg(long, value_name = "SOCKET")]
     unixctl: Option<PathBuf>,
-    /// Write the process id to FILE (default $OVN_RUNDIR/ic-routed.pid).
+    /// Create a locked pid file (relative to $OVN_RUNDIR; default $OVN_RUNDIR/PROGRAM.pid).
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
     pidfile: Option<PathBuf>,
-    /// Replace the pid file even if another process's id is in it.
+    /// With --pidfile, start even if a running daemon holds the pid file.
     #[arg(long)]
     overwrite_pidfile: bool,
-    /// Run in the background.
+    /// Run in the background; returns once the pid file and control socket are ready.
     #[arg(long)]
     detach: bool,
     /// Accepted for compatibility (the daemon never changes directory).
     #[arg(long)]
     no_chdir: bool,
-    /// Accepted for compatibility (no monitor process is started).
+    /// Accepted for compatibility (there is no self-confinement to disable).
+    #[arg(long)]
+    no_self_confinement: bool,
+    /// Start a monitor process that restarts the daemon after a crash (SIGSEGV, SIGABRT, a
+    /// panic, …), not after `exit`, SIGTERM or SIGKILL.
     #[arg(long)]
     monitor: bool,
-    /// Log to FILE (default $OVN_LOGDIR/ic-routed.log) as well as stderr when attached.
+    /// Run as USER (and GROUP, else USER's primary group) instead of root, from before the
+    /// pid file is created; names are read from /etc/passwd and /etc/group.
+    #[arg(long, value_name = "USER[:GROUP]")]
+    user: Option<String>,
+    /// Log to FILE (default $OVS_LOGDIR/PROGRAM.log, /var/log/openvswitch/PROGRAM.log
+    /// without OVS_LOGDIR, as Open vSwitch's daemons).
     #[arg(long = "log-file", value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
     log_file: Option<PathBuf>,
-    /// Log verbosity: `dbg`/`debug`, `info`, `warn`, `err` (Open vSwitch vlog levels; any
-    /// `module:destination:` prefix is ignored). Plain `-v` means debug. RUST_LOG wins.
+    /// Log levels, as Open vSwitch's vlog: `[DESTINATION:]LEVEL` with DESTINATION `console`,
+    /// `syslog` (not sent) or `file`, LEVEL `off`, `emer`, `err`, `warn`, `info`, `dbg`; a
+    /// module name is accepted and sets every module. Plain `-v` means `dbg` everywhere.
+    /// RUST_LOG, when set, decides instead.
     #[arg(short = 'v', long = "verbose", value_name = "SPEC", num_args = 0..=1, default_missing_value = "dbg")]
     verbose: Vec<String>,
+    /// Accepted for compatibility (nothing is sent to syslog).
+    #[arg(long = "syslog-method", value_name = "METHOD")]
+    syslog_method: Option<String>,
+    /// Accepted for compatibility (nothing is sent to syslog).
+    #[arg(long = "syslog-target", value_name = "HOST:PORT")]
+    syslog_target: Option<String>,
     /// Behave as this release of ovn-ic (`23.03`, `24.03.2`, … `26.03`): which route rules
     /// apply (same-zone learning from 23.09, `ic-route-denylist` from 24.09, route tags from
     /// 25.03, …). Default: the release of the zone's OVN_Northbound schema.
@@ -162,263 +203,362 @@ fn parse_release(text: &str) -> Result<ic_routes::Release, String> {
     })
 }
 
+/// Where pid files and control sockets live: $OVN_RUNDIR, else `/var/run/ovn`.
 fn rundir() -> PathBuf {
     std::env::var_os("OVN_RUNDIR")
+        .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/run/ovn"))
+}
+
+/// A `--pidfile` or `--unixctl` name as Open vSwitch resolves it: relative to the run
+/// directory.
+fn in_rundir(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        rundir().join(path)
+    }
+}
+
+/// Where `--log-file` without a name writes, as Open vSwitch's library decides for every
+/// daemon (ovn-ic's included): $OVS_LOGDIR, else `/var/log/openvswitch`.
+fn logdir() -> PathBuf {
+    std::env::var_os("OVS_LOGDIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/log/openvswitch"))
 }
 
 fn default_db(env: &str, sock: &str) -> String {
     std::env::var(env).unwrap_or_else(|_| format!("unix:{}", rundir().join(sock).display()))
 }
 
-fn level(specs: &[String]) -> &'static str {
-    let mut level = "info";
-    for spec in specs {
-        let last = spec.rsplit(':').next().unwrap_or("");
-        level = match last {
-            "dbg" | "debug" => "debug",
-            "info" => "info",
-            "warn" => "warn",
-            "err" | "emer" | "error" => "error",
-            "off" => "off",
-            _ => level,
+/// Checks `--ssl-protocols` against what ic-routed offers (TLS 1.2 and 1.3): the list must
+/// allow one of them. Returns whether it allows exactly what is offered.
+fn check_ssl_protocols(list: &str) -> Result<bool, String> {
+    const KNOWN: [&str; 4] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+    let mut allowed = [false; 4];
+    for word in list.split([',', ' ']).filter(|w| !w.is_empty()) {
+        let (name, and_later) = match word.strip_suffix('+') {
+            Some(n) => (n, true),
+            None => (word, false),
         };
-    }
-    level
-}
-
-/// A writer that appends to the log file and, when attached, to stderr.
-#[derive(Clone)]
-struct LogWriter {
-    file: Option<Arc<Mutex<std::fs::File>>>,
-    stderr: bool,
-}
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Some(f) = &self.file {
-            f.lock().unwrap_or_else(|e| e.into_inner()).write_all(buf)?;
-        }
-        if self.stderr {
-            let _ = std::io::stderr().write_all(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn detach(pidfile: Option<&Path>) -> ExitCode {
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("ic-routed: cannot find own executable to detach: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--detach")
-        .collect();
-    let mut child = match Command::new(exe)
-        .args(&args)
-        .env("IC_ROUTED_DETACHED", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("ic-routed: cannot start the background process: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Like Open vSwitch's --detach, return once the daemon is up: its pid file is written.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            eprintln!("ic-routed: background process exited early ({status})");
-            return ExitCode::FAILURE;
-        }
-        let ready = match pidfile {
-            Some(p) => std::fs::read_to_string(p)
-                .map(|s| s.trim() == child.id().to_string())
-                .unwrap_or(false),
-            None => Instant::now() > deadline - Duration::from_secs(9),
+        let Some(i) = KNOWN.iter().position(|k| *k == name) else {
+            return Err(format!("--ssl-protocols: unknown protocol `{word}`"));
         };
-        if ready || Instant::now() > deadline {
-            return ExitCode::SUCCESS;
+        for (j, a) in allowed.iter_mut().enumerate() {
+            if j == i || (and_later && j > i) {
+                *a = true;
+            }
         }
-        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !allowed[2] && !allowed[3] {
+        return Err(format!(
+            "--ssl-protocols={list}: ic-routed speaks only TLSv1.2 and TLSv1.3"
+        ));
+    }
+    Ok(allowed[2] && allowed[3])
+}
+
+impl Args {
+    /// The log levels of `-v`/`--verbose`.
+    fn levels(&self) -> Result<Levels, String> {
+        let mut levels = Levels::default();
+        for spec in &self.verbose {
+            levels.apply(spec).map_err(|e| format!("-v{spec}: {e}"))?;
+        }
+        Ok(levels)
+    }
+
+    /// The log file: `--log-file=FILE`, or the default for `--log-file` alone.
+    fn log_file(&self, program: &str) -> Option<PathBuf> {
+        self.log_file.as_ref().map(|p| {
+            if p.as_os_str().is_empty() {
+                logdir().join(format!("{program}.log"))
+            } else {
+                p.clone()
+            }
+        })
+    }
+
+    fn pidfile(&self, program: &str) -> Option<PathBuf> {
+        self.pidfile.as_ref().map(|p| {
+            if p.as_os_str().is_empty() {
+                rundir().join(format!("{program}.pid"))
+            } else {
+                in_rundir(p)
+            }
+        })
+    }
+
+    fn unixctl(&self, program: &str) -> PathBuf {
+        match &self.unixctl {
+            Some(p) => in_rundir(p),
+            None => rundir().join(format!("{program}.{}.ctl", std::process::id())),
+        }
+    }
+
+    /// Flags that cannot work: refused before anything starts.
+    fn check(&self) -> Result<(), String> {
+        if let Some(list) = &self.ssl_protocols {
+            check_ssl_protocols(list)?;
+        }
+        self.levels().map(|_| ())
+    }
+
+    /// The daemon's configuration (the isolation files are read here).
+    fn config(&self) -> Result<Config, String> {
+        let tls = match (&self.private_key, &self.certificate, &self.ca_cert) {
+            (Some(k), Some(c), Some(ca)) => Some(TlsFiles {
+                private_key: k.clone(),
+                certificate: c.clone(),
+                ca_cert: ca.clone(),
+            }),
+            (None, None, None) => None,
+            _ => return Err("--private-key, --certificate and --ca-cert go together".to_owned()),
+        };
+        let config = Config::new(
+            self.ovnnb_db
+                .clone()
+                .unwrap_or_else(|| default_db("OVN_NB_DB", "ovnnb_db.sock")),
+            self.ovnsb_db
+                .clone()
+                .unwrap_or_else(|| default_db("OVN_SB_DB", "ovnsb_db.sock")),
+            self.ic_nb_db
+                .clone()
+                .unwrap_or_else(|| default_db("OVN_IC_NB_DB", "ovn_ic_nb_db.sock")),
+            self.ic_sb_db
+                .clone()
+                .unwrap_or_else(|| default_db("OVN_IC_SB_DB", "ovn_ic_sb_db.sock")),
+        )
+        .tls(tls)
+        .release(self.ovn_release);
+        config.check().map_err(|e| e.to_string())?;
+        match (&self.isolation_policy, &self.isolation_inventory) {
+            (Some(p), Some(i)) => {
+                let f = isolation_filter(p, i)?;
+                info!(
+                    vpcs = f.inventory().vpcs().len(),
+                    pairs = f.policy().pairs.len(),
+                    "VPC isolation filter on"
+                );
+                Ok(config.filter(Some(Arc::new(f))))
+            }
+            _ => Ok(config),
+        }
     }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    // Read the isolation files before detaching, so a bad file is reported on the terminal.
-    let isolation = match (&args.isolation_policy, &args.isolation_inventory) {
-        (Some(p), Some(i)) => match isolation_filter(p, i) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                eprintln!("ic-routed: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-        _ => None,
-    };
-    let pidfile = args.pidfile.as_ref().map(|p| {
-        if p.as_os_str().is_empty() {
-            rundir().join("ic-routed.pid")
-        } else {
-            p.clone()
-        }
-    });
-    if args.detach && std::env::var_os("IC_ROUTED_DETACHED").is_none() {
-        return detach(pidfile.as_deref());
+    let program = daemonize::program_name();
+    if let Err(e) = args.check() {
+        eprintln!("{program}: {e}");
+        return ExitCode::FAILURE;
     }
-    let attached = std::env::var_os("IC_ROUTED_DETACHED").is_none();
-
-    let log_file = args.log_file.as_ref().map(|p| {
-        if p.as_os_str().is_empty() {
-            std::env::var_os("OVN_LOGDIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/var/log/ovn"))
-                .join("ic-routed.log")
-        } else {
-            p.clone()
+    let role = Role::current();
+    // First, while this process has one thread; re-executed processes inherit the ids.
+    if let (Role::Foreground, Some(spec)) = (role, &args.user) {
+        if let Err(e) = Credentials::lookup(spec).and_then(|c| c.assume()) {
+            eprintln!("{program}: {e}");
+            return ExitCode::FAILURE;
         }
-    });
-    let file = match &log_file {
-        Some(p) => match OpenOptions::new().create(true).append(true).open(p) {
-            Ok(f) => Some(Arc::new(Mutex::new(f))),
-            Err(e) => {
-                eprintln!("ic-routed: cannot open log file {}: {e}", p.display());
-                return ExitCode::FAILURE;
+    }
+    match role {
+        Role::Foreground if args.detach => detach(&args, &program),
+        Role::Foreground if args.monitor => run_monitor(&args, &program, Role::Foreground),
+        Role::Monitor => run_monitor(&args, &program, Role::Monitor),
+        role => run_daemon(&args, &program, role),
+    }
+}
+
+/// A child's failing exit status as this process's (Open vSwitch's parent process passes its
+/// child's on the same way).
+fn passed_on(status: std::process::ExitStatus) -> ExitCode {
+    ExitCode::from(
+        status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(1),
+    )
+}
+
+/// `--detach`: starts the monitor (`--monitor`) or the daemon in the background and returns
+/// once it is ready. A daemon that fails first has said why on standard error; its exit
+/// status is passed on, as Open vSwitch does.
+fn detach(args: &Args, program: &str) -> ExitCode {
+    let role = if args.monitor {
+        Role::Monitor
+    } else {
+        Role::Daemon { monitored: false }
+    };
+    match Launch::current().start(role, true) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(StartError::Died(status)) if status.code().is_some_and(|c| c != 0) => passed_on(status),
+        Err(e) => {
+            eprintln!("{program}: could not detach from foreground session: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The monitor: runs the daemon and restarts it after a crash (see
+/// `ic_routed::daemonize`). It logs to the daemon's log file, opening it for each message so
+/// that a rotated file is never held.
+fn run_monitor(args: &Args, program: &str, role: Role) -> ExitCode {
+    let detached = role == Role::Monitor && daemonize::detached();
+    if detached {
+        daemonize::new_session();
+    }
+    // Open vSwitch names its monitor process so; `pidof ovn-ic` finds only the daemon.
+    daemonize::set_process_name("monitor");
+    let levels = args.levels().unwrap_or_default();
+    let vlog = match Vlog::install(levels, args.log_file(program).as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    vlog.close();
+    let result = daemonize::monitor(&Launch::current(), role, detached, |event| {
+        let _ = vlog.reopen();
+        match event {
+            MonitorEvent::Started { pid } => info!(target: "monitor", pid, "daemon started"),
+            MonitorEvent::Restarting {
+                crashes,
+                pid,
+                how,
+                wait,
+            } => {
+                if !wait.is_zero() {
+                    warn!(target: "monitor",
+                        "{crashes} crashes: pid {pid} died, {how}, waiting until {} seconds since last restart",
+                        daemonize::RESTART_INTERVAL.as_secs()
+                    );
+                }
+                error!(target: "monitor", "{crashes} crashes: pid {pid} died, {how}, restarting");
             }
-        },
+            MonitorEvent::Exiting { pid, how } => {
+                info!(target: "monitor", "pid {pid} died, {how}, exiting")
+            }
+            MonitorEvent::StartFailed(why) => {
+                error!(target: "monitor", "could not restart the daemon: {why}")
+            }
+        }
+        vlog.close();
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(StartError::Died(status)) if status.code().is_some_and(|c| c != 0) => passed_on(status),
+        Err(e) => {
+            eprintln!("{program}: could not initiate process monitoring: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The daemon itself: pid file, control socket, readiness, then the databases.
+fn run_daemon(args: &Args, program: &str, role: Role) -> ExitCode {
+    let detached = role != Role::Foreground && daemonize::detached();
+    if detached && role == (Role::Daemon { monitored: false }) {
+        daemonize::new_session();
+    }
+    // Named after the program (`ovn-ic`), whatever file was executed: `ovn-ctl` checks it.
+    daemonize::set_process_name(program);
+    let levels = args.levels().unwrap_or_default();
+    let vlog = match Vlog::install(levels, args.log_file(program).as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // A panic is a bug, as a failed assertion is in ovn-ic: abort (SIGABRT), so that the
+    // monitor restarts the daemon instead of leaving it half alive.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |panic| {
+        error!("{panic}");
+        default_hook(panic);
+        std::process::abort();
+    }));
+    match daemon_main(args, program, role, detached, vlog) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("{program}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn daemon_main(
+    args: &Args,
+    program: &str,
+    role: Role,
+    detached: bool,
+    vlog: Arc<Vlog>,
+) -> Result<(), String> {
+    info!(
+        "{program} (ic-routed {}) starting, pid {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
+    let config = args.config()?;
+    if let Some(list) = &args.ssl_protocols {
+        if !check_ssl_protocols(list)? {
+            warn!("--ssl-protocols={list}: TLSv1.2 and TLSv1.3 are offered regardless");
+        }
+    }
+    if args.ssl_ciphers.is_some() || args.ssl_ciphersuites.is_some() {
+        info!("--ssl-ciphers/--ssl-ciphersuites: rustls's cipher suites are used");
+    }
+    let pidfile = match args.pidfile(program) {
+        Some(path) => {
+            Some(Pidfile::create(&path, args.overwrite_pidfile).map_err(|e| e.to_string())?)
+        }
         None => None,
     };
-    let writer = LogWriter {
-        file,
-        stderr: attached,
-    };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{},ovsdb_client=info", level(&args.verbose))));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
-
-    if let Some(p) = &pidfile {
-        if !args.overwrite_pidfile {
-            if let Ok(old) = std::fs::read_to_string(p) {
-                if let Ok(pid) = old.trim().parse::<u32>() {
-                    if Path::new(&format!("/proc/{pid}")).exists() && pid != std::process::id() {
-                        error!(pidfile = %p.display(), pid, "pidfile is held by a running process");
-                        return ExitCode::FAILURE;
-                    }
-                }
-            }
-        }
-        if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
-            error!(pidfile = %p.display(), error = %e, "cannot write pidfile");
-            return ExitCode::FAILURE;
-        }
-    }
-
-    let tls = match (&args.private_key, &args.certificate, &args.ca_cert) {
-        (Some(k), Some(c), Some(ca)) => Some(TlsFiles {
-            private_key: k.clone(),
-            certificate: c.clone(),
-            ca_cert: ca.clone(),
-        }),
-        (None, None, None) => None,
-        _ => {
-            error!("--private-key, --certificate and --ca-cert go together");
-            return ExitCode::FAILURE;
-        }
-    };
-    let config = Config::new(
-        args.ovnnb_db
-            .clone()
-            .unwrap_or_else(|| default_db("OVN_NB_DB", "ovnnb_db.sock")),
-        args.ovnsb_db
-            .clone()
-            .unwrap_or_else(|| default_db("OVN_SB_DB", "ovnsb_db.sock")),
-        args.ic_nb_db
-            .clone()
-            .unwrap_or_else(|| default_db("OVN_IC_NB_DB", "ovn_ic_nb_db.sock")),
-        args.ic_sb_db
-            .clone()
-            .unwrap_or_else(|| default_db("OVN_IC_SB_DB", "ovn_ic_sb_db.sock")),
-    )
-    .tls(tls)
-    .release(args.ovn_release);
-    let config = match isolation {
-        Some(f) => {
-            info!(
-                vpcs = f.inventory().vpcs().len(),
-                pairs = f.policy().pairs.len(),
-                "VPC isolation filter on"
-            );
-            config.filter(Some(Arc::new(f)))
-        }
-        None => config,
-    };
-
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            error!(error = %e, "cannot start the runtime");
-            return ExitCode::FAILURE;
-        }
-    };
-    let code = runtime.block_on(async move {
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let result = runtime.block_on(async move {
+        let controls = Controls::new();
+        let ctl_path = args.unixctl(program);
+        let context = Context::new(controls.clone()).vlog(Some(vlog));
+        let unixctl = Unixctl::start(&ctl_path, context)
+            .map_err(|e| format!("{}: cannot listen: {e}", ctl_path.display()))?;
+        daemonize::notify_ready(role, detached);
         info!(
             nb = %config.ovnnb_db, sb = %config.ovnsb_db, ic_nb = %config.ic_nb_db, ic_sb = %config.ic_sb_db,
-            "ic-routed {} starting", env!("CARGO_PKG_VERSION")
+            control = %unixctl.path().display(),
+            "connecting"
         );
-        let daemon = match Daemon::start(config).await {
-            Ok(d) => d,
-            Err(e) => {
-                error!(error = %e, "cannot start");
-                return ExitCode::FAILURE;
-            }
-        };
-        let ctl_path = args.unixctl.clone().unwrap_or_else(|| {
-            rundir().join(format!("ic-routed.{}.ctl", std::process::id()))
-        });
-        let _unixctl = match Unixctl::start(&ctl_path, daemon.controller(), daemon.status()) {
-            Ok(u) => Some(u),
-            Err(e) => {
-                warn!(socket = %ctl_path.display(), error = %e, "no control socket");
-                None
-            }
-        };
-        let controller = daemon.controller();
-        let shutdown = async move {
+        let signals = controls.clone();
+        tokio::spawn(async move {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
             }
-            controller.send_replace(Control::Exit);
+            signals.send(Control::Exit);
+        });
+        let daemon = tokio::select! {
+            daemon = Daemon::start_with(config, controls.clone()) => daemon.map_err(|e| e.to_string())?,
+            () = controls.exit_requested() => {
+                info!("exiting");
+                return Ok(());
+            }
         };
-        tokio::spawn(shutdown);
         daemon.run(std::future::pending()).await;
-        ExitCode::SUCCESS
+        drop(unixctl);
+        Ok(())
     });
-    if let Some(p) = &pidfile {
-        let _ = std::fs::remove_file(p);
-    }
-    code
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    drop(pidfile);
+    result
 }
