@@ -47,8 +47,6 @@ pub struct Config {
     pub ic_sb_db: String,
     /// Private key, certificate and CA certificate for `ssl:` remotes.
     pub tls: Option<TlsFiles>,
-    /// Inactivity probe of every connection (default 5 s, as Open vSwitch).
-    pub probe_interval: Option<Duration>,
     /// Delay before retrying a round whose transaction failed (default 1 s).
     pub retry_delay: Duration,
     /// Deadline of one transaction (default 30 s); its outcome is then unknown and the next
@@ -117,7 +115,6 @@ impl Config {
             ic_nb_db: ic_nb_db.into(),
             ic_sb_db: ic_sb_db.into(),
             tls: None,
-            probe_interval: Some(Duration::from_secs(5)),
             retry_delay: Duration::from_secs(1),
             transact_timeout: Duration::from_secs(30),
             max_busy_rounds: 50,
@@ -198,6 +195,10 @@ impl RoundStats {
 
 struct Db {
     name: &'static str,
+    /// Whether the remote is probed by default (`tcp:`/`ssl:`, not `unix:`).
+    needs_probes: bool,
+    /// The inactivity probe interval the connection uses now.
+    probe: Option<Duration>,
     client: Client,
     cache: Arc<Cache>,
     events: broadcast::Receiver<CacheEvent>,
@@ -258,6 +259,11 @@ fn db_name(db: Database) -> &'static str {
     }
 }
 
+/// Whether Open vSwitch probes `remote` by default: every stream but `unix:`.
+fn needs_probes(remote: &str) -> bool {
+    !remote.trim_start().starts_with("unix:")
+}
+
 /// The client configuration of one database.
 #[allow(clippy::result_large_err)] // `DaemonError`, as `Daemon::start` returns it
 fn client_config(
@@ -267,7 +273,7 @@ fn client_config(
 ) -> Result<ClientConfig, DaemonError> {
     let mut cc = ClientConfig::new(remote)
         .map_err(|source| DaemonError::Config { db: name, source })?
-        .probe_interval(config.probe_interval)
+        .probe_interval(ic_routes::zone::probe_interval(None, needs_probes(remote)))
         .transact_timeout(Some(config.transact_timeout));
     if let Some(files) = &config.tls {
         let tls = TlsConfig::from_files(&files.private_key, &files.certificate, &files.ca_cert)
@@ -340,6 +346,8 @@ async fn open(
     }
     Ok(Db {
         name,
+        needs_probes: needs_probes(remote),
+        probe: ic_routes::zone::probe_interval(None, needs_probes(remote)),
         client,
         cache,
         events,
@@ -434,9 +442,37 @@ impl Daemon {
         self.lock.is_held()
     }
 
+    /// Follows `options:ic_probe_interval` of `NB_Global` (NB and SB connections) and
+    /// `IC_NB_Global` (both IC connections), as ovn-ic does on every main-loop iteration.
+    fn follow_probe_intervals(&mut self) {
+        let nb_options = {
+            let t = self.nb.cache.read();
+            t.typed::<nb::NbGlobal>()
+                .and_then(|rows| rows.values().next().map(|g| g.options.clone()))
+        };
+        let ic_options = {
+            let t = self.ic_nb.cache.read();
+            t.typed::<ovn_ic_nb::IcNbGlobal>()
+                .and_then(|rows| rows.values().next().map(|g| g.options.clone()))
+        };
+        for (db, options) in [
+            (&mut self.nb, &nb_options),
+            (&mut self.sb, &nb_options),
+            (&mut self.ic_nb, &ic_options),
+            (&mut self.ic_sb, &ic_options),
+        ] {
+            let probe = ic_routes::zone::probe_interval(options.as_ref(), db.needs_probes);
+            if probe != db.probe && db.client.set_probe_interval(probe).is_ok() {
+                info!(db = db.name, interval_ms = ?probe.map(|p| p.as_millis()), "inactivity probe interval");
+                db.probe = probe;
+            }
+        }
+    }
+
     /// Runs one round: when active, computes and commits what the zone needs.
     pub async fn round(&mut self) -> RoundStats {
         let mut stats = RoundStats::default();
+        self.follow_probe_intervals();
         let held = self.lock.is_held();
         if held != self.was_active {
             self.controls.set_status(if held {
@@ -445,6 +481,9 @@ impl Daemon {
                 Status::Standby
             });
             if held {
+                // A standby's counters are stale: start again from the zone's current
+                // value, as a freshly started daemon does (the README's restart row).
+                self.status_counters = StatusCounters::default();
                 info!("ovn-ic lock acquired. This ovn-ic instance is now active.");
             } else {
                 info!("ovn-ic lock lost. This ovn-ic instance is now on standby.");
@@ -452,6 +491,11 @@ impl Daemon {
             self.was_active = held;
         }
         if !held {
+            // As ovn-ic: a standby recomputes in full once it becomes active, so it keeps
+            // neither the engine nor an ever-growing list of changes meanwhile.
+            self.changed.clear();
+            self.engine = None;
+            self.rebuild = true;
             return stats;
         }
         let started = Instant::now();

@@ -138,6 +138,49 @@ fn wait_sb_sync_after_a_restart() {
     assert_eq!(ints(&lab, true, "Availability_Zone", "nb_ic_cfg"), [4, 4]);
 }
 
+/// A standby that takes the lock over after another daemon synced does not set the zone's
+/// counter back: it starts from the zone's counter, not from the value it confirmed long ago.
+#[test]
+fn wait_sb_sync_after_a_takeover() {
+    if !needs_counters() || !ovnlink_testkit::server::require_binaries(&["ovs-appctl"]) {
+        return;
+    }
+    let mut lab = lab(&[ic_routed(), ic_routed()]);
+    lab.start_ic(0, &ic_routed()).unwrap();
+    let appctl = |lab: &mut IcLab, i: usize, cmd: &str| {
+        let ctl = lab.zones[0].ics()[i].ctl().to_owned();
+        ovnlink_testkit::server::run("ovs-appctl", &["-t", ctl.to_str().unwrap(), cmd])
+            .unwrap_or_default()
+    };
+    wait_sb_sync(&lab, Duration::from_secs(10)).unwrap();
+    assert_eq!(appctl(&mut lab, 0, "status"), "Status: active\n");
+    // The first daemon confirms counter 1, pauses, and the second carries on to 4.
+    appctl(&mut lab, 0, "pause");
+    assert!(wait_for(CONVERGE, || appctl(&mut lab, 1, "status")
+        == "Status: active\n"));
+    for _ in 0..3 {
+        wait_sb_sync(&lab, Duration::from_secs(10)).unwrap();
+    }
+    appctl(&mut lab, 0, "resume");
+    assert!(wait_for(CONVERGE, || appctl(&mut lab, 0, "status")
+        == "Status: standby\n"));
+    lab.zones[0].ics()[1].kill_hard();
+    assert!(
+        wait_for(CONVERGE, || appctl(&mut lab, 0, "status")
+            == "Status: active\n"),
+        "{}",
+        lab.logs()
+    );
+    // Its first rounds leave the zone's counter alone (a stale one would set it back to 1
+    // until the next sync).
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(ints(&lab, true, "Availability_Zone", "nb_ic_cfg"), [4, 4]);
+    let took = wait_sb_sync(&lab, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}\n{}", lab.logs()));
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(ints(&lab, true, "Availability_Zone", "nb_ic_cfg"), [5, 5]);
+}
+
 /// Every deployment of two zones: both daemons `ic-routed`, both Debian's `ovn-ic`, and
 /// the two mixed ones.
 fn deployments() -> [[IcDaemon; 2]; 4] {

@@ -350,6 +350,7 @@ enum Command {
     Unlock {
         name: String,
     },
+    ProbeInterval(Option<Duration>),
     Shutdown,
 }
 
@@ -613,6 +614,15 @@ impl Client {
     pub fn unlock(&self, name: &str) -> Result<()> {
         self.cmd
             .send(Command::Unlock { name: name.into() })
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// Changes the inactivity probe interval of this connection and of every later
+    /// reconnection (`None` disables probing; under 1 s is raised to 1 s), as ovn-ic does when
+    /// an operator sets `options:ic_probe_interval`.
+    pub fn set_probe_interval(&self, interval: Option<Duration>) -> Result<()> {
+        self.cmd
+            .send(Command::ProbeInterval(interval))
             .map_err(|_| ClientError::Closed)
     }
 
@@ -1502,6 +1512,10 @@ impl Task {
                     state.send_replace(false);
                     s.send(vec![Call::Unlock { lock: name }]);
                 }
+            }
+            Command::ProbeInterval(interval) => {
+                self.config.probe_interval = interval;
+                s.conn.set_probe_interval(interval);
             }
         }
         Ok(())

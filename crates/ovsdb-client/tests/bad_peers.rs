@@ -28,6 +28,8 @@ enum Fault {
     UnknownRow,
     /// Never answers a transact.
     Silent,
+    /// Never answers an inactivity probe (`echo`), on every connection.
+    Deaf,
 }
 
 /// Serves connection after connection; the first one misbehaves as `fault` says.
@@ -37,7 +39,8 @@ async fn fake_server(listener: UnixListener, fault: Fault, connections: Arc<Atom
             return;
         };
         let n = connections.fetch_add(1, Ordering::SeqCst) + 1;
-        tokio::spawn(serve(sock, if n == 1 { Some(fault) } else { None }));
+        let faulty = n == 1 || fault == Fault::Deaf;
+        tokio::spawn(serve(sock, faulty.then_some(fault)));
     }
 }
 
@@ -72,6 +75,7 @@ async fn serve(mut sock: UnixStream, fault: Option<Fault>) {
                 ),
                 "get_schema" => out.extend(response(&id, serde_json::from_str(SCHEMA).unwrap())),
                 "list_dbs" => out.extend(response(&id, json!(["DB"]))),
+                "echo" if fault == Some(Fault::Deaf) => {}
                 "echo" => out.extend(response(&id, params.to_value().unwrap())),
                 "monitor_cond_since" => {
                     let Ok(Call::MonitorCondSince { monitor_id, .. }) =
@@ -252,4 +256,36 @@ async fn transact_deadline_is_separate_from_the_connection() {
     // The connection itself is fine: other calls still work on it.
     assert_eq!(client.list_dbs().await.unwrap(), ["DB"]);
     assert_eq!(connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn probe_interval_changes_on_a_live_connection_and_survives_reconnects() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fake.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(fake_server(listener, Fault::Deaf, connections.clone()));
+    // A `unix:` remote is not probed (as Open vSwitch): the deaf peer goes unnoticed.
+    let config = ClientConfig::new(&format!("unix:{}", path.display()))
+        .unwrap()
+        .probe_interval(None);
+    let client = Client::connect(config, WAIT).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+    // Probing every second: no answer within two intervals resets the connection, and every
+    // reconnection probes too.
+    client
+        .set_probe_interval(Some(Duration::from_millis(10)))
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while connections.load(Ordering::SeqCst) < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no probe timeout");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Back to no probing: the connection then stays.
+    client.set_probe_interval(None).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = connections.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(connections.load(Ordering::SeqCst), settled);
 }

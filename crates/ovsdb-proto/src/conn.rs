@@ -228,6 +228,15 @@ impl Connection {
         }
     }
 
+    /// Changes the inactivity probe interval of a live connection (`None` disables probing;
+    /// intervals under [`MIN_PROBE_INTERVAL`] are raised to it, as Open vSwitch does). A
+    /// probe already in flight is forgotten: the next one is due one new interval after the
+    /// last byte received.
+    pub fn set_probe_interval(&mut self, interval: Option<Duration>) {
+        self.config = self.config.clone().probe_interval(interval);
+        self.probe_sent = None;
+    }
+
     /// Lets time pass: sends a probe after `probe_interval` of silence, and declares the
     /// peer dead after another interval without an answer.
     pub fn handle_timeout(&mut self, now: Instant) {

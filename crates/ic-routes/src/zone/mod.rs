@@ -23,6 +23,32 @@ use tracing::{debug, info, warn};
 
 pub mod status;
 
+/// Open vSwitch's default inactivity probe for a `tcp:` or `ssl:` remote
+/// (`DEFAULT_PROBE_INTERVAL_MSEC`); `unix:` remotes are not probed.
+pub const DEFAULT_PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The inactivity probe interval ovn-ic (≥ 23.06) uses on a connection, from the
+/// `options:ic_probe_interval` of the database's global row (`NB_Global` for the zone's NB and
+/// SB, `IC_NB_Global` for both IC databases), in milliseconds: absent or not an integer →
+/// [`DEFAULT_PROBE_INTERVAL`] when the remote needs probes (`tcp:`, `ssl:`), none for `unix:`;
+/// `0` → none; 1–999 → 1 s.
+pub fn probe_interval(
+    options: Option<&StringMap>,
+    remote_needs_probes: bool,
+) -> Option<std::time::Duration> {
+    let ms = options
+        .and_then(|o| o.get("ic_probe_interval"))
+        .and_then(|v| v.trim_start().parse::<i32>().ok())
+        .unwrap_or(-1);
+    match ms {
+        ..0 => remote_needs_probes.then_some(DEFAULT_PROBE_INTERVAL),
+        0 => None,
+        ms => Some(std::time::Duration::from_millis(u64::from(
+            ms.max(1000) as u32
+        ))),
+    }
+}
+
 /// Lowest tunnel key of a transit switch's datapath (`OVN_MIN_DP_KEY_GLOBAL`): the top 2^16
 /// keys of the 24-bit datapath key space are reserved for interconnection.
 pub const MIN_DP_KEY_GLOBAL: u32 = (1 << 24) - (1 << 16) + 1;

@@ -568,3 +568,34 @@ fn switch_ports_are_bound_from_25_03() {
         assert!(typed::<icsb::Route>(ic.ic_sb()).is_empty());
     }
 }
+
+#[test]
+fn probe_interval_follows_ic_probe_interval_as_ovn_ic_does() {
+    use std::time::Duration;
+    let opts = |v: &str| StringMap::from([("ic_probe_interval", v)]);
+    // Absent or unparsable: Open vSwitch's default for the remote's kind.
+    assert_eq!(
+        super::probe_interval(None, true),
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(super::probe_interval(None, false), None);
+    assert_eq!(
+        super::probe_interval(Some(&StringMap::new()), true),
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(super::probe_interval(Some(&opts("soon")), false), None);
+    assert_eq!(
+        super::probe_interval(Some(&opts("-1")), true),
+        Some(Duration::from_secs(5))
+    );
+    // Set: applies to unix remotes too; 0 disables; under a second is a second.
+    assert_eq!(super::probe_interval(Some(&opts("0")), true), None);
+    assert_eq!(
+        super::probe_interval(Some(&opts("250")), true),
+        Some(Duration::from_secs(1))
+    );
+    assert_eq!(
+        super::probe_interval(Some(&opts("60000")), false),
+        Some(Duration::from_secs(60))
+    );
+}
