@@ -16,3 +16,4 @@ pub mod pki;
 pub mod raw;
 pub mod release;
 pub mod server;
+pub mod tenants;
