@@ -37,6 +37,8 @@
 //!   routes of VPCs it may talk to, also against zones running stock ovn-ic 23.03.1.
 //! - [`verify`](mod@verify): longest-prefix-match reachability through routers and transit
 //!   switches, guard ACLs, leaks with their path.
+//! - [`explain`](mod@explain): one pair of VPCs hop by hop, with what decided each hop
+//!   (route, learned-route origin, filter rule, policy rule, guards) or why there is no path.
 //! - [`guard`]: guard ACLs (port group, address sets, `to-lport` drop ACLs) for pods.
 //! - [`simulate`]: what the interconnection daemons would do with a world, offline, with
 //!   the real ovn-ic logic (`ic_routes::sim`), stock or filtered, per release.
@@ -80,6 +82,7 @@ macro_rules! mk {
 }
 
 pub mod error;
+pub mod explain;
 pub mod filter;
 pub mod guard;
 pub mod net;
@@ -95,6 +98,7 @@ pub mod vpc;
 mod fixture;
 
 pub use error::Error;
+pub use explain::{explain, Destination, Explanation};
 pub use filter::{Source, SourceRule, VpcFilter};
 pub use guard::{plan_guards, GuardConfig, GuardPlan};
 pub use policy::{Decision, Pair, Peering, Policy, Selector};

@@ -447,6 +447,62 @@ fn verifier_finds_no_leak_when_the_filter_learns() {
     assert!(text.contains("\nno leaks\n"), "{text}");
 }
 
+#[test]
+fn explain_names_the_learned_route_its_zone_and_the_filter_verdict() {
+    let world = stock_world();
+    let inv = Inventory::from_world(&world);
+    // A leak of stock ovn-ic: the path, the IC-SB row it was learned from, and that the
+    // VPC filter would have refused it.
+    let e = crate::explain(&world, &inv, &policy_a(), "k8s/vpc-a", "os/neutron-r2").unwrap();
+    assert_eq!(e.cell, Cell::Leak);
+    assert!(e.policy.starts_with("not allowed"), "{e}");
+    let d = &e.destinations[0];
+    let hops = d.path.as_ref().expect("a path");
+    assert!(hops[0].learned_from.is_some(), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("learned from zone os over transit switch ts"),
+        "{text}"
+    );
+    assert!(text.contains("the VPC filter refuses it"), "{text}");
+    // An allowed pair by address, and the pair rule that allows it.
+    let e = crate::explain(&world, &inv, &policy_a(), "tenant-a", "10.16.0.5").unwrap();
+    assert_eq!(
+        (e.from.as_str(), e.to.as_str()),
+        ("os/neutron-r1", "k8s/vpc-a")
+    );
+    assert_eq!(e.cell, Cell::Reachable);
+    assert!(e.policy.starts_with("allowed by pairs[0]"), "{e}");
+    assert_eq!(e.destinations.len(), 1);
+    assert!(e.to_string().contains("the VPC filter learns it"), "{e}");
+    // With the filter, the refused route is not learned: no path, and the note says why.
+    let mut u = Uuids(0);
+    let mut world = topology_a(&mut u);
+    let filter = {
+        let mut w = world.clone();
+        exchange(&mut w, &mut Uuids(1000), None);
+        VpcFilter::new(Inventory::from_world(&w), policy_a())
+    };
+    exchange(&mut world, &mut u, Some(&filter));
+    let inv = Inventory::from_world(&world);
+    let e = crate::explain(&world, &inv, &policy_a(), "k8s/vpc-b", "os/neutron-r1").unwrap();
+    assert_eq!(e.cell, Cell::Isolated, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("k8s/vpc-b: its best route for 10.0.0.0/24 is"),
+        "{text}"
+    );
+    assert!(
+        text.contains("has not learned it") && text.contains("the VPC filter refuses it"),
+        "{text}"
+    );
+    // Bad endpoints name the cause.
+    let err = crate::explain(&world, &inv, &policy_a(), "nope", "vpc-a").unwrap_err();
+    assert!(err.to_string().contains("nope: no such VPC"), "{err}");
+    let err = crate::explain(&world, &inv, &policy_a(), "vpc-a", "192.0.2.1").unwrap_err();
+    assert!(err.to_string().contains("in no VPC"), "{err}");
+}
+
 mod guards {
     use super::*;
     use crate::fixture::topology_a_with;
@@ -738,11 +794,11 @@ mod topologies {
         let plan = plan_b(&world, &Inventory::from_world(&world), &pol, &cfg).unwrap();
         assert_eq!(plan.ic_nb.len(), 2, "{:#?}", ops_of(&plan));
         let pending = plan
-            .notes
+            .pending
             .iter()
             .filter(|n| n.contains("has no logical switch yet"))
             .count();
-        assert_eq!(pending, 4, "{:?}", plan.notes);
+        assert_eq!(pending, 4, "{:?}", plan.pending);
         plan.apply(&mut world, &mut || u.next()).unwrap();
         mirror_ts(&mut world, &mut u);
         let plan = plan_b(&world, &Inventory::from_world(&world), &pol, &cfg).unwrap();

@@ -87,8 +87,12 @@ pub struct TopologyPlan {
     pub nb: BTreeMap<String, Vec<Operation>>,
     /// Operations for `OVN_IC_Northbound`.
     pub ic_nb: Vec<Operation>,
-    /// What is pending or was skipped, and why.
+    /// What was skipped, and why (planning again changes nothing until the inputs change).
     pub notes: Vec<String>,
+    /// What waits for something else to happen first, and what: typically the NB logical
+    /// switch that ovn-ic creates for a new transit switch. Plan again once it happened;
+    /// [`TopologyPlan::is_empty`] does not look at this.
+    pub pending: Vec<String>,
 }
 
 impl TopologyPlan {
@@ -219,7 +223,7 @@ fn plan_attachments(
     z: &ZoneNb,
     want: &[Attach],
     cfg: &TopologyConfig,
-    notes: &mut Vec<String>,
+    pending: &mut Vec<String>,
     n: &mut Counter,
 ) -> Vec<Operation> {
     let ix = ZoneIndex::new(z);
@@ -264,7 +268,7 @@ fn plan_attachments(
     let mut gc_rows: Vec<(String, Vec<GatewayChassis>)> = Vec::new();
     for a in want {
         let Some(&ls) = ix.ts_ls.get(a.ts.as_str()) else {
-            notes.push(format!(
+            pending.push(format!(
                 "zone {}: transit switch {} has no logical switch yet (ovn-ic creates it); plan again later to attach {}",
                 z.zone, a.ts, a.router_name
             ));
@@ -458,7 +462,7 @@ fn finish_zones(
     let mut n = Counter(0);
     for z in &world.zones {
         let want = attach.get(&z.zone).map(Vec::as_slice).unwrap_or_default();
-        let ops = plan_attachments(z, want, cfg, &mut plan.notes, &mut n);
+        let ops = plan_attachments(z, want, cfg, &mut plan.pending, &mut n);
         plan.push(&z.zone, ops);
         if let Some(g) = &cfg.guards {
             let gp = plan_guards(z, inventory, policy, g);

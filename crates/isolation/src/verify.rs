@@ -81,6 +81,9 @@ pub struct Hop {
     /// The segment towards the next router (`transit switch ts`, `switch join`, `peer
     /// link`), if any.
     pub via: Option<String>,
+    /// For a learned route, the IC-SB `Route` row it was learned from (its UUID in
+    /// `external_ids:ic-learned-route`), if that row is known.
+    pub learned_from: Option<Uuid>,
 }
 
 impl fmt::Display for Hop {
@@ -206,6 +209,8 @@ enum Kind {
     Via {
         nexthop: IpAddr,
         learned: bool,
+        /// `external_ids:ic-learned-route`.
+        ic_route: Option<Uuid>,
         output_port: Option<String>,
     },
     Discard,
@@ -241,13 +246,13 @@ struct ZoneView<'a> {
     routes: HashMap<Uuid, Vec<Entry>>,
 }
 
-struct Net<'a> {
+pub(crate) struct Net<'a> {
     zones: Vec<ZoneView<'a>>,
     ts_ports: HashMap<(String, IpAddr), Vec<Next>>,
 }
 
 impl<'a> Net<'a> {
-    fn new(world: &'a World) -> Self {
+    pub(crate) fn new(world: &'a World) -> Self {
         let mut zones = Vec::new();
         let mut ts_ports: HashMap<(String, IpAddr), Vec<Next>> = HashMap::new();
         for (zi, z) in world.zones.iter().enumerate() {
@@ -300,6 +305,10 @@ impl<'a> Net<'a> {
                         Kind::Via {
                             nexthop: nh.0,
                             learned,
+                            ic_route: r
+                                .external_ids
+                                .get("ic-learned-route")
+                                .and_then(|u| Uuid::parse_str(u).ok()),
                             output_port: r.output_port.clone(),
                         }
                     } else {
@@ -440,8 +449,35 @@ impl<'a> Net<'a> {
         (Vec::new(), None)
     }
 
+    /// The most specific route (main table) of router `lr` of zone `zi` that covers `d`,
+    /// described as in a [`Hop`].
+    pub(crate) fn covering_route(&self, zi: usize, lr: Uuid, d: &Prefix) -> Option<String> {
+        let e = self.zones[zi]
+            .routes
+            .get(&lr)?
+            .iter()
+            .filter(|e| e.table.is_empty() && d.is_within(&e.prefix))
+            .max_by_key(|e| e.priority)?;
+        Some(match &e.kind {
+            Kind::Connected { lrp } => format!("{} connected ({lrp})", e.prefix),
+            Kind::Via {
+                nexthop, learned, ..
+            } => format!(
+                "{} via {nexthop} ({})",
+                e.prefix,
+                if *learned { "learned" } else { "static" }
+            ),
+            Kind::Discard => format!("{} discard", e.prefix),
+        })
+    }
+
     /// A path from router `from` to a connected network of router `to` for destination `d`.
-    fn find(&self, from: (usize, Uuid), to: (usize, Uuid), d: Prefix) -> Option<Vec<Hop>> {
+    pub(crate) fn find(
+        &self,
+        from: (usize, Uuid),
+        to: (usize, Uuid),
+        d: Prefix,
+    ) -> Option<Vec<Hop>> {
         let mut visited = HashSet::new();
         let mut path = Vec::new();
         self.walk(from.0, from.1, "", to, d, &mut visited, &mut path)
@@ -512,6 +548,7 @@ impl<'a> Net<'a> {
                 router: router.name.clone(),
                 route: String::new(),
                 via: None,
+                learned_from: None,
             };
             match &e.kind {
                 Kind::Connected { lrp } => {
@@ -525,9 +562,11 @@ impl<'a> Net<'a> {
                 Kind::Via {
                     nexthop,
                     learned,
+                    ic_route,
                     output_port,
                 } => {
                     let (next, via) = self.resolve(zi, lr, *nexthop, output_port.as_deref());
+                    hop.learned_from = *ic_route;
                     hop.route = format!(
                         "{} via {}{}{tag}",
                         e.prefix,
@@ -624,7 +663,7 @@ impl Dests {
 }
 
 /// Whether this crate's guard ACLs in `to`'s zone drop every CIDR of `from`.
-fn guarded(world: &World, from: &Vpc, to: &Vpc) -> bool {
+pub(crate) fn guarded(world: &World, from: &Vpc, to: &Vpc) -> bool {
     let Some(z) = world.zone(&to.zone) else {
         return false;
     };
