@@ -21,6 +21,7 @@ const PURE: &[&str] = &[
 const SHELL: &[&str] = &[
     "ovsdb-client",
     "ic-routed",
+    "ovnlink-cli",
     "ovnlink-lab",
     "ovnlink-testkit",
     "tokio-rustls",

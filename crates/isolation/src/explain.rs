@@ -291,10 +291,7 @@ fn no_path_notes(
         .filter(|r| Prefix::parse(&r.ip_prefix).is_some_and(|p| d.is_within(&p) || p.is_within(&d)))
         .collect();
     if offered.is_empty() {
-        notes.push(format!(
-            "IC-SB holds no route for {d}: {} does not advertise it (not attached to a transit switch, ic-route-adv off, or its zone's daemon has not run)",
-            y.id
-        ));
+        notes.push(not_advertised(world, y, d));
         return;
     }
     let ix = crate::vpc::ZoneIndex::new(z);
@@ -341,6 +338,55 @@ fn no_path_notes(
             ));
         }
         notes.push(line);
+    }
+}
+
+/// Why IC-SB holds no route for `d` of `y`.
+fn not_advertised(world: &World, y: &Vpc, d: Prefix) -> String {
+    let head = format!(
+        "IC-SB holds no route for {d}: {} does not advertise it",
+        y.id
+    );
+    let Some(z) = world.zone(&y.zone) else {
+        return format!("{head} (its zone's NB rows are not known)");
+    };
+    let ix = crate::vpc::ZoneIndex::new(z);
+    let Some(router) = z.routers.get(&y.router_uuid) else {
+        return head;
+    };
+    let switches: Vec<&str> = ix
+        .ports(z, router)
+        .iter()
+        .filter_map(|p| ix.lrp_ts.get(p.name.as_str()).copied())
+        .collect();
+    if switches.is_empty() {
+        return format!("{head}: {} is on no transit switch", y.router);
+    }
+    let zone_uuid = world
+        .ic
+        .availability_zones
+        .values()
+        .find(|a| a.name == y.zone)
+        .map(|a| a.uuid);
+    let others_advertised = switches.iter().any(|ts| {
+        world
+            .ic
+            .routes
+            .values()
+            .any(|r| r.transit_switch == *ts && Some(r.availability_zone.uuid()) == zone_uuid)
+    });
+    if others_advertised {
+        format!(
+            "{head}, although zone {} advertises other routers' routes on {}: ovn-ic before 23.09 advertises the routes of only one router per transit switch and zone (ic-routed in that zone, or topology B with one transit switch per pair, delivers it)",
+            y.zone,
+            switches.join(", ")
+        )
+    } else {
+        format!(
+            "{head} on {} (ic-route-adv off in zone {}, or its daemon has not run)",
+            switches.join(", "),
+            y.zone
+        )
     }
 }
 

@@ -132,6 +132,8 @@ struct Attach {
     router_name: String,
     vpc: String,
     network: String,
+    /// `options:ic-route-tag` and `options:ic-route-filter-tag` of the router port.
+    tag: Option<String>,
 }
 
 fn lrp_name(ts: &str, router: &str) -> String {
@@ -296,6 +298,14 @@ fn plan_attachments(
             name: name.clone(),
             mac: mac(&[&z.zone, &a.ts, &a.router_name]),
             networks: vec![a.network.clone()],
+            options: a
+                .tag
+                .iter()
+                .flat_map(|t| [
+                    (TAG.to_owned(), t.clone()),
+                    (FILTER_TAG.to_owned(), t.clone())
+                ])
+                .collect(),
             external_ids: own_ids("transit-port", Some(&a.vpc), &[("ovnlink:ts", &a.ts)]),
         });
         want_lrp.push((a.router, lrp));
@@ -549,6 +559,7 @@ pub fn plan_a(
                 router_name: v.router.clone(),
                 vpc: v.id.0.clone(),
                 network,
+                tag: None,
             }),
             None => pending.push(v),
         }
@@ -580,10 +591,54 @@ pub fn plan_a(
             router_name: v.router.clone(),
             vpc: v.id.0.clone(),
             network: format!("{addr}/{}", subnet.plen()),
+            tag: None,
         });
     }
+    tag_same_zone_vpcs(inventory, policy, &mut attach, &mut plan.notes);
     finish_zones(world, inventory, policy, cfg, &attach, &mut plan);
     plan
+}
+
+/// `ic-route-tag` (OVN ≥ 25.03): the tag a transit router port puts on its advertisements.
+const TAG: &str = "ic-route-tag";
+/// `ic-route-filter-tag` (OVN ≥ 25.03): routes with this tag are not learned by the port.
+const FILTER_TAG: &str = "ic-route-filter-tag";
+
+/// Topology A puts every paired VPC of a zone on one transit switch, and ovn-ic ≥ 23.09
+/// learns routes between routers of the same zone: two tenants' OpenStack VPCs would learn
+/// each other's networks. Where no pair or peering lets a zone's attached VPCs talk, their
+/// ports advertise with the zone's tag and filter it (OVN ≥ 25.03 honours both; earlier
+/// releases ignore them, and the audit then reports what leaks). Where some of them may talk
+/// and others may not, one tag cannot say it: a note says so.
+fn tag_same_zone_vpcs(
+    inventory: &Inventory,
+    policy: &Policy,
+    attach: &mut BTreeMap<String, Vec<Attach>>,
+    notes: &mut Vec<String>,
+) {
+    for (zone, list) in attach.iter_mut() {
+        if list.len() < 2 {
+            continue;
+        }
+        let vpcs: Vec<&Vpc> = list
+            .iter()
+            .filter_map(|a| inventory.get(&crate::vpc::VpcId(a.vpc.clone())))
+            .collect();
+        let any_allowed = vpcs
+            .iter()
+            .enumerate()
+            .any(|(i, x)| vpcs[i + 1..].iter().any(|y| policy.allows(x, y)));
+        if any_allowed {
+            notes.push(format!(
+                "zone {zone}: some VPCs on the transit switch may talk and others may not; ovn-ic 23.09 and later makes all of them learn each other's routes unless the zone runs ic-routed with the policy (or use topology B)"
+            ));
+            continue;
+        }
+        let tag = format!("ovnlink-{}", crate::guard::sanitize(zone));
+        for a in list.iter_mut() {
+            a.tag = Some(tag.clone());
+        }
+    }
 }
 
 fn blocks(cfg: &TopologyConfig) -> Result<Vec<Prefix>, Error> {
@@ -701,6 +756,7 @@ pub fn plan_b(
                 router_name: v.router.clone(),
                 vpc: v.id.0.clone(),
                 network: format!("{addr}/{}", block.plen()),
+                tag: None,
             });
         }
     }

@@ -297,6 +297,43 @@ impl IcLab {
         wait_for(timeout, || self.zones[zone].has_switch(ts))
     }
 
+    /// Waits until the static routes of `zones` stay the same for a second (daemons still
+    /// learning), then until each zone's northd has caught up (`ovn-nbctl --wait=sb sync`).
+    ///
+    /// # Panics
+    ///
+    /// When the routes do not settle within 30 s, or a sync fails.
+    pub fn settle(&self, zones: &[usize]) {
+        let routes = || {
+            zones
+                .iter()
+                .map(|&i| {
+                    self.zones[i]
+                        .nbctl(&[
+                            "--bare",
+                            "--columns=ip_prefix,nexthop",
+                            "list",
+                            "Logical_Router_Static_Route",
+                        ])
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut last = routes();
+        let mut stable = 0;
+        let ok = wait_for(Duration::from_secs(30), || {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = routes();
+            stable = if now == last { stable + 1 } else { 0 };
+            last = now;
+            stable >= 5
+        });
+        assert!(ok, "routes never settled\n{}", self.logs());
+        for &i in zones {
+            self.zones[i].nbctl(&["--wait=sb", "sync"]).expect("sync");
+        }
+    }
+
     /// Every daemon's log tail, for failure messages, after the release the lab runs.
     pub fn logs(&self) -> String {
         let mut s = format!("--- release: {}\n", crate::release::release().describe());
