@@ -22,7 +22,13 @@
 //! `Logical_Switch.ports`, `Logical_Router_Port.gateway_chassis`); rows with `neutron:` keys
 //! are never updated. Plans are idempotent: planning over the rows a plan produced yields
 //! an empty plan. A transit switch that ovn-ic has not yet mirrored into a zone's NB is
-//! reported in [`TopologyPlan::notes`]; plan again once it exists.
+//! reported in [`TopologyPlan::pending`]; plan again once it exists.
+//!
+//! In topology A, the transit ports of a zone whose attached VPCs may not talk to each other
+//! carry `options:ic-route-tag` and `options:ic-route-filter-tag` set to `ovnlink-<zone>`:
+//! ovn-ic ≥ 23.09 lets routers of one zone learn each other's routes, and from 25.03 it skips
+//! a route whose tag is the learning port's filter tag. Older releases ignore both options
+//! (the verifier then reports what leaks; topology B avoids it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
