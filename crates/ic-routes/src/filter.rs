@@ -65,6 +65,20 @@ pub trait RouteFilter: Send + Sync + std::fmt::Debug {
         let _ = candidate;
         true
     }
+
+    /// Why [`RouteFilter::learn`] refuses `candidate` (for explanations; called only after
+    /// a refusal). The default names no rule.
+    fn explain_learn(&self, candidate: &LearnCandidate<'_>) -> String {
+        let _ = candidate;
+        "the filter refuses it".to_owned()
+    }
+
+    /// Why [`RouteFilter::advertise`] refuses `candidate` (for explanations; called only
+    /// after a refusal).
+    fn explain_advertise(&self, candidate: &AdvertiseCandidate<'_>) -> String {
+        let _ = candidate;
+        "the filter refuses it".to_owned()
+    }
 }
 
 /// The filter that allows everything: ovn-ic's behaviour.

@@ -541,6 +541,7 @@ impl Engine {
             topo: &self.topo,
             pending: &self.pending,
             filter: self.filter.as_ref(),
+            trace: None,
         };
         // Sorted groups: deterministic diagnostics.
         sort_dedup(&mut ads);

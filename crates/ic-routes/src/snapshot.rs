@@ -137,6 +137,24 @@ impl Snapshot {
         crate::engine::plan_with(self.rows(), filter)
     }
 
+    /// Every decision the engine takes about `prefix` in this zone, for every router or
+    /// only `router` (by name), with `filter` consulted: what is advertised on which transit
+    /// switch, what is learned from which zone, and for everything else the rule that
+    /// stopped it (see [`crate::explain`]).
+    pub fn explain(
+        &self,
+        prefix: &crate::Prefix,
+        router: Option<&str>,
+        filter: &dyn crate::RouteFilter,
+    ) -> crate::explain::Explanation {
+        let rows = self.rows();
+        let topo = crate::core::Topo::build(rows);
+        crate::explain::Explanation {
+            prefix: Some(*prefix),
+            decisions: crate::core::explain(rows, &topo, filter, prefix, router),
+        }
+    }
+
     /// The rows as the computation reads them.
     pub(crate) fn rows(&self) -> crate::core::Rows<'_> {
         crate::core::Rows {

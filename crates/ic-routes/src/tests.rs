@@ -370,6 +370,7 @@ fn route_sync_world() -> World {
     w
 }
 
+mod explain;
 mod features;
 mod incremental;
 mod props;

@@ -14,6 +14,7 @@ use super::index::{Index, Lists};
 use super::topo::{has_neighbor, vip_matches};
 use super::{sort_dedup, Ctx, FastSet, PKey};
 use crate::addr::{parse_route, Nexthop, Prefix};
+use crate::explain::{Decision, Direction, Skip};
 use crate::filter::{AdvertiseCandidate, LearnCandidate};
 use crate::plan::{AdvertisementUpdate, Diagnostic, LearnedRouteDelete, LearnedRouteInsert, Plan};
 use crate::semantics::Semantics;
@@ -85,9 +86,29 @@ impl Ctx<'_> {
                 else {
                     continue;
                 };
+                let note = |route: &dyn Fn() -> String, row: Uuid, skipped: Option<Skip>| {
+                    self.note(|| Decision {
+                        direction: Direction::Advertise,
+                        router: lr.name.clone(),
+                        transit_switch: ts.to_owned(),
+                        route: route(),
+                        row,
+                        skipped,
+                    })
+                };
                 for port in ctx.ports.iter().filter(|p| p.transit_switch == ts) {
-                    let Some(addrs) = &port.addrs else { continue };
-                    let mut add = |route_table: &'_ str, origin: RouteOrigin, nb_id: Uuid| {
+                    let Some(addrs) = &port.addrs else {
+                        note(
+                            &|| "every route of the router".to_owned(),
+                            lr.uuid,
+                            Some(Skip::PortWithoutAddress),
+                        );
+                        continue;
+                    };
+                    let mut add = |route_table: &'_ str,
+                                   origin: RouteOrigin,
+                                   nb_id: Uuid,
+                                   what: &dyn Fn() -> String| {
                         let cand = AdvertiseCandidate {
                             zone: self.rows.zone,
                             router: lr,
@@ -97,9 +118,15 @@ impl Ctx<'_> {
                             origin: &origin,
                         };
                         if !self.filter.advertise(&cand) {
+                            note(
+                                what,
+                                nb_id,
+                                Some(Skip::Filter(self.filter.explain_advertise(&cand))),
+                            );
                             return;
                         }
                         let Some(nexthop) = addrs.nexthop_for(prefix) else {
+                            note(what, nb_id, Some(Skip::NoNexthop));
                             return;
                         };
                         let k = AdKey {
@@ -114,6 +141,7 @@ impl Ctx<'_> {
                         };
                         match desired.entry(k) {
                             Entry::Occupied(_) => {
+                                note(what, nb_id, Some(Skip::Duplicate));
                                 out.diagnostics.push(Diagnostic::DuplicateAdvertisement {
                                     transit_switch: ts.to_owned(),
                                     ip_prefix: prefix.to_string(),
@@ -121,6 +149,7 @@ impl Ctx<'_> {
                                 })
                             }
                             Entry::Vacant(v) => {
+                                note(what, nb_id, None);
                                 v.insert(AdEntry {
                                     origin,
                                     nb_id,
@@ -132,24 +161,52 @@ impl Ctx<'_> {
                         }
                     };
                     for r in lists.statics(lr.uuid, key) {
-                        if r.external_ids.contains_key(IC_LEARNED_ROUTE)
-                            || r.route_table != port.route_table
-                            || !advertisable(r, self.rows.semantics)
-                        {
+                        let what = || format!("static route {} via {}", r.uuid, r.nexthop);
+                        let skip = if r.external_ids.contains_key(IC_LEARNED_ROUTE) {
+                            Some(Skip::LearnedRoute)
+                        } else if r.route_table != port.route_table {
+                            Some(Skip::RouteTable {
+                                route: r.route_table.clone(),
+                                port: port.route_table.clone(),
+                            })
+                        } else if !advertisable(r, self.rows.semantics) {
+                            Some(Skip::BadFormat)
+                        } else {
+                            None
+                        };
+                        if let Some(skip) = skip {
+                            note(&what, r.uuid, Some(skip));
                             continue;
                         }
                         let src_ip = r.policy == Some(LogicalRouterStaticRoutePolicy::SrcIp);
-                        if topo.need_advertise(prefix, src_ip, port) {
-                            add(&r.route_table, RouteOrigin::Static, r.uuid);
+                        match topo.advertise_check(prefix, src_ip, port) {
+                            Ok(()) => add(&r.route_table, RouteOrigin::Static, r.uuid, &what),
+                            Err(skip) => note(&what, r.uuid, Some(skip)),
                         }
                     }
-                    if topo.need_advertise(prefix, false, port) {
-                        for lrp in ctx.networks.get(prefix).into_iter().flatten() {
-                            add("", RouteOrigin::Connected, *lrp);
+                    let lrps = ctx.networks.get(prefix).into_iter().flatten();
+                    let vips = ctx.vips.get(prefix).into_iter().flatten();
+                    let connected = |lrp: &Uuid| {
+                        let name = nb.router_ports.get(lrp).map_or("?", |p| p.name.as_str());
+                        format!("connected network of router port {name}")
+                    };
+                    match topo.advertise_check(prefix, false, port) {
+                        Ok(()) => {
+                            for lrp in lrps {
+                                add("", RouteOrigin::Connected, *lrp, &|| connected(lrp));
+                            }
+                            for lb in vips {
+                                let what = || format!("VIP of load balancer {lb}");
+                                if topo.opts.adv_lb && topo.lb_origin {
+                                    add("", lb_origin(), *lb, &what);
+                                } else {
+                                    note(&what, *lb, Some(Skip::LoadBalancerOff));
+                                }
+                            }
                         }
-                        if topo.opts.adv_lb && topo.lb_origin {
-                            for lb in ctx.vips.get(prefix).into_iter().flatten() {
-                                add("", lb_origin(), *lb);
+                        Err(skip) => {
+                            for lrp in lrps {
+                                note(&|| connected(lrp), *lrp, Some(skip.clone()));
                             }
                         }
                     }
@@ -294,8 +351,51 @@ impl Ctx<'_> {
         let mut candidates: BTreeMap<LearnKey<'_>, Vec<&Route>> = BTreeMap::new();
         let ctx = topo.routers.get(&lr_uuid);
         if let (Some(prefix), Some(ctx), Some(az)) = (key, ctx, topo.az) {
-            let learning =
-                topo.opts.learn && ctx.enabled && !ctx.vips.keys().any(|v| vip_matches(v, prefix));
+            let not_learning = if !topo.opts.learn {
+                Some(Skip::LearnOff)
+            } else if !ctx.enabled {
+                Some(Skip::RouterDisabled)
+            } else if ctx.vips.keys().any(|v| vip_matches(v, prefix)) {
+                Some(Skip::LocalVip)
+            } else {
+                None
+            };
+            let learning = not_learning.is_none();
+            let note = |ts: &str, r: &Route, skipped: Option<Skip>| {
+                self.note(|| Decision {
+                    direction: Direction::Learn,
+                    router: lr.name.clone(),
+                    transit_switch: ts.to_owned(),
+                    route: format!(
+                        "IC-SB route {} from zone {} via {}{}",
+                        r.uuid,
+                        topo.az_names
+                            .get(&r.availability_zone.uuid())
+                            .map_or("?", String::as_str),
+                        r.nexthop,
+                        if r.route_table.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (table {})", r.route_table)
+                        }
+                    ),
+                    row: r.uuid,
+                    skipped,
+                })
+            };
+            if self.trace.is_some() {
+                // Explaining: say why ports that learn nothing learn nothing.
+                for port in &ctx.ports {
+                    let why = not_learning
+                        .clone()
+                        .or_else(|| port.address_empty.then_some(Skip::PortWithoutAddress));
+                    if let Some(why) = why {
+                        for r in lists.routes(&port.transit_switch, key) {
+                            note(&port.transit_switch, r, Some(why.clone()));
+                        }
+                    }
+                }
+            }
             let local_gw: FastSet<(&str, &str)> = statics
                 .iter()
                 .filter(|r| !r.external_ids.contains_key(IC_LEARNED_ROUTE))
@@ -305,30 +405,48 @@ impl Ctx<'_> {
                 for r in lists.routes(&port.transit_switch, key) {
                     // Ownership: a row with `lr-id` (≥ 23.09) is skipped only if it is this
                     // router's; a legacy row (23.03) only if it is this zone's.
+                    let ts = port.transit_switch.as_str();
                     match r.external_ids.get(LR_ID) {
                         Some(id) => match parse_uuid(id) {
                             Some(id) if id != lr_uuid => {}
-                            _ => continue,
+                            _ => {
+                                note(ts, r, Some(Skip::OwnRoute));
+                                continue;
+                            }
                         },
-                        None if r.availability_zone.uuid() == az => continue,
+                        None if r.availability_zone.uuid() == az => {
+                            note(ts, r, Some(Skip::OwnZone));
+                            continue;
+                        }
                         None => {}
                     }
                     // Before 23.09 a zone learns nothing from its own routers.
                     if !self.rows.semantics.learns_within_zone() && r.availability_zone.uuid() == az
                     {
+                        note(ts, r, Some(Skip::SameZoneBeforeRelease));
                         continue;
                     }
                     if let (Some(tag), Some(filter)) =
                         (r.external_ids.get(IC_ROUTE_TAG), &port.filter_tag)
                     {
                         if tag == filter {
+                            note(ts, r, Some(Skip::Tag(tag.to_owned())));
                             continue;
                         }
                     }
                     if !r.route_table.is_empty() && r.route_table != port.route_table {
+                        note(
+                            ts,
+                            r,
+                            Some(Skip::RouteTable {
+                                route: r.route_table.clone(),
+                                port: port.route_table.clone(),
+                            }),
+                        );
                         continue;
                     }
                     let Some((_, nexthop)) = parse_route(&r.ip_prefix, &r.nexthop) else {
+                        note(ts, r, Some(Skip::BadFormat));
                         out.diagnostics.push(Diagnostic::BadIcSbRoute {
                             uuid: r.uuid,
                             ip_prefix: r.ip_prefix.clone(),
@@ -336,10 +454,17 @@ impl Ctx<'_> {
                         });
                         continue;
                     };
-                    if !topo.need_learn(prefix, &r.origin, port)
-                        || local_gw.contains(&(r.route_table.as_str(), r.ip_prefix.as_str()))
-                        || !has_neighbor(&port.networks, nexthop.0)
-                    {
+                    let skip = if let Err(skip) = topo.learn_check(prefix, &r.origin, port) {
+                        Some(skip)
+                    } else if local_gw.contains(&(r.route_table.as_str(), r.ip_prefix.as_str())) {
+                        Some(Skip::LocalRouteWins)
+                    } else if !has_neighbor(&port.networks, nexthop.0) {
+                        Some(Skip::NexthopOutsidePort)
+                    } else {
+                        None
+                    };
+                    if let Some(skip) = skip {
+                        note(ts, r, Some(skip));
                         continue;
                     }
                     let advertiser = topo
@@ -356,8 +481,10 @@ impl Ctx<'_> {
                         prefix,
                     };
                     if !self.filter.learn(&cand) {
+                        note(ts, r, Some(Skip::Filter(self.filter.explain_learn(&cand))));
                         continue;
                     }
+                    note(ts, r, None);
                     let k = LearnKey {
                         route_table: &r.route_table,
                         nexthop: nexthop.0,

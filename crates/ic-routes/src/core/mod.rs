@@ -17,6 +17,7 @@
 //! groups a change touches, with the same functions.
 
 use crate::addr::{Nexthop, Prefix};
+use crate::explain::{Decision, Trace};
 use crate::filter::RouteFilter;
 use crate::plan::Plan;
 use crate::semantics::Semantics;
@@ -58,6 +59,18 @@ pub(crate) struct Ctx<'a> {
     pub topo: &'a Topo,
     pub pending: &'a Pending,
     pub filter: &'a dyn RouteFilter,
+    /// Where decisions go when explaining (`None` in rounds: nothing is recorded).
+    pub trace: Option<&'a Trace>,
+}
+
+impl Ctx<'_> {
+    /// Records a decision when explaining.
+    #[inline]
+    pub(crate) fn note(&self, decision: impl FnOnce() -> Decision) {
+        if let Some(t) = self.trace {
+            t.borrow_mut().push(decision());
+        }
+    }
 }
 
 /// Sorts and removes repeats.
@@ -104,6 +117,7 @@ pub(crate) fn full_plan(
         topo,
         pending,
         filter,
+        trace: None,
     };
     let mut out = Plan {
         diagnostics: topo.diagnostics.clone(),
@@ -113,4 +127,41 @@ pub(crate) fn full_plan(
     ctx.all_groups(&lists, &mut out);
     sort_plan(&mut out);
     out
+}
+
+/// Every decision the full computation takes about `prefix` (optionally for one router).
+pub(crate) fn explain(
+    rows: Rows<'_>,
+    topo: &Topo,
+    filter: &dyn RouteFilter,
+    prefix: &Prefix,
+    router: Option<&str>,
+) -> Vec<Decision> {
+    let trace = Trace::default();
+    let pending = Pending::default();
+    let ctx = Ctx {
+        rows,
+        topo,
+        pending: &pending,
+        filter,
+        trace: Some(&trace),
+    };
+    let lists = Lists::all(rows);
+    let key = Some(*prefix);
+    let mut out = Plan::default();
+    let mut tss: Vec<&str> = topo.ts_routers.keys().map(String::as_str).collect();
+    sort_dedup(&mut tss);
+    for ts in tss {
+        ctx.ad_group(&lists, ts, &key, &mut out);
+    }
+    let mut routers: Vec<_> = topo.routers.keys().copied().collect();
+    sort_dedup(&mut routers);
+    for lr in routers {
+        ctx.learn_group(&lists, lr, &key, &mut out);
+    }
+    let mut decisions = trace.into_inner();
+    if let Some(r) = router {
+        decisions.retain(|d| d.router == r);
+    }
+    decisions
 }

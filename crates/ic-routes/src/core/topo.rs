@@ -12,6 +12,7 @@ use ovsdb_proto::{parse_uuid, Uuid};
 use super::{FastMap, FastSet, Rows, ORIGIN_LB};
 
 use crate::addr::{PortAddresses, Prefix};
+use crate::explain::Skip;
 
 use crate::plan::Diagnostic;
 use crate::semantics::Semantics;
@@ -357,40 +358,82 @@ impl Topo {
         t
     }
 
-    /// `route_need_advertise` (reference §2.5) for a prefix through `port`.
-    pub(super) fn need_advertise(&self, prefix: &Prefix, src_ip: bool, port: &Port) -> bool {
+    /// `route_need_advertise` (reference §2.5) for a prefix through `port`: `Ok` to
+    /// advertise, else the rule that refuses.
+    pub(super) fn advertise_check(
+        &self,
+        prefix: &Prefix,
+        src_ip: bool,
+        port: &Port,
+    ) -> Result<(), Skip> {
         let o = &self.opts;
-        o.adv
-            && (prefix.plen() != 0 || o.adv_default)
-            && !src_ip
-            && !prefix.is_link_local()
-            && !port
-                .deny_adv
-                .iter()
-                .chain(&o.deny)
-                .any(|d| prefix.is_within(d))
-            && port
-                .allow_adv
-                .as_ref()
-                .is_none_or(|a| a.iter().any(|e| prefix.is_within(e)))
+        if !o.adv {
+            return Err(Skip::AdvertiseOff);
+        }
+        if prefix.plen() == 0 && !o.adv_default {
+            return Err(Skip::DefaultRoute);
+        }
+        if src_ip {
+            return Err(Skip::SourceIpPolicy);
+        }
+        if prefix.is_link_local() {
+            return Err(Skip::LinkLocal);
+        }
+        if let Some(d) = port
+            .deny_adv
+            .iter()
+            .chain(&o.deny)
+            .find(|d| prefix.is_within(d))
+        {
+            return Err(Skip::DenyList(*d));
+        }
+        if !port
+            .allow_adv
+            .as_ref()
+            .is_none_or(|a| a.iter().any(|e| prefix.is_within(e)))
+        {
+            return Err(Skip::NotInAllowList);
+        }
+        Ok(())
     }
 
-    /// `route_need_learn` (reference §2.5) minus the router-wide checks.
-    pub(super) fn need_learn(&self, prefix: &Prefix, origin: &RouteOrigin, port: &Port) -> bool {
+    /// `route_need_learn` (reference §2.5) minus the router-wide checks: `Ok` to learn,
+    /// else the rule that refuses.
+    pub(super) fn learn_check(
+        &self,
+        prefix: &Prefix,
+        origin: &RouteOrigin,
+        port: &Port,
+    ) -> Result<(), Skip> {
         let o = &self.opts;
-        o.learn
-            && (prefix.plen() != 0 || o.learn_default)
-            && (origin.as_str() != ORIGIN_LB || o.learn_lb)
-            && !prefix.is_link_local()
-            && !port
-                .deny_learn
-                .iter()
-                .chain(&o.deny)
-                .any(|d| prefix.is_within(d))
-            && port
-                .allow_learn
-                .as_ref()
-                .is_none_or(|a| a.iter().any(|e| prefix.is_within(e)))
+        if !o.learn {
+            return Err(Skip::LearnOff);
+        }
+        if prefix.plen() == 0 && !o.learn_default {
+            return Err(Skip::DefaultRoute);
+        }
+        if origin.as_str() == ORIGIN_LB && !o.learn_lb {
+            return Err(Skip::LoadBalancerOff);
+        }
+        if prefix.is_link_local() {
+            return Err(Skip::LinkLocal);
+        }
+        if let Some(d) = port
+            .deny_learn
+            .iter()
+            .chain(&o.deny)
+            .find(|d| prefix.is_within(d))
+        {
+            return Err(Skip::DenyList(*d));
+        }
+        if !port
+            .allow_learn
+            .as_ref()
+            .is_none_or(|a| a.iter().any(|e| prefix.is_within(e)))
+        {
+            return Err(Skip::NotInAllowList);
+        }
+        Ok(())
     }
 }
 
