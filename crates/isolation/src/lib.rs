@@ -82,6 +82,7 @@ macro_rules! mk {
 pub mod error;
 pub mod filter;
 pub mod guard;
+pub mod live;
 pub mod net;
 pub mod policy;
 pub mod rows;
