@@ -1065,14 +1065,31 @@ fn bad_isolation_files_stop_ic_routed_with_a_clear_error() {
             && err.contains("matches no VPC"),
         "{err}"
     );
-    let only = std::process::Command::new(env!("CARGO_BIN_EXE_ic-routed"))
+    // An inventory file or zone replicas without a policy mean nothing.
+    for flag in [
+        format!("--isolation-inventory={}", inv.display()),
+        "--isolation-zone-nb=az2=tcp:127.0.0.1:1".to_owned(),
+    ] {
+        let only = std::process::Command::new(env!("CARGO_BIN_EXE_ic-routed"))
+            .arg(&flag)
+            .output()
+            .unwrap();
+        assert!(!only.status.success());
+        assert!(
+            String::from_utf8_lossy(&only.stderr).contains("--isolation-policy"),
+            "{}",
+            String::from_utf8_lossy(&only.stderr)
+        );
+    }
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_ic-routed"))
         .arg(format!("--isolation-policy={}", pol.display()))
+        .arg("--isolation-zone-nb=az2")
         .output()
         .unwrap();
-    assert!(!only.status.success());
+    assert!(!bad.status.success());
     assert!(
-        String::from_utf8_lossy(&only.stderr).contains("--isolation-inventory"),
+        String::from_utf8_lossy(&bad.stderr).contains("is not ZONE=REMOTE"),
         "{}",
-        String::from_utf8_lossy(&only.stderr)
+        String::from_utf8_lossy(&bad.stderr)
     );
 }
