@@ -38,8 +38,8 @@ use crate::rows::{World, ZoneNb};
 use crate::vpc::{Inventory, Vpc, VpcId, VpcKind, KUBE_OVN_CLUSTER_ROUTER};
 use crate::VPC_KEY;
 
-/// The prefix of every claim key on IC-SB `Route.external_ids`; a [`VpcFilter`]
-/// (crate::VpcFilter) owns it on its zone's advertisements.
+/// The prefix of every claim key on IC-SB `Route.external_ids`; a
+/// [`VpcFilter`](crate::VpcFilter) owns it on its zone's advertisements.
 pub const CLAIM_PREFIX: &str = "ovnlink:vpc";
 /// `external_ids` key of a claim: `openstack` or `kubernetes`.
 pub const KIND_KEY: &str = "ovnlink:vpc-kind";
