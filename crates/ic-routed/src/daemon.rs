@@ -7,9 +7,10 @@
 //! transaction's effects, the next round sees them; rounds repeat until one writes nothing,
 //! then the daemon sleeps until a replica changes or the lock changes hands.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ic_routes::{AllowAll, Change, Database, Engine, RouteFilter, Snapshot, Table as EngineTable};
@@ -22,11 +23,12 @@ use ovsdb_client::{
 };
 use ovsdb_proto::typed::{Table, TableVisitor};
 use ovsdb_proto::{Operation, Uuid};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, Notify};
 use tracing::{debug, info, warn};
 
 use crate::controls::Controls;
 pub use crate::controls::{Control, Status};
+use crate::policy::{Isolation, ZoneRemote};
 use ic_routes::zone::status::{StatusCounters, StatusRows};
 use ic_routes::zone::{Ops, Registration, Rows, ZoneState};
 
@@ -56,8 +58,13 @@ pub struct Config {
     /// `retry_delay` (a guard against a peer that undoes our writes; default 50).
     pub max_busy_rounds: u32,
     /// A policy the route engine consults before it advertises or learns a route (VPC
-    /// isolation, crate `isolation`); `None` is ovn-ic's behaviour.
+    /// isolation, crate `isolation`); `None` is ovn-ic's behaviour. Ignored when
+    /// [`Config::isolation`] is set.
     pub filter: Option<Arc<dyn RouteFilter>>,
+    /// VPC isolation with a live inventory and a reloadable policy: the daemon builds the
+    /// route filter itself ([`isolation::live`]) and rebuilds it when VPCs or the policy
+    /// change.
+    pub isolation: Option<Isolation>,
     /// The ovn-ic release to behave as; `None` follows the release of the zone's
     /// `OVN_Northbound` schema (`--ovn-release`).
     pub release: Option<ic_routes::Release>,
@@ -72,6 +79,7 @@ impl std::fmt::Debug for Config {
             .field("ic_sb_db", &self.ic_sb_db)
             .field("tls", &self.tls)
             .field("filter", &self.filter)
+            .field("isolation", &self.isolation)
             .field("release", &self.release)
             .finish_non_exhaustive()
     }
@@ -87,6 +95,15 @@ impl RouteFilter for SharedFilter {
     }
     fn advertise(&self, candidate: &ic_routes::AdvertiseCandidate<'_>) -> bool {
         self.0.advertise(candidate)
+    }
+    fn annotate(
+        &self,
+        candidate: &ic_routes::AdvertiseCandidate<'_>,
+    ) -> Option<&ovsdb_proto::typed::StringMap> {
+        self.0.annotate(candidate)
+    }
+    fn annotation_prefix(&self) -> Option<&str> {
+        self.0.annotation_prefix()
     }
 }
 
@@ -119,8 +136,15 @@ impl Config {
             transact_timeout: Duration::from_secs(30),
             max_busy_rounds: 50,
             filter: None,
+            isolation: None,
             release: None,
         }
+    }
+
+    /// Sets VPC isolation with a live inventory (see [`Config::isolation`]).
+    pub fn isolation(mut self, isolation: Option<Isolation>) -> Self {
+        self.isolation = isolation;
+        self
     }
 
     /// Pins the ovn-ic release to behave as (default: the zone's, from its NB schema).
@@ -223,6 +247,8 @@ pub struct Daemon {
     changed: Vec<(EngineTable, Uuid)>,
     /// The engine must be rebuilt from the replicas (start, resync, lag, failed write).
     rebuild: bool,
+    /// VPC isolation with a live inventory, when configured.
+    isolation: Option<LiveIsolation>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -246,6 +272,14 @@ fn typed_tables(db: Database) -> Vec<TypedTable> {
     }
     let mut c = Collect(Vec::new());
     ic_routes::tables::visit_tables(db, &mut c);
+    // And those VPC isolation's live inventory reads, if ovn-ic's logic does not already.
+    match db {
+        Database::Nb => isolation::live::visit_nb_tables(&mut c),
+        Database::IcSb => isolation::live::visit_ic_sb_tables(&mut c),
+        _ => {}
+    }
+    let mut seen = std::collections::HashSet::new();
+    c.0.retain(|t| seen.insert(t.name().to_owned()));
     c.0
 }
 
@@ -368,6 +402,9 @@ impl Config {
         client_config("ovnsb", &self.ovnsb_db, self)?;
         client_config("ic-nb", &self.ic_nb_db, self)?;
         client_config("ic-sb", &self.ic_sb_db, self)?;
+        for z in self.isolation.iter().flat_map(|i| &i.zone_nbs) {
+            client_config("zone-nb", &z.remote, self)?;
+        }
         Ok(())
     }
 }
@@ -401,7 +438,12 @@ impl Daemon {
                 db: "ovnsb",
                 source,
             })?;
+        let isolation = match &config.isolation {
+            Some(i) => Some(LiveIsolation::start(i, &config)?),
+            None => None,
+        };
         let daemon = Daemon {
+            isolation,
             config,
             nb,
             sb,
@@ -496,6 +538,10 @@ impl Daemon {
             self.changed.clear();
             self.engine = None;
             self.rebuild = true;
+            if let Some(iso) = &mut self.isolation {
+                iso.routes_changed.clear();
+                iso.dirty = true;
+            }
             return stats;
         }
         let started = Instant::now();
@@ -590,6 +636,11 @@ impl Daemon {
                 self.status_counters.run(az, &status_rows, &mut ops);
             }
         }
+        if let Some(iso) = &mut self.isolation {
+            if iso.refresh(&name, az, &nb_t, &icsb_t) {
+                self.rebuild = true;
+            }
+        }
         let rebuild = self.rebuild || self.engine.as_ref().is_none_or(|e| e.zone() != name);
         let plan = if rebuild {
             // A full copy: at start, after a resync or a lagged event stream, after a failed
@@ -604,8 +655,12 @@ impl Daemon {
             drop((nb_t, sb_t, icnb_t, icsb_t));
             self.changed.clear();
             self.rebuild = false;
-            let mut engine = match &self.config.filter {
-                Some(f) => Engine::from_snapshot(snapshot, SharedFilter(f.clone())),
+            let filter: Option<Arc<dyn RouteFilter>> = match &self.isolation {
+                Some(iso) => iso.filter.clone().map(|f| f as Arc<dyn RouteFilter>),
+                None => self.config.filter.clone(),
+            };
+            let mut engine = match filter {
+                Some(f) => Engine::from_snapshot(snapshot, SharedFilter(f)),
                 None => Engine::from_snapshot(snapshot, AllowAll),
             };
             let plan = engine.apply(&[]);
@@ -741,6 +796,7 @@ impl Daemon {
                 ev = next_event(&mut self.ic_sb.events) => self.note(Database::IcSb, ev),
                 ev = next_event(&mut self.sb.events) => self.note(Database::Sb, ev),
                 _ = async { if held { lock.lost().await } else { lock.acquired().await } } => {}
+                _ = async { match self.isolation.as_mut() { Some(iso) => iso.changed().await, None => std::future::pending().await } } => {}
             }
             self.drain_events();
         }
@@ -781,11 +837,19 @@ impl Daemon {
                     if let Some(table) = EngineTable::find(db, &c.table) {
                         self.changed.push((table, c.uuid));
                     }
+                    if let Some(iso) = &mut self.isolation {
+                        iso.note(db, &c.table, c.uuid);
+                    }
                 }
             }
             // The SB replica feeds no engine table: a resync there only wakes a round.
             Ok(_) if db == Database::Sb => {}
-            Ok(_) => self.rebuild = true,
+            Ok(_) => {
+                self.rebuild = true;
+                if let Some(iso) = &mut self.isolation {
+                    iso.dirty = true;
+                }
+            }
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 if db != Database::Sb {
                     debug!(
@@ -793,6 +857,9 @@ impl Daemon {
                         "replica events lagged; rebuilding the route engine"
                     );
                     self.rebuild = true;
+                    if let Some(iso) = &mut self.isolation {
+                        iso.dirty = true;
+                    }
                 }
             }
             Err(broadcast::error::RecvError::Closed) => {}
@@ -804,7 +871,256 @@ impl Daemon {
         for db in [&self.nb, &self.sb, &self.ic_nb, &self.ic_sb] {
             db.client.shutdown();
         }
+        if let Some(iso) = &self.isolation {
+            iso.shutdown();
+        }
     }
+}
+
+/// Another zone's NB replica for the live inventory; the cache appears once in sync.
+struct RemoteZone {
+    zone: String,
+    client: Client,
+    cache: Arc<Mutex<Option<Arc<Cache>>>>,
+}
+
+/// VPC isolation with a live inventory: the policy in force, the inventory's sources and
+/// the filter built from them.
+struct LiveIsolation {
+    config: Isolation,
+    policy: watch::Receiver<u64>,
+    remotes: Vec<RemoteZone>,
+    /// Set by the remote replicas' tasks when one of their relevant tables changed.
+    remote_changed: Arc<AtomicBool>,
+    /// Wakes the daemon for a remote replica's change.
+    wake: Arc<Notify>,
+    /// A relevant table of the zone's NB or of IC-SB changed (other than `Route`).
+    dirty: bool,
+    /// IC-SB routes changed since the last build.
+    routes_changed: Vec<Uuid>,
+    /// The IC-SB routes whose claims fed the last build.
+    claim_routes: BTreeSet<Uuid>,
+    /// Refused claims already logged.
+    refused: BTreeSet<String>,
+    /// The zone the filter was built for.
+    zone: String,
+    filter: Option<Arc<isolation::VpcFilter>>,
+}
+
+impl LiveIsolation {
+    #[allow(clippy::result_large_err)] // `DaemonError`, as `Daemon::start` returns it
+    fn start(config: &Isolation, daemon: &Config) -> Result<LiveIsolation, DaemonError> {
+        let wake = Arc::new(Notify::new());
+        let remote_changed = Arc::new(AtomicBool::new(false));
+        let mut remotes = Vec::new();
+        for z in &config.zone_nbs {
+            remotes.push(open_remote_zone(z, daemon, &remote_changed, &wake)?);
+        }
+        Ok(LiveIsolation {
+            policy: config.policy.subscribe(),
+            config: config.clone(),
+            remotes,
+            remote_changed,
+            wake,
+            dirty: true,
+            routes_changed: Vec::new(),
+            claim_routes: BTreeSet::new(),
+            refused: BTreeSet::new(),
+            zone: String::new(),
+            filter: None,
+        })
+    }
+
+    /// Records a change of the zone's NB or IC-SB replica that may change the inventory.
+    fn note(&mut self, db: Database, table: &str, uuid: Uuid) {
+        match db {
+            Database::Nb
+                if table != nb::LogicalRouterStaticRoute::NAME
+                    && isolation::live::NB_TABLES.contains(&table) =>
+            {
+                // The zone's own static routes do not make VPCs (its advertisements carry
+                // `lr-id`, and learned routes are written here every round).
+                self.dirty = true;
+            }
+            Database::IcSb if table == icsb::Route::NAME => self.routes_changed.push(uuid),
+            Database::IcSb if isolation::live::IC_SB_TABLES.contains(&table) => self.dirty = true,
+            _ => {}
+        }
+    }
+
+    /// Waits until a remote replica changed or a new policy was put in force.
+    async fn changed(&mut self) {
+        tokio::select! {
+            _ = self.wake.notified() => {}
+            r = self.policy.changed() => {
+                if r.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                // `changed` marked the new policy seen: remember it for the next round.
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Rebuilds the inventory and the filter if something they depend on changed; true
+    /// when the filter changed (the route engine must then recompute everything).
+    fn refresh(&mut self, zone: &str, az: Uuid, nb_rows: &Tables, ic_sb: &Tables) -> bool {
+        let policy_changed = self.policy.has_changed().unwrap_or(false);
+        if policy_changed {
+            self.policy.borrow_and_update();
+        }
+        let remote = self.remote_changed.swap(false, Ordering::AcqRel);
+        let routes = ic_sb.typed::<icsb::Route>();
+        let claims_changed = self.routes_changed.drain(..).any(|u| {
+            self.claim_routes.contains(&u)
+                || routes.and_then(|m| m.get(&u)).is_some_and(|r| {
+                    r.availability_zone.uuid() != az
+                        && r.external_ids.contains_key(isolation::VPC_KEY)
+                })
+        });
+        if !(self.dirty || policy_changed || remote || claims_changed)
+            && self.filter.is_some()
+            && self.zone == zone
+        {
+            return false;
+        }
+        self.dirty = false;
+        let t0 = Instant::now();
+        let own = match isolation::ZoneNb::from_sources(zone, nb_rows) {
+            Ok(z) => z,
+            Err(e) => {
+                warn!(error = %e, "cannot read the zone's VPCs");
+                return false;
+            }
+        };
+        let mut others = Vec::new();
+        for r in &self.remotes {
+            let cache = match r.cache.lock() {
+                Ok(c) => c.clone(),
+                Err(poisoned) => poisoned.into_inner().clone(),
+            };
+            if let Some(cache) = cache {
+                match isolation::ZoneNb::from_sources(&r.zone, &*cache.read()) {
+                    Ok(z) => others.push(z),
+                    Err(e) => warn!(zone = %r.zone, error = %e, "cannot read the zone's VPCs"),
+                }
+            }
+        }
+        let zones: Vec<&isolation::ZoneNb> = std::iter::once(&own).chain(&others).collect();
+        let sources = isolation::live::Sources::new(&zones, self.config.file.as_deref());
+        let live = isolation::live::build(sources, ic_sb);
+        for r in &live.refused {
+            if !self.refused.contains(r) {
+                warn!("VPC claim refused: {r}");
+            }
+        }
+        self.refused = live.refused.iter().cloned().collect();
+        self.claim_routes = live.claim_routes;
+        let policy = self.config.policy.policy();
+        let filter = isolation::VpcFilter::new(live.inventory, (*policy).clone());
+        let build_us = t0.elapsed().as_micros() as u64;
+        if self.zone == zone && self.filter.as_deref() == Some(&filter) {
+            debug!(build_us, "VPC inventory unchanged");
+            return false;
+        }
+        let vpcs: Vec<&str> = filter
+            .inventory()
+            .vpcs()
+            .iter()
+            .map(|v| v.id.as_str())
+            .collect();
+        info!(
+            vpcs = %vpcs.join(" "),
+            pairs = policy.pairs.len(),
+            peerings = policy.peerings.len(),
+            build_us,
+            "VPC isolation filter updated; recomputing routes"
+        );
+        if self.config.file.is_none() {
+            // Without an inventory file VPCs may be created after the policy names them.
+            if let Err(e) = policy.check(filter.inventory()) {
+                info!("isolation policy: {e} (yet)");
+            }
+        }
+        self.zone = zone.to_owned();
+        self.filter = Some(Arc::new(filter));
+        true
+    }
+
+    fn shutdown(&self) {
+        for r in &self.remotes {
+            r.client.shutdown();
+        }
+    }
+}
+
+/// Starts the read-only replica of another zone's NB (`--isolation-zone-nb`): a task
+/// monitors the tables the VPC model reads and flags `changed` (waking the daemon) on
+/// every change of them.
+#[allow(clippy::result_large_err)] // `DaemonError`, as `Daemon::start` returns it
+fn open_remote_zone(
+    z: &ZoneRemote,
+    config: &Config,
+    changed: &Arc<AtomicBool>,
+    wake: &Arc<Notify>,
+) -> Result<RemoteZone, DaemonError> {
+    struct Collect(Vec<TypedTable>);
+    impl TableVisitor for Collect {
+        fn visit<T: Table + Send + Sync + 'static>(&mut self) {
+            self.0.push(TypedTable::of::<T>());
+        }
+    }
+    let mut tables = Collect(Vec::new());
+    isolation::live::visit_nb_tables(&mut tables);
+    let tables = tables.0;
+    let client = Client::start(client_config("zone-nb", &z.remote, config)?);
+    let mut events = client.subscribe();
+    let slot = Arc::new(Mutex::new(None));
+    let (task_client, task_slot) = (client.clone(), slot.clone());
+    let (changed, wake) = (changed.clone(), wake.clone());
+    let (zone, remote) = (z.zone.clone(), z.remote.clone());
+    info!(zone = %zone, remote = %remote, "connecting to the zone's NB for its VPCs");
+    tokio::spawn(async move {
+        let spec = MonitorSpec {
+            typed: tables.clone(),
+            ..MonitorSpec::tables(tables.iter().map(TypedTable::name))
+        };
+        let cache = match task_client.monitor(nb::NAME, spec).await {
+            Ok(cache) => cache,
+            Err(e) => {
+                warn!(zone = %zone, remote = %remote, error = %e, "no replica of the zone's NB; its VPCs come from claims or the inventory file");
+                return;
+            }
+        };
+        info!(zone = %zone, rows = cache.read().total_rows(), "zone NB replica in sync");
+        if let Ok(mut s) = task_slot.lock() {
+            *s = Some(cache);
+        }
+        let flag = || {
+            changed.store(true, Ordering::Release);
+            wake.notify_one();
+        };
+        flag();
+        loop {
+            match events.recv().await {
+                Ok(CacheEvent::Changed { changes, .. }) => {
+                    if changes
+                        .iter()
+                        .any(|c| isolation::live::NB_TABLES.contains(&c.table.as_str()))
+                    {
+                        flag();
+                    }
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => flag(),
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    Ok(RemoteZone {
+        zone: z.zone.clone(),
+        client,
+        cache: slot,
+    })
 }
 
 /// The next event of a replica; never returns once the client is gone.

@@ -6,13 +6,15 @@
 //! `ovsdb-client`, holds the `ovn_ic` lock on the zone's southbound database (active/standby
 //! like ovn-ic) and commits each round's operations. [`controls`] and [`unixctl`] are its
 //! control socket; [`pidfile`], [`daemonize`], [`user`] and [`vlog`] make the binary an Open
-//! vSwitch daemon as `ovn-ctl` and `ovn-appctl` expect one.
+//! vSwitch daemon as `ovn-ctl` and `ovn-appctl` expect one. [`policy`] is VPC isolation's
+//! reloadable policy and the sources of its live inventory.
 #![forbid(unsafe_code)]
 
 pub mod controls;
 pub mod daemon;
 pub mod daemonize;
 pub mod pidfile;
+pub mod policy;
 pub mod unixctl;
 pub mod user;
 pub mod vlog;

@@ -18,27 +18,43 @@
 //!
 //! # VPC isolation
 //!
-//! With `--isolation-policy=POLICY.json --isolation-inventory=INVENTORY.json` the route
-//! engine runs with crate `isolation`'s `VpcFilter`: a router of this zone learns an IC-SB
-//! route only when its VPC and the route's source VPC may talk under the policy, and a
-//! Neutron router never advertises its external gateway networks.
+//! With `--isolation-policy=POLICY.json` the route engine runs with crate `isolation`'s
+//! `VpcFilter`: a router of this zone learns an IC-SB route only when its VPC and the
+//! route's source VPC may talk under the policy, and a Neutron router never advertises its
+//! external gateway networks.
 //!
 //! - The policy is `isolation::Policy` JSON (pairs of OpenStack and Kubernetes VPCs, extra
 //!   peerings, `unknown_source`/`unknown_learner`, both deny by default).
-//! - The inventory is `isolation::World::from_inventory_json`'s format:
+//! - The VPC inventory is live (`isolation::live`): this zone's VPCs are read from its NB
+//!   replica; every advertisement of a VPC router carries the VPC's identity in IC-SB
+//!   `Route.external_ids` (`ovnlink:vpc`, `ovnlink:vpc-kind`, `ovnlink:vpc-project`,
+//!   `ovnlink:vpc-router-name`, `ovnlink:vpc-kube`), from which the `ic-routed` of another
+//!   zone rebuilds the VPCs its policy selectors match (a claim is believed only from the
+//!   zone it names). Zones running stock ovn-ic write no claims: give their VPCs with
+//!   `--isolation-zone-nb ZONE=REMOTE` (a read-only replica of that zone's NB, ovn-ic's
+//!   remote syntax and TLS flags; repeatable) or with `--isolation-inventory=FILE`. For a
+//!   zone, a replica wins over the file, and the file over claims.
+//! - The inventory file is `isolation::World::from_inventory_json`'s format:
 //!   `{"zones": {"<az>": DB, …}, "ic_nb": DB, "ic_sb": DB}` with `DB` either
 //!   `{"<Table>": {"<uuid>": {<column>: <datum>}}}` or the text of
-//!   `ovsdb-client -f json dump <remote> OVN_Northbound`. Zone keys are availability-zone
-//!   names (`NB_Global.name`). It must hold the NB rows of every zone whose VPCs take part,
-//!   this one included: IC-SB rows alone say which zone and which transit-switch port
-//!   advertised a route, not which tenant VPC it belongs to. `ic_nb`/`ic_sb` may be left
-//!   out. Sources are identified by `lr-id`, `nb-id`, the nexthop's transit-switch port, a
-//!   `ovnlink:vpc` tag, then prefix containment (see `isolation::filter`); learners by
-//!   router UUID, else by router name (which survives a re-created row).
-//! - Both files are read once at start; after VPCs change, write a new inventory and
-//!   restart the daemon (the engine assumes a filter's decisions are stable). A file that
-//!   does not parse, or a policy selector that matches no VPC of the inventory, is an error
-//!   naming the file and the object, and the daemon does not start.
+//!   `ovsdb-client -f json dump <remote> OVN_Northbound`; zone keys are availability-zone
+//!   names. Sources are identified by `lr-id`, `nb-id`, the nexthop's transit-switch port,
+//!   the `ovnlink:vpc` tag, then prefix containment (see `isolation::filter`); learners by
+//!   router UUID, else by router name.
+//! - VPCs, subnets and routers created, changed or deleted in any zone take effect within a
+//!   round: the inventory is rebuilt when a table it reads changes (the zone's routers,
+//!   router ports, switches and switch ports; IC-SB zones, port bindings and claims; a
+//!   remote replica), and when the filter it gives differs the route engine recomputes
+//!   every route.
+//! - The policy is re-read on `ovn-appctl -t CTL isolation/reload` and on SIGHUP. A file
+//!   that does not parse or validate is refused with one line naming the file and the
+//!   entry (the reply's error, or a log line for SIGHUP) and the running policy stays;
+//!   a good one takes effect in the next round. With `--isolation-inventory`, every
+//!   selector must match one of the file's VPCs, at start and on reload; without, a
+//!   selector may name a VPC that does not exist yet (logged).
+//! - At start a policy or inventory file that does not parse, or a selector that matches no
+//!   VPC of the inventory file, is an error naming the file and the object, and the daemon
+//!   does not start.
 #![forbid(unsafe_code)]
 
 /// The daemon allocates and frees many small rows per round (replica updates, engine
@@ -56,6 +72,7 @@ use clap::Parser;
 use ic_routed::daemon::{Config, Control, Daemon, TlsFiles};
 use ic_routed::daemonize::{self, Launch, MonitorEvent, Role, StartError};
 use ic_routed::pidfile::Pidfile;
+use ic_routed::policy::{Isolation, PolicySource};
 use ic_routed::unixctl::{Context, Unixctl};
 use ic_routed::user::Credentials;
 use ic_routed::vlog::{Levels, Vlog};
@@ -154,47 +171,58 @@ struct Args {
     ovn_release: Option<ic_routes::Release>,
     /// VPC isolation policy (crate `isolation`'s Policy JSON: `pairs`, `peerings`,
     /// `unknown_source`, `unknown_learner`). Routers then learn only routes of VPCs the
-    /// policy lets them talk to. Requires --isolation-inventory.
-    #[arg(
-        long = "isolation-policy",
-        value_name = "FILE",
-        requires = "isolation_inventory"
-    )]
+    /// policy lets them talk to. VPCs are read live: this zone's from its NB, other zones'
+    /// from the claims their ic-routed writes on its advertisements, from
+    /// --isolation-zone-nb replicas or from --isolation-inventory. Re-read on
+    /// `isolation/reload` and SIGHUP.
+    #[arg(long = "isolation-policy", value_name = "FILE")]
     isolation_policy: Option<PathBuf>,
-    /// The VPCs of every zone taking part, this one included: JSON
-    /// `{"zones": {"<az>": DB, …}, "ic_nb": DB, "ic_sb": DB}` where DB is the object or
-    /// string `ovsdb-client -f json dump` prints for that zone's OVN_Northbound. Read once
-    /// at start; restart after VPCs change. Requires --isolation-policy.
+    /// VPCs of zones that neither run ic-routed nor have an --isolation-zone-nb replica:
+    /// JSON `{"zones": {"<az>": DB, …}, "ic_nb": DB, "ic_sb": DB}` where DB is the object or
+    /// string `ovsdb-client -f json dump` prints for that zone's OVN_Northbound. Every
+    /// policy selector must then match one of its VPCs. Requires --isolation-policy.
     #[arg(
         long = "isolation-inventory",
         value_name = "FILE",
         requires = "isolation_policy"
     )]
     isolation_inventory: Option<PathBuf>,
+    /// Read another zone's VPCs from a read-only replica of its OVN_Northbound (a zone that
+    /// runs stock ovn-ic, which writes no VPC claims): ZONE is its availability-zone name,
+    /// REMOTE ovn-ic's remote syntax (the TLS flags apply). Repeatable. Requires
+    /// --isolation-policy.
+    #[arg(
+        long = "isolation-zone-nb",
+        value_name = "ZONE=REMOTE",
+        requires = "isolation_policy",
+        value_parser = ic_routed::policy::ZoneRemote::parse
+    )]
+    isolation_zone_nb: Vec<ic_routed::policy::ZoneRemote>,
 }
 
-/// Builds the VPC route filter from the policy and inventory files; the error names the
-/// file and what is wrong with it.
-fn isolation_filter(
+/// Reads the isolation policy and the inventory file, if any; the error names the file and
+/// what is wrong with it.
+fn isolation(
     policy_file: &Path,
-    inventory_file: &Path,
-) -> Result<isolation::VpcFilter, String> {
-    let read = |p: &Path| {
-        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    inventory_file: Option<&Path>,
+    zone_nbs: Vec<ic_routed::policy::ZoneRemote>,
+) -> Result<Isolation, String> {
+    let file = match inventory_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let world = isolation::World::from_inventory_json(&text)
+                .map_err(|e| format!("--isolation-inventory {}: {e}", path.display()))?;
+            Some(Arc::new(world))
+        }
+        None => None,
     };
-    let policy = isolation::Policy::from_json(&read(policy_file)?)
-        .map_err(|e| format!("--isolation-policy {}: {e}", policy_file.display()))?;
-    let world = isolation::World::from_inventory_json(&read(inventory_file)?)
-        .map_err(|e| format!("--isolation-inventory {}: {e}", inventory_file.display()))?;
-    let vpcs = isolation::Inventory::from_world(&world);
-    policy.check(&vpcs).map_err(|e| {
-        format!(
-            "--isolation-policy {} against --isolation-inventory {}: {e}",
-            policy_file.display(),
-            inventory_file.display()
-        )
-    })?;
-    Ok(isolation::VpcFilter::new(vpcs, policy))
+    let check = file.as_deref().map(isolation::Inventory::from_world);
+    let policy =
+        PolicySource::load(policy_file, check).map_err(|e| format!("--isolation-policy {e}"))?;
+    Ok(Isolation::new(Arc::new(policy))
+        .file(file)
+        .zone_nbs(zone_nbs))
 }
 
 fn parse_release(text: &str) -> Result<ic_routes::Release, String> {
@@ -335,18 +363,28 @@ impl Args {
         .tls(tls)
         .release(self.ovn_release);
         config.check().map_err(|e| e.to_string())?;
-        match (&self.isolation_policy, &self.isolation_inventory) {
-            (Some(p), Some(i)) => {
-                let f = isolation_filter(p, i)?;
-                info!(
-                    vpcs = f.inventory().vpcs().len(),
-                    pairs = f.policy().pairs.len(),
-                    "VPC isolation filter on"
-                );
-                Ok(config.filter(Some(Arc::new(f))))
-            }
-            _ => Ok(config),
-        }
+        let Some(policy) = &self.isolation_policy else {
+            return Ok(config);
+        };
+        let iso = isolation(
+            policy,
+            self.isolation_inventory.as_deref(),
+            self.isolation_zone_nb.clone(),
+        )?;
+        let p = iso.policy.policy();
+        info!(
+            pairs = p.pairs.len(),
+            peerings = p.peerings.len(),
+            file_vpcs = iso
+                .file
+                .as_deref()
+                .map_or(0, |w| isolation::Inventory::from_world(w).vpcs().len()),
+            zone_nbs = iso.zone_nbs.len(),
+            "VPC isolation on"
+        );
+        let config = config.isolation(Some(iso));
+        config.check().map_err(|e| e.to_string())?;
+        Ok(config)
     }
 }
 
@@ -528,7 +566,10 @@ fn daemon_main(
     let result = runtime.block_on(async move {
         let controls = Controls::new();
         let ctl_path = args.unixctl(program);
-        let context = Context::new(controls.clone()).vlog(Some(vlog));
+        let policy = config.isolation.as_ref().map(|i| i.policy.clone());
+        let context = Context::new(controls.clone())
+            .vlog(Some(vlog))
+            .isolation(policy.clone());
         let unixctl = Unixctl::start(&ctl_path, context)
             .map_err(|e| format!("{}: cannot listen: {e}", ctl_path.display()))?;
         daemonize::notify_ready(role, detached);
@@ -537,6 +578,22 @@ fn daemon_main(
             control = %unixctl.path().display(),
             "connecting"
         );
+        if let Some(policy) = policy {
+            // SIGHUP re-reads the policy, as `isolation/reload` does.
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                Ok(mut hup) => {
+                    tokio::spawn(async move {
+                        while hup.recv().await.is_some() {
+                            match policy.reload() {
+                                Ok(text) => info!("SIGHUP: {text}"),
+                                Err(e) => warn!("SIGHUP: isolation policy refused: {e}"),
+                            }
+                        }
+                    });
+                }
+                Err(e) => warn!(error = %e, "cannot catch SIGHUP; use isolation/reload"),
+            }
+        }
         let signals = controls.clone();
         tokio::spawn(async move {
             let mut term =

@@ -12,6 +12,7 @@
 //! | `version` | `ovn-ic RELEASE` (the release whose rules the daemon follows), then `ic-routed VERSION` |
 //! | `list-commands` | the commands, as Open vSwitch lists them |
 //! | `vlog/set SPEC…`, `vlog/list`, `vlog/reopen`, `vlog/close` | see [`crate::vlog`] |
+//! | `isolation/reload` (with `--isolation-policy`) | `isolation policy FILE loaded: N pairs, M peerings`, or the error that refused the file (the running policy stays); see [`crate::policy`] |
 //!
 //! Every non-empty reply ends with a newline, as Open vSwitch 3.1's server makes it (3.5's
 //! leaves it out; both releases' `ovs-appctl` print either alike). Errors are Open vSwitch's:
@@ -34,6 +35,7 @@ use tokio_util::codec::Decoder;
 use tracing::{debug, warn};
 
 use crate::controls::{Control, Controls, Status};
+use crate::policy::PolicySource;
 use crate::vlog::Vlog;
 use ic_routes::Database;
 
@@ -48,6 +50,8 @@ pub struct Context {
     pub controls: Controls,
     /// The logger, for the `vlog/*` commands (`None`: they are not offered).
     pub vlog: Option<Arc<Vlog>>,
+    /// The isolation policy, for `isolation/reload` (`None`: not offered).
+    pub isolation: Option<Arc<PolicySource>>,
 }
 
 impl Context {
@@ -56,7 +60,14 @@ impl Context {
         Context {
             controls,
             vlog: None,
+            isolation: None,
         }
+    }
+
+    /// Serves `isolation/reload` with `policy`.
+    pub fn isolation(mut self, policy: Option<Arc<PolicySource>>) -> Context {
+        self.isolation = policy;
+        self
     }
 
     /// Serves the `vlog/*` commands with `vlog`.
@@ -121,7 +132,15 @@ struct Command {
     usage: &'static str,
     min: usize,
     max: usize,
-    vlog: bool,
+    needs: Needs,
+}
+
+/// What a command needs to be offered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Nothing,
+    Vlog,
+    Isolation,
 }
 
 const fn cmd(name: &'static str, usage: &'static str, min: usize, max: usize) -> Command {
@@ -130,7 +149,7 @@ const fn cmd(name: &'static str, usage: &'static str, min: usize, max: usize) ->
         usage,
         min,
         max,
-        vlog: false,
+        needs: Needs::Nothing,
     }
 }
 
@@ -140,7 +159,7 @@ const fn vlog_cmd(name: &'static str, usage: &'static str, min: usize, max: usiz
         usage,
         min,
         max,
-        vlog: true,
+        needs: Needs::Vlog,
     }
 }
 
@@ -150,6 +169,13 @@ const COMMANDS: &[Command] = &[
     cmd("ic-nb-connection-status", "", 0, 0),
     cmd("ic-sb-connection-status", "", 0, 0),
     cmd("is-paused", "", 0, 0),
+    Command {
+        name: "isolation/reload",
+        usage: "",
+        min: 0,
+        max: 0,
+        needs: Needs::Isolation,
+    },
     cmd("list-commands", "", 0, 0),
     cmd("nb-connection-status", "", 0, 0),
     cmd("pause", "", 0, 0),
@@ -181,7 +207,11 @@ impl From<Result<String, String>> for Outcome {
 }
 
 fn execute(context: &Context, method: &str, params: &Value) -> Outcome {
-    let offered = |c: &&Command| !c.vlog || context.vlog.is_some();
+    let offered = |c: &&Command| match c.needs {
+        Needs::Nothing => true,
+        Needs::Vlog => context.vlog.is_some(),
+        Needs::Isolation => context.isolation.is_some(),
+    };
     let Some(command) = COMMANDS.iter().filter(offered).find(|c| c.name == method) else {
         return Err(format!(
             "\"{method}\" is not a valid command (use \"list-commands\" to see a list of valid commands)"
@@ -264,6 +294,17 @@ fn execute(context: &Context, method: &str, params: &Value) -> Outcome {
             }
             Ok(s).into()
         }
+        "isolation/reload" => match &context.isolation {
+            Some(policy) => {
+                let reply = policy.reload();
+                match &reply {
+                    Ok(text) => tracing::info!("{text}"),
+                    Err(e) => warn!("isolation/reload refused: {e}"),
+                }
+                reply.into()
+            }
+            None => Err(format!("\"{method}\" is not a valid command")).into(),
+        },
         _ => {
             let Some(vlog) = &context.vlog else {
                 return Err(format!("\"{method}\" is not a valid command")).into();
@@ -395,5 +436,39 @@ mod tests {
         assert_eq!(lines[2], "  ic-nb-connection-status ");
         assert!(lines.contains(&"  status                  "));
         assert!(!list.contains("vlog/"));
+        assert!(!list.contains("isolation/"));
+    }
+
+    #[test]
+    fn isolation_reload_replies_with_the_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.json");
+        std::fs::write(&path, r#"{"pairs": []}"#).unwrap();
+        let policy = Arc::new(PolicySource::load(&path, None).unwrap());
+        let c = Context::new(Controls::new()).isolation(Some(policy.clone()));
+        assert!(run(&c, "list-commands", json!([]))
+            .unwrap()
+            .contains("  isolation/reload "));
+        std::fs::write(&path, r#"{"pairs": [}"#).unwrap();
+        let err = run(&c, "isolation/reload", json!([])).unwrap_err();
+        assert!(
+            err.starts_with(&format!("{}: invalid policy: ", path.display()))
+                && err.ends_with("; the running policy stays\n")
+                && err.lines().count() == 1,
+            "{err}"
+        );
+        std::fs::write(&path, r#"{"pairs": [], "unknown_source": "allow"}"#).unwrap();
+        assert_eq!(
+            run(&c, "isolation/reload", json!([])).unwrap(),
+            format!(
+                "isolation policy {} loaded: 0 pairs, 0 peerings\n",
+                path.display()
+            )
+        );
+        assert!(policy.policy().unknown_source.allows());
+        assert_eq!(
+            run(&c, "isolation/reload", json!(["x"])).unwrap_err(),
+            "\"isolation/reload\" command takes at most 0 arguments\n"
+        );
     }
 }

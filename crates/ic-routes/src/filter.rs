@@ -8,9 +8,17 @@
 //! A filter must be a pure function of its arguments and its own configuration: the
 //! incremental engine assumes that a decision, once taken, stays the same until the rows it
 //! was taken on change. After changing a filter's configuration, run a full recompute.
+//!
+//! A filter may also *annotate* advertisements ([`RouteFilter::annotate`]): extra IC-SB
+//! `Route.external_ids` keys under a prefix it owns ([`RouteFilter::annotation_prefix`]),
+//! for example the advertising VPC's identity so that other zones' filters can tell which
+//! tenant a route belongs to. The engine writes them with the row and keeps them current
+//! (stale owned keys are removed); a filter that owns no prefix (the default, and
+//! [`AllowAll`]) leaves the rows exactly as ovn-ic writes them.
 
 use ovn_ic_sb::{Route, RouteOrigin};
 use ovn_nb::LogicalRouter;
+use ovsdb_proto::typed::StringMap;
 
 use crate::addr::Prefix;
 
@@ -78,6 +86,23 @@ pub trait RouteFilter: Send + Sync + std::fmt::Debug {
     fn explain_advertise(&self, candidate: &AdvertiseCandidate<'_>) -> String {
         let _ = candidate;
         "the filter refuses it".to_owned()
+    }
+
+    /// The `external_ids` this filter adds to the advertisement of `candidate` (one that
+    /// [`RouteFilter::advertise`] let through); every key must start with
+    /// [`RouteFilter::annotation_prefix`]. Keys the engine writes itself (`nb-id`, `lr-id`,
+    /// `ic-route-tag`) win over the annotation's. Default: none.
+    fn annotate(&self, candidate: &AdvertiseCandidate<'_>) -> Option<&StringMap> {
+        let _ = candidate;
+        None
+    }
+
+    /// The prefix of the `external_ids` keys this filter owns on the zone's advertisements:
+    /// keys with it that [`RouteFilter::annotate`] does not give (any more) are removed.
+    /// `None` (the default): the filter owns no key, and the engine leaves every key it does
+    /// not write itself alone.
+    fn annotation_prefix(&self) -> Option<&str> {
+        None
     }
 }
 

@@ -31,7 +31,9 @@
 //! ```
 //!
 //! A [`RouteFilter`] (VPC isolation, crate `isolation`) is consulted for every route that
-//! passed ovn-ic's own checks, before it is advertised or learned; [`AllowAll`] is ovn-ic.
+//! passed ovn-ic's own checks, before it is advertised or learned; [`AllowAll`] is ovn-ic. A
+//! filter may also add `external_ids` under a key prefix it owns to the zone's
+//! advertisements ([`RouteFilter::annotate`]); without one, the rows are ovn-ic's.
 //!
 //! # Semantics
 //!

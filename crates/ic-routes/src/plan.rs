@@ -30,7 +30,8 @@ pub struct LearnedRouteDelete {
     pub route: Uuid,
 }
 
-/// A refresh of an advertisement's `external_ids` (its `nb-id` changed).
+/// A refresh of an advertisement's `external_ids` (its `nb-id`, `lr-id` or `ic-route-tag`
+/// changed, or a [`RouteFilter`](crate::RouteFilter)'s annotation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AdvertisementUpdate {

@@ -22,11 +22,19 @@
 //! [`Policy::unknown_source`] (default deny); a learning router that is not a VPC by
 //! [`Policy::unknown_learner`] (default deny). Advertisement is narrowed too: a Neutron
 //! router never advertises its external gateway networks.
+//!
+//! Every advertisement of a VPC router carries the VPC's [`Claim`] (`external_ids` under
+//! [`CLAIM_PREFIX`], which the filter owns on its zone's IC-SB routes): what another zone's
+//! daemon needs to rebuild the VPC for its own filter ([`crate::live`]). A tag (rule 4) is
+//! believed only from the zone it names.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ic_routes::{AdvertiseCandidate, LearnCandidate, Nexthop, Prefix, RouteFilter};
+use ovsdb_proto::typed::StringMap;
 use ovsdb_proto::Uuid;
+
+use crate::live::{Claim, CLAIM_PREFIX};
 
 use crate::policy::Policy;
 use crate::vpc::{Inventory, Vpc, VpcId};
@@ -67,16 +75,32 @@ pub struct VpcFilter {
     policy: Policy,
     /// [`Policy::allowed_pairs`] over the inventory.
     allowed: HashSet<(usize, usize)>,
+    /// The claims of the VPCs read from NB rows, by VPC id.
+    claims: HashMap<VpcId, StringMap>,
+}
+
+impl PartialEq for VpcFilter {
+    /// Same inventory and policy (the rest is derived from them).
+    fn eq(&self, other: &Self) -> bool {
+        self.inventory == other.inventory && self.policy == other.policy
+    }
 }
 
 impl VpcFilter {
     /// A filter over the VPCs of every zone and a policy.
     pub fn new(inventory: Inventory, policy: Policy) -> Self {
         let allowed = policy.allowed_pairs(inventory.vpcs());
+        let claims = inventory
+            .vpcs()
+            .iter()
+            .filter(|v| !inventory.is_claimed(v))
+            .map(|v| (v.id.clone(), Claim::of(v).to_external_ids()))
+            .collect();
         VpcFilter {
             inventory,
             policy,
             allowed,
+            claims,
         }
     }
 
@@ -134,7 +158,11 @@ impl VpcFilter {
                 }
             }
         }
-        if let Some(v) = ids.get(VPC_KEY).and_then(|t| inv.get(&VpcId(t.to_owned()))) {
+        if let Some(v) = ids
+            .get(VPC_KEY)
+            .and_then(|t| inv.get(&VpcId(t.to_owned())))
+            .filter(|v| zone.is_empty() || v.zone == zone)
+        {
             return Source::Vpc(v.id.clone(), SourceRule::Tag);
         }
         match inv.by_prefix(zone, c.prefix).as_slice() {
@@ -196,5 +224,17 @@ impl RouteFilter for VpcFilter {
             Some(v) => !v.external.iter().any(|e| c.prefix.is_within(e)),
             None => true,
         }
+    }
+
+    fn annotate(&self, c: &AdvertiseCandidate<'_>) -> Option<&StringMap> {
+        let v = self
+            .inventory
+            .by_router(c.zone, c.router.uuid)
+            .or_else(|| self.inventory.by_router_name(c.zone, &c.router.name))?;
+        self.claims.get(&v.id)
+    }
+
+    fn annotation_prefix(&self) -> Option<&str> {
+        Some(CLAIM_PREFIX)
     }
 }

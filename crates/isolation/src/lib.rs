@@ -33,6 +33,9 @@
 //!   router-interface ports), Kube-OVN `ovn-cluster` and custom VPC routers
 //!   (`vendor=kube-ovn`), with their tenant CIDRs.
 //! - [`policy`]: the JSON policy file (pairs, extra peerings, unknown-source default).
+//! - [`live`]: the inventory a daemon keeps live without an inventory file — its own NB
+//!   rows, other zones' NB replicas, and the VPC claims ([`live::Claim`]) that
+//!   [`VpcFilter`] writes on every advertisement of a VPC router.
 //! - [`filter`]: [`VpcFilter`], the [`ic_routes::RouteFilter`] that lets a router learn only
 //!   routes of VPCs it may talk to, also against zones running stock ovn-ic 23.03.1.
 //! - [`verify`](mod@verify): longest-prefix-match reachability through routers and transit
@@ -85,6 +88,7 @@ pub mod error;
 pub mod explain;
 pub mod filter;
 pub mod guard;
+pub mod live;
 pub mod net;
 pub mod policy;
 pub mod rows;

@@ -21,6 +21,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use ic_routes::{PortAddresses, Prefix};
+use ovn_ic_sb::PortBinding;
 use ovn_nb::{LogicalRouter, LogicalRouterPort};
 use ovsdb_proto::Uuid;
 
@@ -267,8 +268,10 @@ fn vpcs_of_zone(z: &ZoneNb) -> Vec<Vpc> {
     out
 }
 
-/// The VPCs of every zone, with the lookups the route filter needs.
-#[derive(Debug, Clone, Default)]
+/// The VPCs of every zone, with the lookups the route filter needs. Two inventories are
+/// equal when they hold the same VPCs with the same lookups (a daemon rebuilds its route
+/// engine only when its inventory changed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inventory {
     vpcs: Vec<Vpc>,
     by_id: HashMap<VpcId, usize>,
@@ -279,6 +282,8 @@ pub struct Inventory {
     by_row_any: HashMap<Uuid, Vec<usize>>,
     /// (transit switch, port address) → VPCs owning that port.
     ts_ports: HashMap<(String, IpAddr), BTreeSet<usize>>,
+    /// VPCs known only from claims (indexes into `vpcs`).
+    claimed: BTreeSet<usize>,
 }
 
 impl Inventory {
@@ -289,15 +294,26 @@ impl Inventory {
         for z in &world.zones {
             inv.add_zone(z);
         }
-        // IC-SB port bindings: address "MAC IP/LEN…" + router-id, of any zone.
-        let az_names: HashMap<Uuid, &str> = world
+        let azs = world
             .ic
             .availability_zones
             .values()
-            .map(|a| (a.uuid, a.name.as_str()))
+            .map(|a| (a.uuid, a.name.clone()))
             .collect();
-        for pb in world.ic.port_bindings.values() {
-            let Some(zone) = az_names.get(&pb.availability_zone.uuid()) else {
+        inv.add_port_bindings(&azs, world.ic.port_bindings.values());
+        inv
+    }
+
+    /// Adds the addresses of IC-SB port bindings (`address` "MAC IP/LEN…" and
+    /// `external_ids:router-id`, of any zone) to the transit-switch ports of the VPCs
+    /// already known.
+    pub(crate) fn add_port_bindings<'a>(
+        &mut self,
+        azs: &HashMap<Uuid, String>,
+        port_bindings: impl IntoIterator<Item = &'a PortBinding>,
+    ) {
+        for pb in port_bindings {
+            let Some(zone) = azs.get(&pb.availability_zone.uuid()) else {
                 continue;
             };
             let Some(router) = pb
@@ -307,19 +323,63 @@ impl Inventory {
             else {
                 continue;
             };
-            let Some(&i) = inv.by_router.get(&((*zone).to_owned(), router)) else {
+            let Some(&i) = self.by_router.get(&(zone.clone(), router)) else {
                 continue;
             };
             if let Some(addrs) = PortAddresses::parse(&pb.address) {
                 for a in addrs.ipv4.iter().chain(&addrs.ipv6) {
-                    inv.ts_ports
+                    self.ts_ports
                         .entry((pb.transit_switch.clone(), *a))
                         .or_default()
                         .insert(i);
                 }
             }
         }
-        inv
+    }
+
+    /// Adds a VPC known only from another zone's claims ([`crate::live`]): `rows` are the
+    /// NB rows its advertisements name (`lr-id`, `nb-id`), `ts_ports` its nexthops.
+    pub(crate) fn add_claimed(
+        &mut self,
+        vpc: Vpc,
+        rows: impl IntoIterator<Item = Uuid>,
+        ts_ports: impl IntoIterator<Item = (String, IpAddr)>,
+    ) {
+        if self.by_id.contains_key(&vpc.id) {
+            return;
+        }
+        let i = self.vpcs.len();
+        for r in rows {
+            if self.by_row.insert((vpc.zone.clone(), r), i).is_none() {
+                self.by_row_any.entry(r).or_default().push(i);
+            }
+        }
+        for key in ts_ports {
+            self.ts_ports.entry(key).or_default().insert(i);
+        }
+        if !vpc.router_uuid.is_nil() {
+            self.by_router
+                .insert((vpc.zone.clone(), vpc.router_uuid), i);
+        }
+        self.by_id.insert(vpc.id.clone(), i);
+        self.claimed.insert(i);
+        self.vpcs.push(vpc);
+    }
+
+    /// Whether `vpc` is known only from another zone's claims, not from NB rows.
+    pub fn is_claimed(&self, vpc: &Vpc) -> bool {
+        self.index(&vpc.id)
+            .is_some_and(|i| self.claimed.contains(&i))
+    }
+
+    /// The zones whose VPCs were read from NB rows.
+    pub fn zones(&self) -> BTreeSet<&str> {
+        self.vpcs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.claimed.contains(i))
+            .map(|(_, v)| v.zone.as_str())
+            .collect()
     }
 
     /// The VPCs of one zone only.
@@ -329,7 +389,7 @@ impl Inventory {
         inv
     }
 
-    fn add_zone(&mut self, z: &ZoneNb) {
+    pub(crate) fn add_zone(&mut self, z: &ZoneNb) {
         let ix = ZoneIndex::new(z);
         for vpc in vpcs_of_zone(z) {
             let i = self.vpcs.len();

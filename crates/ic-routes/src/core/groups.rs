@@ -32,6 +32,8 @@ struct AdEntry<'a> {
     nb_id: Uuid,
     lr_id: Uuid,
     tag: &'a str,
+    /// The filter's extra `external_ids`.
+    annotation: Option<&'a StringMap>,
     matched: bool,
 }
 
@@ -56,9 +58,38 @@ fn lb_origin() -> RouteOrigin {
     RouteOrigin::Loadbalancer
 }
 
-/// The external ids an advertisement should carry, given its current ones.
-fn wanted_ids(current: &StringMap, nb_id: Uuid, lr_id: Uuid, tag: &str) -> StringMap {
+/// The keys a filter owns on advertisements and what it wants under them.
+#[derive(Clone, Copy)]
+struct Owned<'a> {
+    prefix: &'a str,
+    annotation: Option<&'a StringMap>,
+}
+
+/// The external ids an advertisement should carry, given its current ones. Without an
+/// owned prefix (no filter annotates), only the engine's own keys are touched.
+fn wanted_ids(
+    current: &StringMap,
+    nb_id: Uuid,
+    lr_id: Uuid,
+    tag: &str,
+    owned: Option<Owned<'_>>,
+) -> StringMap {
     let mut ids = current.clone();
+    if let Some(Owned { prefix, annotation }) = owned {
+        let stale: Vec<String> = ids
+            .keys()
+            .filter(|k| k.starts_with(prefix) && annotation.is_none_or(|a| !a.contains_key(k)))
+            .map(str::to_owned)
+            .collect();
+        for k in stale {
+            ids.remove(&k);
+        }
+        for (k, v) in annotation.into_iter().flat_map(StringMap::iter) {
+            if k.starts_with(prefix) && ids.get(k) != Some(v) {
+                ids.insert(k, v);
+            }
+        }
+    }
     if ids.get(NB_ID).and_then(parse_uuid) != Some(nb_id) {
         ids.insert(NB_ID, nb_id.to_string());
     }
@@ -79,6 +110,8 @@ impl Ctx<'_> {
         let Some(az) = self.topo.az else { return };
         let nb = self.rows.nb;
         let topo = self.topo;
+        let owned_prefix = self.filter.annotation_prefix();
+        let owned = |annotation| owned_prefix.map(|prefix| Owned { prefix, annotation });
         let mut desired: BTreeMap<AdKey<'_>, AdEntry<'_>> = BTreeMap::new();
         if let (Some(prefix), true) = (key, topo.ts_names.contains(ts)) {
             for lr_uuid in topo.ts_routers.get(ts).into_iter().flatten() {
@@ -125,6 +158,10 @@ impl Ctx<'_> {
                             );
                             return;
                         }
+                        let annotation = match owned_prefix {
+                            Some(_) => self.filter.annotate(&cand),
+                            None => None,
+                        };
                         let Some(nexthop) = addrs.nexthop_for(prefix) else {
                             note(what, nb_id, Some(Skip::NoNexthop));
                             return;
@@ -155,6 +192,7 @@ impl Ctx<'_> {
                                     nb_id,
                                     lr_id: lr.uuid,
                                     tag: &port.tag,
+                                    annotation,
                                     matched: false,
                                 });
                             }
@@ -247,7 +285,7 @@ impl Ctx<'_> {
                         .ad_updates
                         .get(&r.uuid)
                         .unwrap_or(&r.external_ids);
-                    let ids = wanted_ids(current, e.nb_id, e.lr_id, e.tag);
+                    let ids = wanted_ids(current, e.nb_id, e.lr_id, e.tag, owned(e.annotation));
                     if &ids != current {
                         out.advertisements_to_update.push(AdvertisementUpdate {
                             route: r.uuid,
@@ -287,7 +325,13 @@ impl Ctx<'_> {
             row.ip_prefix = prefix.to_string();
             row.nexthop = Nexthop(k.nexthop).to_string();
             row.origin = e.origin;
-            row.external_ids = wanted_ids(&StringMap::default(), e.nb_id, e.lr_id, e.tag);
+            row.external_ids = wanted_ids(
+                &StringMap::default(),
+                e.nb_id,
+                e.lr_id,
+                e.tag,
+                owned(e.annotation),
+            );
             out.advertisements_to_insert.push(row);
         }
     }

@@ -782,3 +782,121 @@ fn route_filter_is_consulted_after_own_checks() {
         w.plan(1)
     );
 }
+
+/// Annotates every advertisement with its router's name under `x:` (or, with `None`, owns
+/// `x:` and annotates nothing).
+#[derive(Debug, Clone)]
+struct Annotating(Option<Vec<(String, StringMap)>>);
+
+impl RouteFilter for Annotating {
+    fn annotate(&self, c: &AdvertiseCandidate<'_>) -> Option<&StringMap> {
+        let list = self.0.as_ref()?;
+        list.iter()
+            .find(|(name, _)| *name == c.router.name)
+            .map(|(_, ids)| ids)
+    }
+
+    fn annotation_prefix(&self) -> Option<&str> {
+        Some("x:")
+    }
+}
+
+fn annotating(routers: &[&str]) -> Annotating {
+    Annotating(Some(
+        routers
+            .iter()
+            .map(|r| {
+                (
+                    (*r).to_owned(),
+                    StringMap::from_pairs([("x:router", *r), ("x:kind", "toy")]),
+                )
+            })
+            .collect(),
+    ))
+}
+
+#[test]
+fn route_filter_annotations_are_written_kept_current_and_removed() {
+    let mut w = super::route_sync_world();
+    w.converge();
+    let own = |w: &super::World| -> Vec<(String, Option<String>, Option<String>)> {
+        let az = w.zones[0].az;
+        let mut v: Vec<_> = w
+            .ic_sb
+            .routes
+            .values()
+            .filter(|r| r.availability_zone.uuid() == az)
+            .map(|r| {
+                (
+                    r.ip_prefix.clone(),
+                    r.external_ids.get("x:router").map(str::to_owned),
+                    r.external_ids.get("x:kind").map(str::to_owned),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = own(&w);
+    assert!(!before.is_empty());
+    assert!(before.iter().all(|(_, r, k)| r.is_none() && k.is_none()));
+    let run = |w: &mut super::World, f: &Annotating| {
+        let z = &w.zones[0];
+        let p = plan_filtered(&z.name, &z.nb, &w.ic_nb, &w.ic_sb, f);
+        // The incremental engine's first plan is the full recompute.
+        let mut engine = crate::Engine::from_snapshot(w.snapshot(1), f.clone());
+        assert_eq!(engine.apply(&[]), p);
+        w.apply(1, &p);
+        let z = &w.zones[0];
+        assert!(
+            plan_filtered(&z.name, &z.nb, &w.ic_nb, &w.ic_sb, f).is_empty(),
+            "idempotent"
+        );
+        p
+    };
+    // 1. Existing advertisements are updated in place (no withdraw), every one annotated.
+    let p = run(&mut w, &annotating(&["lr1"]));
+    assert_eq!(p.advertisements_to_update.len(), before.len());
+    assert!(p.advertisements_to_delete.is_empty() && p.advertisements_to_insert.is_empty());
+    assert!(p.learned_to_insert.is_empty() && p.learned_to_delete.is_empty());
+    assert!(own(&w)
+        .iter()
+        .all(|(_, r, k)| r.as_deref() == Some("lr1") && k.as_deref() == Some("toy")));
+    // The engine's own keys are still there.
+    assert!(w
+        .ic_sb
+        .routes
+        .values()
+        .all(|r| r.external_ids.contains_key(crate::NB_ID)
+            && r.external_ids.contains_key(crate::LR_ID)));
+    // 2. A new advertisement is inserted annotated.
+    w.lrp_add(1, "lr1", "lan", "00:00:00:00:01:01", &["192.168.1.1/24"]);
+    let p = run(&mut w, &annotating(&["lr1"]));
+    assert_eq!(p.advertisements_to_insert.len(), 1);
+    assert_eq!(
+        p.advertisements_to_insert[0].external_ids.get("x:router"),
+        Some("lr1")
+    );
+    // 3. A filter that does not own the prefix leaves the keys alone (ovn-ic's rows are
+    // only ever touched where the engine's own keys are concerned).
+    let z = &w.zones[0];
+    assert!(plan_filtered(&z.name, &z.nb, &w.ic_nb, &w.ic_sb, &crate::AllowAll).is_empty());
+    // 4. An annotation that changes replaces the stale key, one that disappears is removed.
+    let mut changed = annotating(&["lr1"]);
+    if let Some(list) = changed.0.as_mut() {
+        list[0].1 = StringMap::from_pairs([("x:router", "lr1")]);
+    }
+    let p = run(&mut w, &changed);
+    assert_eq!(p.advertisements_to_update.len(), before.len() + 1);
+    assert!(own(&w)
+        .iter()
+        .all(|(_, r, k)| r.as_deref() == Some("lr1") && k.is_none()));
+    run(&mut w, &Annotating(None));
+    assert!(own(&w).iter().all(|(_, r, k)| r.is_none() && k.is_none()));
+    // Other zones' rows are never touched.
+    assert!(w
+        .ic_sb
+        .routes
+        .values()
+        .all(|r| !r.external_ids.keys().any(|k| k.starts_with("x:"))));
+}
