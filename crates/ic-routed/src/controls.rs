@@ -5,10 +5,41 @@
 //! `status` says `standby`, the `*-connection-status` commands say `not connected`, and
 //! `pause`, `resume` and `exit` take effect (the daemon starts paused, or never starts).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use ic_routes::Database;
-use tokio::sync::watch;
+use ic_routes::{Database, Prefix};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// A question about routes that the daemon answers from its replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Query {
+    /// `routes/explain PREFIX [ROUTER]`: every decision about the prefix.
+    Explain {
+        /// The prefix.
+        prefix: Prefix,
+        /// Only this router (by name).
+        router: Option<String>,
+    },
+    /// `routes/list [ROUTER]`: learned and advertised routes with their origin.
+    List {
+        /// Only this router (by name).
+        router: Option<String>,
+    },
+}
+
+/// A [`Query`] and where its answer goes.
+#[derive(Debug)]
+pub struct Asked {
+    /// The question.
+    pub query: Query,
+    /// The answer: text, or why there is none.
+    pub reply: oneshot::Sender<Result<String, String>>,
+}
+
+/// How long the control socket waits for the daemon's answer to a [`Query`].
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the control socket asks of the daemon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +93,8 @@ pub struct Controls {
     status: Arc<watch::Sender<Status>>,
     connected: Arc<[watch::Sender<bool>; 4]>,
     semantics: Arc<watch::Sender<ic_routes::Semantics>>,
+    queries: mpsc::UnboundedSender<Asked>,
+    answerer: Arc<Mutex<Option<mpsc::UnboundedReceiver<Asked>>>>,
 }
 
 impl Default for Controls {
@@ -73,7 +106,10 @@ impl Default for Controls {
 impl Controls {
     /// Running, on standby, nothing connected, behaving as the newest release.
     pub fn new() -> Controls {
+        let (queries, answerer) = mpsc::unbounded_channel();
         Controls {
+            queries,
+            answerer: Arc::new(Mutex::new(Some(answerer))),
             control: Arc::new(watch::channel(Control::Run).0),
             status: Arc::new(watch::channel(Status::Standby).0),
             connected: Arc::new(std::array::from_fn(|_| watch::channel(false).0)),
@@ -117,6 +153,31 @@ impl Controls {
     /// northbound schema is known, unless pinned).
     pub fn semantics(&self) -> ic_routes::Semantics {
         *self.semantics.borrow()
+    }
+
+    /// Asks the daemon `query` and waits (up to [`QUERY_TIMEOUT`]) for its answer.
+    ///
+    /// # Errors
+    ///
+    /// The daemon's refusal, or that it did not answer (not started, or busy connecting).
+    pub async fn ask(&self, query: Query) -> Result<String, String> {
+        let (reply, answer) = oneshot::channel();
+        self.queries
+            .send(Asked { query, reply })
+            .map_err(|_| "the daemon is not running".to_owned())?;
+        match tokio::time::timeout(QUERY_TIMEOUT, answer).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => Err("the daemon stopped before answering".to_owned()),
+            Err(_) => Err(format!(
+                "no answer within {} s (the daemon may still be connecting to its databases)",
+                QUERY_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    /// The receiving end of [`Controls::ask`], for the daemon (once).
+    pub(crate) fn take_queries(&self) -> Option<mpsc::UnboundedReceiver<Asked>> {
+        self.answerer.lock().ok()?.take()
     }
 
     pub(crate) fn set_status(&self, status: Status) -> Status {

@@ -26,7 +26,7 @@ use ovsdb_proto::{Operation, Uuid};
 use tokio::sync::{broadcast, watch, Notify};
 use tracing::{debug, info, warn};
 
-use crate::controls::Controls;
+use crate::controls::{Asked, Controls, Query};
 pub use crate::controls::{Control, Status};
 use crate::policy::{Isolation, ZoneRemote};
 use ic_routes::zone::status::{StatusCounters, StatusRows};
@@ -249,6 +249,8 @@ pub struct Daemon {
     rebuild: bool,
     /// VPC isolation with a live inventory, when configured.
     isolation: Option<LiveIsolation>,
+    /// Questions from the control socket (`routes/explain`, `routes/list`).
+    queries: Option<tokio::sync::mpsc::UnboundedReceiver<Asked>>,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -431,6 +433,7 @@ impl Daemon {
             open(Database::IcSb, &config.ic_sb_db, &config, &controls),
         )?;
         let control = controls.controller().subscribe();
+        let controls_queries = controls.take_queries();
         let lock = sb
             .client
             .lock(LOCK_NAME)
@@ -458,6 +461,7 @@ impl Daemon {
             engine: None,
             changed: Vec::new(),
             rebuild: true,
+            queries: controls_queries,
         };
         daemon.controls.set_semantics(daemon.semantics());
         Ok(daemon)
@@ -749,6 +753,7 @@ impl Daemon {
                     tokio::select! {
                         _ = &mut shutdown => break,
                         _ = self.control.changed() => {}
+                        Some(asked) = next_query(&mut self.queries) => self.answer(asked),
                     }
                     continue;
                 }
@@ -797,11 +802,60 @@ impl Daemon {
                 ev = next_event(&mut self.sb.events) => self.note(Database::Sb, ev),
                 _ = async { if held { lock.lost().await } else { lock.acquired().await } } => {}
                 _ = async { match self.isolation.as_mut() { Some(iso) => iso.changed().await, None => std::future::pending().await } } => {}
+                Some(asked) = next_query(&mut self.queries) => self.answer(asked),
             }
             self.drain_events();
         }
         info!("exiting");
         self.shutdown();
+    }
+
+    /// Answers a question from the control socket from the replicas as they are now.
+    fn answer(&self, asked: Asked) {
+        let reply = self
+            .snapshot_now()
+            .and_then(|(snapshot, filter)| match asked.query {
+                Query::Explain { prefix, router } => {
+                    if let Some(r) = &router {
+                        if !snapshot.nb.routers.values().any(|lr| lr.name == *r) {
+                            return Err(format!("{r}: no such router in zone {}", snapshot.zone));
+                        }
+                    }
+                    let filter: &dyn RouteFilter = match &filter {
+                        Some(f) => f.as_ref(),
+                        None => &AllowAll,
+                    };
+                    Ok(snapshot
+                        .explain(&prefix, router.as_deref(), filter)
+                        .to_string())
+                }
+                Query::List { router } => {
+                    ic_routes::show::routes_list(&snapshot, router.as_deref())
+                }
+            });
+        let _ = asked.reply.send(reply);
+    }
+
+    /// A full snapshot of the zone from the replicas, and the route filter in force.
+    #[allow(clippy::type_complexity)]
+    fn snapshot_now(&self) -> Result<(Snapshot, Option<Arc<dyn RouteFilter>>), String> {
+        let nb_t = self.nb.cache.read();
+        let icnb_t = self.ic_nb.cache.read();
+        let icsb_t = self.ic_sb.cache.read();
+        let name = nb_t
+            .typed::<nb::NbGlobal>()
+            .and_then(|rows| rows.values().min_by_key(|g| g.uuid).map(|g| g.name.clone()))
+            .filter(|n| !n.is_empty())
+            .ok_or("the zone has no name yet (NB_Global.name), or its NB replica is not in sync")?;
+        let mut snapshot = Snapshot::from_sources(&name, &*nb_t, &*icnb_t, &*icsb_t)
+            .ok_or("a replica lacks a table the route engine reads")?;
+        snapshot.ic_sb.supports_lb_origin = supports_lb_origin(&self.ic_sb.cache);
+        snapshot.semantics = self.semantics();
+        let filter: Option<Arc<dyn RouteFilter>> = match &self.isolation {
+            Some(iso) => iso.filter.clone().map(|f| f as Arc<dyn RouteFilter>),
+            None => self.config.filter.clone(),
+        };
+        Ok((snapshot, filter))
     }
 
     /// Takes every event already queued.
@@ -1192,5 +1246,15 @@ async fn commit_db(db: &Db, ops: Vec<Operation>) -> bool {
             warn!(db = db.name, operations = n, error = %e, "transaction not committed");
             false
         }
+    }
+}
+
+/// The next question from the control socket; never, without a channel.
+async fn next_query(
+    queries: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Asked>>,
+) -> Option<Asked> {
+    match queries {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }

@@ -19,6 +19,6 @@ pub mod unixctl;
 pub mod user;
 pub mod vlog;
 
-pub use controls::{Control, Controls, Status};
+pub use controls::{Control, Controls, Query, Status};
 pub use daemon::{Config, Daemon, DaemonError, RoundStats, TlsFiles};
 pub use ic_routes::zone::{Ops, Registration, Rows, ZoneState};

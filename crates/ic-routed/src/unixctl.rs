@@ -34,10 +34,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::codec::Decoder;
 use tracing::{debug, warn};
 
-use crate::controls::{Control, Controls, Status};
+use crate::controls::{Control, Controls, Query, Status};
 use crate::policy::PolicySource;
 use crate::vlog::Vlog;
-use ic_routes::Database;
+use ic_routes::{Database, Prefix};
 
 /// Largest control request accepted (1 MiB; requests are a command name and a few words).
 pub const MAX_REQUEST_LEN: usize = 1 << 20;
@@ -180,6 +180,8 @@ const COMMANDS: &[Command] = &[
     cmd("nb-connection-status", "", 0, 0),
     cmd("pause", "", 0, 0),
     cmd("resume", "", 0, 0),
+    cmd("routes/explain", "PREFIX [ROUTER]", 1, 2),
+    cmd("routes/list", "[ROUTER]", 0, 1),
     cmd("sb-connection-status", "", 0, 0),
     cmd("status", "", 0, 0),
     cmd("version", "", 0, 0),
@@ -198,11 +200,17 @@ const COMMANDS: &[Command] = &[
 struct Outcome {
     reply: Result<String, String>,
     then: Option<Control>,
+    /// A question only the daemon can answer: the reply is its answer.
+    ask: Option<Query>,
 }
 
 impl From<Result<String, String>> for Outcome {
     fn from(reply: Result<String, String>) -> Self {
-        Outcome { reply, then: None }
+        Outcome {
+            reply,
+            then: None,
+            ask: None,
+        }
     }
 }
 
@@ -257,14 +265,17 @@ fn execute(context: &Context, method: &str, params: &Value) -> Outcome {
         "exit" => Outcome {
             reply: Ok(String::new()),
             then: Some(Control::Exit),
+            ask: None,
         },
         "pause" => Outcome {
             reply: Ok(String::new()),
             then: Some(Control::Pause),
+            ask: None,
         },
         "resume" => Outcome {
             reply: Ok(String::new()),
             then: Some(Control::Run),
+            ask: None,
         },
         "is-paused" => Ok((controls.control() == Control::Pause).to_string()).into(),
         "status" => {
@@ -287,6 +298,14 @@ fn execute(context: &Context, method: &str, params: &Value) -> Outcome {
             env!("CARGO_PKG_VERSION")
         ))
         .into(),
+        "routes/explain" | "routes/list" => match routes_query(method, &args) {
+            Ok(query) => Outcome {
+                reply: Ok(String::new()),
+                then: None,
+                ask: Some(query),
+            },
+            Err(e) => Err(e).into(),
+        },
         "list-commands" => {
             let mut s = String::from("The available commands are:\n");
             for c in COMMANDS.iter().filter(offered) {
@@ -322,6 +341,22 @@ fn execute(context: &Context, method: &str, params: &Value) -> Outcome {
     }
 }
 
+/// The daemon's question for a `routes/*` command (arguments already counted).
+fn routes_query(method: &str, args: &[&str]) -> Result<Query, String> {
+    let router = |i: usize| args.get(i).map(|r| (*r).to_owned());
+    if method == "routes/list" {
+        return Ok(Query::List { router: router(0) });
+    }
+    let p = args.first().copied().unwrap_or_default();
+    match Prefix::parse(p) {
+        Some(prefix) => Ok(Query::Explain {
+            prefix,
+            router: router(1),
+        }),
+        None => Err(format!("{p}: not a prefix (expected ADDRESS/LENGTH)")),
+    }
+}
+
 /// A reply body as Open vSwitch 3.1 sends it: non-empty text ends with a newline.
 fn body(mut text: String) -> String {
     if !text.is_empty() && !text.ends_with('\n') {
@@ -352,7 +387,10 @@ async fn serve(stream: UnixStream, context: Arc<Context>) {
         let id = request.get("id").cloned().unwrap_or(Value::Null);
         let method = request.get("method").and_then(Value::as_str).unwrap_or("");
         let params = request.get("params").unwrap_or(&Value::Null);
-        let outcome = execute(&context, method, params);
+        let mut outcome = execute(&context, method, params);
+        if let Some(query) = outcome.ask.take() {
+            outcome.reply = context.controls.ask(query).await;
+        }
         let reply = match outcome.reply {
             Ok(text) => json!({"id": id, "result": body(text), "error": null}),
             Err(text) => json!({"id": id, "error": body(text)}),

@@ -215,6 +215,57 @@ impl RouteFilter for VpcFilter {
         }
     }
 
+    fn explain_learn(&self, c: &LearnCandidate<'_>) -> String {
+        let Some(learner) = self
+            .inventory
+            .by_router(c.zone, c.router.uuid)
+            .or_else(|| self.inventory.by_router_name(c.zone, &c.router.name))
+        else {
+            return format!(
+                "router {} is no VPC, and the policy's unknown_learner is deny",
+                c.router.name
+            );
+        };
+        let source = self.source(c);
+        let describe = |s: &Source| match s {
+            Source::Vpc(id, rule) => format!("source VPC {id} (by {rule:?})"),
+            Source::Ambiguous(ids, rule) => format!(
+                "source ambiguous among {} (by {rule:?})",
+                ids.iter().map(VpcId::as_str).collect::<Vec<_>>().join(", ")
+            ),
+            Source::Unknown => "source VPC unknown".to_owned(),
+        };
+        let own = learner
+            .cidrs
+            .iter()
+            .any(|cidr| c.prefix.is_within(cidr) || cidr.is_within(c.prefix));
+        if own && !matches!(source, Source::Vpc(ref id, _) if *id == learner.id) {
+            return format!(
+                "{} overlaps the tenant CIDRs of {} itself ({})",
+                c.prefix,
+                learner.id,
+                describe(&source)
+            );
+        }
+        match source {
+            Source::Unknown => {
+                "source VPC unknown, and the policy's unknown_source is deny".to_owned()
+            }
+            s => format!(
+                "{}: no pair or peering of the policy lets it talk to {}",
+                describe(&s),
+                learner.id
+            ),
+        }
+    }
+
+    fn explain_advertise(&self, c: &AdvertiseCandidate<'_>) -> String {
+        format!(
+            "{} is an external (gateway) network of Neutron router {}",
+            c.prefix, c.router.name
+        )
+    }
+
     fn advertise(&self, c: &AdvertiseCandidate<'_>) -> bool {
         match self
             .inventory

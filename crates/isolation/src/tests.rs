@@ -1021,6 +1021,22 @@ fn route_engine_learns_only_paired_routes_with_the_filter() {
         let stock = ic_routes::plan(zone, &snap.nb, &snap.ic_nb, &snap.ic_sb);
         assert!(stock.learned_to_insert.len() > got.len());
     }
+    // The engine's explanation names the policy: vpc-a may not learn tenant-b's network.
+    let snap = world.route_snapshot("k8s").unwrap();
+    let e = snap.explain(
+        &ic_routes::Prefix::parse("10.0.0.0/24").unwrap(),
+        Some("vpc-a"),
+        &filter,
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("not learned: refused by the route filter: source VPC os/neutron-r2 (by NbId): no pair or peering of the policy lets it talk to k8s/vpc-a"),
+        "{text}"
+    );
+    assert!(
+        text.contains("learned\n") || text.lines().any(|l| l.ends_with(": learned")),
+        "{text}"
+    );
 }
 
 mod inventory_json {

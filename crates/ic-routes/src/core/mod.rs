@@ -147,17 +147,43 @@ pub(crate) fn explain(
         trace: Some(&trace),
     };
     let lists = Lists::all(rows);
-    let key = Some(*prefix);
+    // Groups are keyed by the prefix as written (connected networks keep their host bits:
+    // `10.0.0.1/24`): explain every key of the same network.
+    let same = |k: &Prefix| k.plen() == prefix.plen() && k.is_within(prefix);
+    let mut keys: Vec<PKey> = vec![Some(*prefix)];
+    keys.extend(
+        lists
+            .statics
+            .values()
+            .flat_map(|r| r.v.iter().map(|(k, _)| *k))
+            .chain(
+                lists
+                    .routes
+                    .values()
+                    .flat_map(|r| r.v.iter().map(|(k, _)| *k)),
+            )
+            .chain(
+                topo.routers
+                    .values()
+                    .flat_map(|c| c.networks.keys().chain(c.vips.keys()).map(|p| Some(*p))),
+            )
+            .filter(|k| k.as_ref().is_some_and(same)),
+    );
+    sort_dedup(&mut keys);
     let mut out = Plan::default();
     let mut tss: Vec<&str> = topo.ts_routers.keys().map(String::as_str).collect();
     sort_dedup(&mut tss);
-    for ts in tss {
-        ctx.ad_group(&lists, ts, &key, &mut out);
-    }
     let mut routers: Vec<_> = topo.routers.keys().copied().collect();
     sort_dedup(&mut routers);
-    for lr in routers {
-        ctx.learn_group(&lists, lr, &key, &mut out);
+    for key in &keys {
+        for ts in &tss {
+            ctx.ad_group(&lists, ts, key, &mut out);
+        }
+    }
+    for key in &keys {
+        for lr in &routers {
+            ctx.learn_group(&lists, *lr, key, &mut out);
+        }
     }
     let mut decisions = trace.into_inner();
     if let Some(r) = router {
