@@ -8,6 +8,7 @@
 //! ovnlink isolation audit   --policy POLICY.json (same databases)
 //! ovnlink isolation explain --policy POLICY.json --from tenant-a --to 10.16.0.5 (same databases)
 //! ovnlink isolation inventory (same databases) > INVENTORY.json
+//! ovnlink routes explain 10.16.0.0/16 [--in ZONE] [--router R] [--policy POLICY.json] (same databases)
 //! ```
 //!
 //! Databases are OVSDB remotes in ovn-ic's syntax (`tcp:IP:PORT`, `ssl:IP:PORT`,
@@ -55,6 +56,39 @@ enum Command {
     /// VPC isolation: plan, apply, audit, explain.
     #[command(subcommand)]
     Isolation(Isolation),
+    /// Route exchange: why a prefix is or is not advertised and learned.
+    #[command(subcommand)]
+    Routes(Routes),
+}
+
+#[derive(Subcommand, Debug)]
+enum Routes {
+    /// Every decision the route engine takes about PREFIX in each zone (or `--in ZONE`),
+    /// with the rule that stopped a route, as `ovn-appctl -t ic-routed routes/explain` does
+    /// from inside the daemon.
+    Explain(RoutesExplainArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct RoutesExplainArgs {
+    /// The prefix (`10.16.0.0/16`, `fd00::/64`).
+    prefix: String,
+    /// Only this zone.
+    #[arg(long = "in", value_name = "ZONE")]
+    zone: Option<String>,
+    /// Only this router (by name).
+    #[arg(long, value_name = "ROUTER")]
+    router: Option<String>,
+    /// An isolation policy: explain as `ic-routed --isolation-policy` decides (the VPCs of
+    /// every zone given).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Follow this release's rules (default: each zone's NB schema release when live, else
+    /// the newest).
+    #[arg(long = "ovn-release", value_name = "RELEASE")]
+    ovn_release: Option<String>,
+    #[command(flatten)]
+    db: Databases,
 }
 
 #[derive(Subcommand, Debug)]
@@ -344,7 +378,10 @@ fn print(text: &str) {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    let Command::Isolation(cmd) = cli.command;
+    let cmd = match cli.command {
+        Command::Isolation(cmd) => cmd,
+        Command::Routes(Routes::Explain(args)) => return routes_explain(args).await,
+    };
     match cmd {
         Isolation::Plan(args) => {
             args.check_databases()?;
@@ -429,6 +466,73 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn routes_explain(args: RoutesExplainArgs) -> Result<ExitCode, CliError> {
+    let prefix = Prefix::parse(&args.prefix)
+        .ok_or_else(|| CliError::Input(format!("{}: not a prefix", args.prefix)))?;
+    let pinned = match &args.ovn_release {
+        Some(r) => Some(ic_routes::Release::parse(r).ok_or_else(|| {
+            CliError::Input(format!("--ovn-release {r}: expected MAJOR.MINOR[.PATCH]"))
+        })?),
+        None => None,
+    };
+    let deployment = args.db.deployment()?;
+    if args.db.ic_sb_db.is_none() && args.db.inventory.is_none() {
+        return Err(CliError::Input(
+            "routes explain reads IC-SB: give --ic-sb-db (and --ic-nb-db)".into(),
+        ));
+    }
+    let live = deployment.connect(&args.db.connect()).await?;
+    let world = deployment.read(&live).await?;
+    let inventory = Inventory::from_world(&world);
+    let filter = match &args.policy {
+        Some(p) => Some(isolation::VpcFilter::new(
+            inventory.clone(),
+            checked_policy(Some(p), &inventory)?,
+        )),
+        None => None,
+    };
+    if let Some(z) = &args.zone {
+        if world.zone(z).is_none() {
+            return Err(CliError::Input(format!(
+                "--in {z}: no such zone (give --zone {z}=NB)"
+            )));
+        }
+    }
+    let mut text = String::new();
+    for z in world
+        .zones
+        .iter()
+        .filter(|z| args.zone.as_ref().is_none_or(|want| *want == z.zone))
+    {
+        let Some(mut snapshot) = world.route_snapshot(&z.zone) else {
+            continue;
+        };
+        let release = match pinned {
+            Some(r) => Some(r),
+            None => match live.zones.iter().find(|(n, _)| *n == z.zone) {
+                Some((_, Some(client))) => client
+                    .get_schema(ovn_nb::NAME)
+                    .await
+                    .ok()
+                    .and_then(|s| ovn_nb::history().release_of(&s))
+                    .map(|m| m.oldest),
+                _ => None,
+            },
+        };
+        if let Some(r) = release {
+            snapshot.semantics = ic_routes::Semantics::of(r);
+        }
+        let f: &dyn ic_routes::RouteFilter = match &filter {
+            Some(f) => f,
+            None => &ic_routes::AllowAll,
+        };
+        let e = snapshot.explain(&prefix, args.router.as_deref(), f);
+        text.push_str(&format!("zone {} ({}):\n{e}", z.zone, snapshot.semantics));
+    }
+    print(&text);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

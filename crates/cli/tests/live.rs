@@ -305,6 +305,21 @@ fn topology_b_plan_apply_audit_with_stock_ovn_ic() {
         text.contains("learned from zone k8s over transit switch ovnlink-"),
         "{text}"
     );
+
+    // routes explain on the live zone: the engine's decisions for vpc-a's subnet.
+    let mut args: Vec<String> = ["routes", "explain", "10.16.0.0/16", "--in", "os"]
+        .map(String::from)
+        .to_vec();
+    args.extend(dbs.iter().cloned());
+    let out = ovnlink(&args);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.starts_with("zone os (ovn-ic "), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  neutron-r1 on ovnlink-") && l.ends_with(": learned")),
+        "{text}"
+    );
 }
 
 /// Topology C: OpenStack and Kube-OVN on one NB, no interconnection daemon.

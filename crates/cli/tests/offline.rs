@@ -103,3 +103,57 @@ fn bad_input_exits_2_with_one_line() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn routes_explain_follows_the_engine_and_the_policy() {
+    let out = ovnlink(&[
+        "routes",
+        "explain",
+        "10.0.0.0/24",
+        "--inventory",
+        "topology-a.json",
+        "--in",
+        "k8s",
+        "--router",
+        "vpc-a",
+        "--policy",
+        "policy-a.json",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with("zone k8s (ovn-ic 26.03.0):\n10.0.0.0/24:\n"),
+        "{text}"
+    );
+    // The dump's NB_Global has no ic-route-learn: the engine says so, route by route.
+    assert!(
+        text.contains(
+            "from zone os via 169.254.100.12: not learned: NB_Global options:ic-route-learn is off"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("not advertised: a learned route is never advertised again"),
+        "{text}"
+    );
+    // Without a policy, as stock ovn-ic: both learned.
+    let out = ovnlink(&[
+        "routes",
+        "explain",
+        "10.0.0.0/24",
+        "--inventory",
+        "topology-a.json",
+        "--in",
+        "k8s",
+        "--router",
+        "vpc-a",
+        "--ovn-release",
+        "23.03",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("zone k8s (ovn-ic 23.03.0):"), "{text}");
+}
