@@ -192,6 +192,114 @@ fn ipv6_string(a: Ipv6Addr) -> String {
     a.to_string()
 }
 
+/// `routes/list [ROUTER]`: for each router of the zone (or `router` only) that has learned
+/// or advertised something, its learned routes and its advertisements in IC-SB, each in
+/// `lr-route-list` layout, then where every learned route came from and what every
+/// advertisement is (zone, transit switch, origin).
+///
+/// # Errors
+///
+/// When `router` is not a router of the zone.
+pub fn routes_list(snapshot: &crate::Snapshot, router: Option<&str>) -> Result<String, String> {
+    use crate::IC_LEARNED_ROUTE;
+    use crate::LR_ID;
+    let nb = &snapshot.nb;
+    let sb = &snapshot.ic_sb;
+    if let Some(r) = router {
+        if !nb.routers.values().any(|lr| lr.name == r) {
+            return Err(format!("{r}: no such router in zone {}", snapshot.zone));
+        }
+    }
+    let az = sb
+        .availability_zones
+        .values()
+        .find(|a| a.name == snapshot.zone)
+        .map(|a| a.uuid);
+    let zone_name = |u: ovsdb_proto::Uuid| {
+        sb.availability_zones
+            .get(&u)
+            .map_or("?".to_owned(), |a| a.name.clone())
+    };
+    let mut routers: Vec<_> = nb
+        .routers
+        .values()
+        .filter(|lr| router.is_none_or(|r| lr.name == r))
+        .collect();
+    routers.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out = String::new();
+    for lr in routers {
+        let learned: Vec<&LogicalRouterStaticRoute> = lr
+            .static_routes
+            .iter()
+            .filter_map(|r| nb.static_routes.get(&r.uuid()))
+            .filter(|r| r.external_ids.contains_key(IC_LEARNED_ROUTE))
+            .collect();
+        let advertised: Vec<&ovn_ic_sb::Route> = sb
+            .routes
+            .values()
+            .filter(|r| Some(r.availability_zone.uuid()) == az)
+            .filter(|r| {
+                r.external_ids.get(LR_ID).and_then(ovsdb_proto::parse_uuid) == Some(lr.uuid)
+            })
+            .collect();
+        if learned.is_empty() && advertised.is_empty() && router.is_none() {
+            continue;
+        }
+        let _ = writeln!(out, "Router {} (zone {})", lr.name, snapshot.zone);
+        let _ = writeln!(out, "Learned:");
+        out.push_str(&lr_route_list(learned.iter().copied()));
+        for r in &learned {
+            let src = r
+                .external_ids
+                .get(IC_LEARNED_ROUTE)
+                .and_then(ovsdb_proto::parse_uuid)
+                .and_then(|u| sb.routes.get(&u));
+            let _ = match src {
+                Some(s) => writeln!(
+                    out,
+                    "  {} via {}: from zone {} on {} (origin {})",
+                    r.ip_prefix,
+                    r.nexthop,
+                    zone_name(s.availability_zone.uuid()),
+                    s.transit_switch,
+                    s.origin
+                ),
+                None => writeln!(
+                    out,
+                    "  {} via {}: its IC-SB route is gone",
+                    r.ip_prefix, r.nexthop
+                ),
+            };
+        }
+        let _ = writeln!(out, "Advertised:");
+        let as_routes: Vec<LogicalRouterStaticRoute> = advertised
+            .iter()
+            .map(|a| {
+                let mut r = LogicalRouterStaticRoute::default();
+                r.ip_prefix = a.ip_prefix.clone();
+                r.nexthop = a.nexthop.clone();
+                r.route_table = a.route_table.clone();
+                r
+            })
+            .collect();
+        out.push_str(&lr_route_list(&as_routes));
+        let mut lines: Vec<String> = advertised
+            .iter()
+            .map(|a| {
+                format!(
+                    "  {} via {}: on {} (origin {})",
+                    a.ip_prefix, a.nexthop, a.transit_switch, a.origin
+                )
+            })
+            .collect();
+        lines.sort();
+        for l in lines {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,112 +507,4 @@ Route Table rtb1:
         assert_eq!(normalize("0.0.0.0/0").as_deref(), Some("0.0.0.0/0"));
         assert_eq!(normalize("nope"), None);
     }
-}
-
-/// `routes/list [ROUTER]`: for each router of the zone (or `router` only) that has learned
-/// or advertised something, its learned routes and its advertisements in IC-SB, each in
-/// `lr-route-list` layout, then where every learned route came from and what every
-/// advertisement is (zone, transit switch, origin).
-///
-/// # Errors
-///
-/// When `router` is not a router of the zone.
-pub fn routes_list(snapshot: &crate::Snapshot, router: Option<&str>) -> Result<String, String> {
-    use crate::IC_LEARNED_ROUTE;
-    use crate::LR_ID;
-    let nb = &snapshot.nb;
-    let sb = &snapshot.ic_sb;
-    if let Some(r) = router {
-        if !nb.routers.values().any(|lr| lr.name == r) {
-            return Err(format!("{r}: no such router in zone {}", snapshot.zone));
-        }
-    }
-    let az = sb
-        .availability_zones
-        .values()
-        .find(|a| a.name == snapshot.zone)
-        .map(|a| a.uuid);
-    let zone_name = |u: ovsdb_proto::Uuid| {
-        sb.availability_zones
-            .get(&u)
-            .map_or("?".to_owned(), |a| a.name.clone())
-    };
-    let mut routers: Vec<_> = nb
-        .routers
-        .values()
-        .filter(|lr| router.is_none_or(|r| lr.name == r))
-        .collect();
-    routers.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut out = String::new();
-    for lr in routers {
-        let learned: Vec<&LogicalRouterStaticRoute> = lr
-            .static_routes
-            .iter()
-            .filter_map(|r| nb.static_routes.get(&r.uuid()))
-            .filter(|r| r.external_ids.contains_key(IC_LEARNED_ROUTE))
-            .collect();
-        let advertised: Vec<&ovn_ic_sb::Route> = sb
-            .routes
-            .values()
-            .filter(|r| Some(r.availability_zone.uuid()) == az)
-            .filter(|r| {
-                r.external_ids.get(LR_ID).and_then(ovsdb_proto::parse_uuid) == Some(lr.uuid)
-            })
-            .collect();
-        if learned.is_empty() && advertised.is_empty() && router.is_none() {
-            continue;
-        }
-        let _ = writeln!(out, "Router {} (zone {})", lr.name, snapshot.zone);
-        let _ = writeln!(out, "Learned:");
-        out.push_str(&lr_route_list(learned.iter().copied()));
-        for r in &learned {
-            let src = r
-                .external_ids
-                .get(IC_LEARNED_ROUTE)
-                .and_then(ovsdb_proto::parse_uuid)
-                .and_then(|u| sb.routes.get(&u));
-            let _ = match src {
-                Some(s) => writeln!(
-                    out,
-                    "  {} via {}: from zone {} on {} (origin {})",
-                    r.ip_prefix,
-                    r.nexthop,
-                    zone_name(s.availability_zone.uuid()),
-                    s.transit_switch,
-                    s.origin
-                ),
-                None => writeln!(
-                    out,
-                    "  {} via {}: its IC-SB route is gone",
-                    r.ip_prefix, r.nexthop
-                ),
-            };
-        }
-        let _ = writeln!(out, "Advertised:");
-        let as_routes: Vec<LogicalRouterStaticRoute> = advertised
-            .iter()
-            .map(|a| {
-                let mut r = LogicalRouterStaticRoute::default();
-                r.ip_prefix = a.ip_prefix.clone();
-                r.nexthop = a.nexthop.clone();
-                r.route_table = a.route_table.clone();
-                r
-            })
-            .collect();
-        out.push_str(&lr_route_list(&as_routes));
-        let mut lines: Vec<String> = advertised
-            .iter()
-            .map(|a| {
-                format!(
-                    "  {} via {}: on {} (origin {})",
-                    a.ip_prefix, a.nexthop, a.transit_switch, a.origin
-                )
-            })
-            .collect();
-        lines.sort();
-        for l in lines {
-            let _ = writeln!(out, "{l}");
-        }
-    }
-    Ok(out)
 }
