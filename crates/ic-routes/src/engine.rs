@@ -50,5 +50,5 @@ pub fn plan_filtered(
 /// The full recompute over `rows`.
 pub(crate) fn plan_with(rows: Rows<'_>, filter: &dyn RouteFilter) -> Plan {
     let topo = Topo::build(rows);
-    full_plan(rows, &topo, &Pending::default(), filter)
+    full_plan(rows, &topo, &Pending::default(), filter, None)
 }

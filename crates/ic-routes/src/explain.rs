@@ -140,7 +140,40 @@ impl fmt::Display for Skip {
     }
 }
 
+/// Every [`Skip::name`], in [`Skip::index`] order.
+pub const SKIP_NAMES: [&str; 23] = [
+    "adv_off",
+    "learn_off",
+    "default_route",
+    "src_ip",
+    "link_local",
+    "denylist",
+    "allow_list",
+    "lb_off",
+    "route_table",
+    "tag",
+    "bad_format",
+    "learned_route",
+    "own_route",
+    "own_zone",
+    "same_zone_release",
+    "local_route",
+    "nexthop_outside_port",
+    "router_disabled",
+    "local_vip",
+    "port_without_address",
+    "no_nexthop",
+    "duplicate",
+    "filter",
+];
+
 impl Skip {
+    /// The position of [`Skip::name`] in [`SKIP_NAMES`].
+    pub fn index(&self) -> usize {
+        let name = self.name();
+        SKIP_NAMES.iter().position(|n| *n == name).unwrap_or(0)
+    }
+
     /// A short stable name (metrics labels, JSON).
     pub fn name(&self) -> &'static str {
         match self {
@@ -238,3 +271,47 @@ impl fmt::Display for Explanation {
 
 /// Where the group computations put their decisions when explaining.
 pub(crate) type Trace = std::cell::RefCell<Vec<Decision>>;
+
+/// How many times the engine took each decision, by direction and outcome, since counting
+/// started ([`crate::Engine::count_decisions`]). A route is counted each time the engine
+/// evaluates it: a full recompute counts every route once, an incremental step the routes of
+/// the groups a change touched.
+#[derive(Debug, Default)]
+pub struct DecisionCounts {
+    /// `[advertise, learn]` × (`SKIP_NAMES` order, then one slot for "taken").
+    counts: [[std::cell::Cell<u64>; SKIP_NAMES.len() + 1]; 2],
+}
+
+impl Clone for DecisionCounts {
+    fn clone(&self) -> Self {
+        let c = DecisionCounts::default();
+        for d in 0..2 {
+            for i in 0..=SKIP_NAMES.len() {
+                c.counts[d][i].set(self.counts[d][i].get());
+            }
+        }
+        c
+    }
+}
+
+impl DecisionCounts {
+    pub(crate) fn add(&self, direction: Direction, skipped: Option<&Skip>) {
+        let d = direction as usize;
+        let i = skipped.map_or(SKIP_NAMES.len(), Skip::index);
+        let c = &self.counts[d][i];
+        c.set(c.get() + 1);
+    }
+
+    /// Routes advertised (or learned) so far.
+    pub fn taken(&self, direction: Direction) -> u64 {
+        self.counts[direction as usize][SKIP_NAMES.len()].get()
+    }
+
+    /// `(reason, count)` of the routes not advertised (or not learned), every reason listed.
+    pub fn skipped(&self, direction: Direction) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        SKIP_NAMES
+            .iter()
+            .zip(&self.counts[direction as usize])
+            .map(|(n, c)| (*n, c.get()))
+    }
+}

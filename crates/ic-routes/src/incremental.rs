@@ -58,6 +58,7 @@ use crate::addr::Prefix;
 use crate::core::{
     full_plan, sort_dedup, sort_plan, Ctx, FastSet, Index, PKey, Pending, Rows, Topo,
 };
+use crate::explain::DecisionCounts;
 use crate::filter::{AllowAll, RouteFilter};
 use crate::plan::Plan;
 use crate::semantics::Semantics;
@@ -349,6 +350,8 @@ pub struct Engine {
     all_dirty: bool,
     dirty_ads: FastSet<(String, PKey)>,
     dirty_learns: FastSet<(Uuid, PKey)>,
+    /// Decision counters, when asked for ([`Engine::count_decisions`]).
+    counts: Option<DecisionCounts>,
 }
 
 impl Engine {
@@ -378,7 +381,19 @@ impl Engine {
             all_dirty: true,
             dirty_ads: FastSet::default(),
             dirty_learns: FastSet::default(),
+            counts: None,
         }
+    }
+
+    /// Starts (or stops) counting the engine's decisions per direction and reason; off by
+    /// default, and then free.
+    pub fn count_decisions(&mut self, on: bool) {
+        self.counts = on.then(|| self.counts.take().unwrap_or_default());
+    }
+
+    /// The decision counts since counting started, if on.
+    pub fn decision_counts(&self) -> Option<&DecisionCounts> {
+        self.counts.as_ref()
     }
 
     /// The zone's name.
@@ -404,6 +419,7 @@ impl Engine {
             &self.topo_now(),
             &Pending::default(),
             self.filter.as_ref(),
+            None,
         )
     }
 
@@ -528,7 +544,13 @@ impl Engine {
         if all {
             self.dirty_ads.clear();
             self.dirty_learns.clear();
-            let out = full_plan(self.rows(), &self.topo, &self.pending, self.filter.as_ref());
+            let out = full_plan(
+                self.rows(),
+                &self.topo,
+                &self.pending,
+                self.filter.as_ref(),
+                self.counts.as_ref(),
+            );
             self.record(&out);
             return out;
         }
@@ -542,6 +564,7 @@ impl Engine {
             pending: &self.pending,
             filter: self.filter.as_ref(),
             trace: None,
+            counts: self.counts.as_ref(),
         };
         // Sorted groups: deterministic diagnostics.
         sort_dedup(&mut ads);

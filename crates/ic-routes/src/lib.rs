@@ -156,7 +156,7 @@ pub use ovn_nb;
 
 pub use addr::{Nexthop, PortAddresses, Prefix};
 pub use engine::{plan, plan_filtered, IC_LEARNED_ROUTE, IC_ROUTE_TAG, LR_ID, NB_ID};
-pub use explain::{Decision, Direction, Explanation, Skip};
+pub use explain::{Decision, DecisionCounts, Direction, Explanation, Skip};
 pub use filter::{AdvertiseCandidate, AllowAll, LearnCandidate, RouteFilter};
 pub use incremental::{Change, Database, Engine, Row, Table};
 pub use plan::{

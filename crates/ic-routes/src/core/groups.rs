@@ -120,13 +120,13 @@ impl Ctx<'_> {
                     continue;
                 };
                 let note = |route: &dyn Fn() -> String, row: Uuid, skipped: Option<Skip>| {
-                    self.note(|| Decision {
+                    self.note(Direction::Advertise, skipped.as_ref(), || Decision {
                         direction: Direction::Advertise,
                         router: lr.name.clone(),
                         transit_switch: ts.to_owned(),
                         route: route(),
                         row,
-                        skipped,
+                        skipped: skipped.clone(),
                     })
                 };
                 for port in ctx.ports.iter().filter(|p| p.transit_switch == ts) {
@@ -406,7 +406,7 @@ impl Ctx<'_> {
             };
             let learning = not_learning.is_none();
             let note = |ts: &str, r: &Route, skipped: Option<Skip>| {
-                self.note(|| Decision {
+                self.note(Direction::Learn, skipped.as_ref(), || Decision {
                     direction: Direction::Learn,
                     router: lr.name.clone(),
                     transit_switch: ts.to_owned(),
@@ -424,7 +424,7 @@ impl Ctx<'_> {
                         }
                     ),
                     row: r.uuid,
-                    skipped,
+                    skipped: skipped.clone(),
                 })
             };
             if self.trace.is_some() {

@@ -17,7 +17,7 @@
 //! groups a change touches, with the same functions.
 
 use crate::addr::{Nexthop, Prefix};
-use crate::explain::{Decision, Trace};
+use crate::explain::{Decision, DecisionCounts, Direction, Skip, Trace};
 use crate::filter::RouteFilter;
 use crate::plan::Plan;
 use crate::semantics::Semantics;
@@ -61,12 +61,22 @@ pub(crate) struct Ctx<'a> {
     pub filter: &'a dyn RouteFilter,
     /// Where decisions go when explaining (`None` in rounds: nothing is recorded).
     pub trace: Option<&'a Trace>,
+    /// Decision counters (metrics), when on.
+    pub counts: Option<&'a DecisionCounts>,
 }
 
 impl Ctx<'_> {
-    /// Records a decision when explaining.
+    /// Counts a decision (metrics) and records it when explaining.
     #[inline]
-    pub(crate) fn note(&self, decision: impl FnOnce() -> Decision) {
+    pub(crate) fn note(
+        &self,
+        direction: Direction,
+        skipped: Option<&Skip>,
+        decision: impl FnOnce() -> Decision,
+    ) {
+        if let Some(c) = self.counts {
+            c.add(direction, skipped);
+        }
         if let Some(t) = self.trace {
             t.borrow_mut().push(decision());
         }
@@ -111,6 +121,7 @@ pub(crate) fn full_plan(
     topo: &Topo,
     pending: &Pending,
     filter: &dyn RouteFilter,
+    counts: Option<&DecisionCounts>,
 ) -> Plan {
     let ctx = Ctx {
         rows,
@@ -118,6 +129,7 @@ pub(crate) fn full_plan(
         pending,
         filter,
         trace: None,
+        counts,
     };
     let mut out = Plan {
         diagnostics: topo.diagnostics.clone(),
@@ -145,6 +157,7 @@ pub(crate) fn explain(
         pending: &pending,
         filter,
         trace: Some(&trace),
+        counts: None,
     };
     let lists = Lists::all(rows);
     // Groups are keyed by the prefix as written (connected networks keep their host bits:

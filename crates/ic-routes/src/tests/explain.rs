@@ -181,3 +181,68 @@ fn a_filter_refusal_carries_the_filter_s_reason() {
     );
     assert!(e.decisions.is_empty());
 }
+
+#[test]
+fn decision_counts_follow_the_engine_when_on() {
+    let w = route_sync_world();
+    let mut engine = crate::Engine::from_snapshot(w.snapshot(1), AllowAll);
+    assert!(engine.decision_counts().is_none());
+    engine.count_decisions(true);
+    let plan = engine.apply(&[]);
+    let counts = engine.decision_counts().unwrap();
+    // lr1 advertises 10.11.1.0/24; its src-ip route is skipped.
+    assert_eq!(
+        counts.taken(Direction::Advertise),
+        plan.advertisements_to_insert.len() as u64
+    );
+    let src_ip = counts
+        .skipped(Direction::Advertise)
+        .find(|(n, _)| *n == "src_ip")
+        .unwrap()
+        .1;
+    assert_eq!(src_ip, 1);
+    assert_eq!(
+        counts.skipped(Direction::Learn).count(),
+        crate::explain::SKIP_NAMES.len()
+    );
+    engine.count_decisions(false);
+    assert!(engine.decision_counts().is_none());
+}
+
+#[test]
+fn every_skip_has_its_own_slot() {
+    let p = Prefix::parse("10.0.0.0/8").unwrap();
+    let all = [
+        Skip::AdvertiseOff,
+        Skip::LearnOff,
+        Skip::DefaultRoute,
+        Skip::SourceIpPolicy,
+        Skip::LinkLocal,
+        Skip::DenyList(p),
+        Skip::NotInAllowList,
+        Skip::LoadBalancerOff,
+        Skip::RouteTable {
+            route: "a".into(),
+            port: String::new(),
+        },
+        Skip::Tag("t".into()),
+        Skip::BadFormat,
+        Skip::LearnedRoute,
+        Skip::OwnRoute,
+        Skip::OwnZone,
+        Skip::SameZoneBeforeRelease,
+        Skip::LocalRouteWins,
+        Skip::NexthopOutsidePort,
+        Skip::RouterDisabled,
+        Skip::LocalVip,
+        Skip::PortWithoutAddress,
+        Skip::NoNexthop,
+        Skip::Duplicate,
+        Skip::Filter(String::new()),
+    ];
+    assert_eq!(all.len(), crate::explain::SKIP_NAMES.len());
+    for (i, s) in all.iter().enumerate() {
+        assert_eq!(s.index(), i, "{s:?}");
+        assert_eq!(crate::explain::SKIP_NAMES[i], s.name());
+    }
+}
