@@ -50,6 +50,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
         have "$program" || { echo "error: $program still missing after install" >&2; exit 1; }
     done
 fi
+# Prometheus scrapes ic-routed's metrics in crates/ic-routed/tests/metrics.rs.
+if ! have prometheus || ! have promtool; then
+    apt_install --no-install-recommends prometheus
+fi
 server=$(command -v ovsdb-server || echo /usr/sbin/ovsdb-server)
 "$server" --version | sed -n 1p
 ovn-nbctl --version | sed -n 1p

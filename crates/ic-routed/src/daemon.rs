@@ -28,6 +28,7 @@ use tracing::{debug, info, warn};
 
 use crate::controls::{Asked, Controls, Query};
 pub use crate::controls::{Control, Status};
+use crate::metrics::Metrics;
 use crate::policy::{Isolation, ZoneRemote};
 use ic_routes::zone::status::{StatusCounters, StatusRows};
 use ic_routes::zone::{Ops, Registration, Rows, ZoneState};
@@ -68,6 +69,8 @@ pub struct Config {
     /// The ovn-ic release to behave as; `None` follows the release of the zone's
     /// `OVN_Northbound` schema (`--ovn-release`).
     pub release: Option<ic_routes::Release>,
+    /// Metrics to keep (`--metrics-address`); `None`: none, and the engine counts nothing.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -138,7 +141,14 @@ impl Config {
             filter: None,
             isolation: None,
             release: None,
+            metrics: None,
         }
+    }
+
+    /// Keeps `metrics` (see [`Config::metrics`]).
+    pub fn metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Sets VPC isolation with a live inventory (see [`Config::isolation`]).
@@ -464,6 +474,13 @@ impl Daemon {
             queries: controls_queries,
         };
         daemon.controls.set_semantics(daemon.semantics());
+        if let Some(m) = &daemon.config.metrics {
+            m.attach(
+                &daemon.controls,
+                daemon.nb.cache.clone(),
+                daemon.ic_sb.cache.clone(),
+            );
+        }
         Ok(daemon)
     }
 
@@ -573,6 +590,14 @@ impl Daemon {
             commit_db(&self.ic_sb, ic_sb_ops),
         );
         stats.failed = [a, b, c, d].iter().filter(|ok| !**ok).count();
+        if let Some(m) = &self.config.metrics {
+            let dbs = [Database::Nb, Database::Sb, Database::IcNb, Database::IcSb];
+            for ((db, ok), n) in dbs.into_iter().zip([a, b, d, c]).zip(stats.ops) {
+                if n > 0 {
+                    m.transaction(db, ok);
+                }
+            }
+        }
         if c && registered {
             // The IC-NB state this round computed from is applied (ovn-ic's `cur_cfg`).
             self.status_counters.committed();
@@ -582,6 +607,9 @@ impl Daemon {
             self.rebuild = true;
         }
         stats.commit = commit.elapsed();
+        if let Some(m) = &self.config.metrics {
+            m.round((stats.compute + stats.commit).as_secs_f64(), stats.wrote());
+        }
         if stats.wrote() {
             debug!(
                 nb = stats.ops[0],
@@ -627,6 +655,9 @@ impl Daemon {
         let Registration::Registered { name, uuid: az } = reg else {
             return (ops, false, (0, 0, 0, 0));
         };
+        if let Some(m) = &self.config.metrics {
+            m.zone(Some(az));
+        }
         if self.counters_supported() {
             if let (Some(ic_nb_global), Some(ic_sb_global)) = (
                 icnb_t.typed::<ovn_ic_nb::IcNbGlobal>(),
@@ -667,7 +698,11 @@ impl Daemon {
                 Some(f) => Engine::from_snapshot(snapshot, SharedFilter(f)),
                 None => Engine::from_snapshot(snapshot, AllowAll),
             };
+            engine.count_decisions(self.config.metrics.is_some());
             let plan = engine.apply(&[]);
+            if let (Some(m), Some(c)) = (&self.config.metrics, engine.decision_counts()) {
+                m.decisions(c, true);
+            }
             self.engine = Some(engine);
             plan
         } else {
@@ -681,6 +716,9 @@ impl Daemon {
             engine.set_semantics(semantics);
             let t2 = Instant::now();
             let plan = engine.apply_changes(changes);
+            if let (Some(m), Some(c)) = (&self.config.metrics, engine.decision_counts()) {
+                m.decisions(c, false);
+            }
             if n > 0 {
                 debug!(
                     changes = n,
@@ -887,6 +925,9 @@ impl Daemon {
     fn note(&mut self, db: Database, ev: Result<CacheEvent, broadcast::error::RecvError>) {
         match ev {
             Ok(CacheEvent::Changed { changes, .. }) => {
+                if let Some(m) = &self.config.metrics {
+                    m.changed();
+                }
                 for c in changes.iter() {
                     if let Some(table) = EngineTable::find(db, &c.table) {
                         self.changed.push((table, c.uuid));
@@ -897,8 +938,15 @@ impl Daemon {
                 }
             }
             // The SB replica feeds no engine table: a resync there only wakes a round.
-            Ok(_) if db == Database::Sb => {}
+            Ok(_) if db == Database::Sb => {
+                if let Some(m) = &self.config.metrics {
+                    m.resynced(db);
+                }
+            }
             Ok(_) => {
+                if let Some(m) = &self.config.metrics {
+                    m.resynced(db);
+                }
                 self.rebuild = true;
                 if let Some(iso) = &mut self.isolation {
                     iso.dirty = true;

@@ -13,6 +13,7 @@
 pub mod controls;
 pub mod daemon;
 pub mod daemonize;
+pub mod metrics;
 pub mod pidfile;
 pub mod policy;
 pub mod unixctl;
@@ -22,3 +23,4 @@ pub mod vlog;
 pub use controls::{Control, Controls, Query, Status};
 pub use daemon::{Config, Daemon, DaemonError, RoundStats, TlsFiles};
 pub use ic_routes::zone::{Ops, Registration, Rows, ZoneState};
+pub use metrics::Metrics;

@@ -198,6 +198,11 @@ struct Args {
         value_parser = ic_routed::policy::ZoneRemote::parse
     )]
     isolation_zone_nb: Vec<ic_routed::policy::ZoneRemote>,
+    /// Serve Prometheus metrics (OpenMetrics text) at http://ADDR:PORT/metrics: rounds,
+    /// round duration, routes advertised and learned, route decisions by reason,
+    /// transactions, replica state, lock state. Off by default.
+    #[arg(long = "metrics-address", value_name = "ADDR:PORT")]
+    metrics_address: Option<std::net::SocketAddr>,
 }
 
 /// Reads the isolation policy and the inventory file, if any; the error names the file and
@@ -361,7 +366,11 @@ impl Args {
                 .unwrap_or_else(|| default_db("OVN_IC_SB_DB", "ovn_ic_sb_db.sock")),
         )
         .tls(tls)
-        .release(self.ovn_release);
+        .release(self.ovn_release)
+        .metrics(
+            self.metrics_address
+                .map(|_| std::sync::Arc::new(ic_routed::Metrics::new())),
+        );
         config.check().map_err(|e| e.to_string())?;
         let Some(policy) = &self.isolation_policy else {
             return Ok(config);
@@ -593,6 +602,13 @@ fn daemon_main(
                 }
                 Err(e) => warn!(error = %e, "cannot catch SIGHUP; use isolation/reload"),
             }
+        }
+        if let (Some(addr), Some(metrics)) = (args.metrics_address, config.metrics.clone()) {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("--metrics-address {addr}: cannot listen: {e}"))?;
+            info!(%addr, "serving metrics at /metrics");
+            tokio::spawn(ic_routed::metrics::serve(listener, metrics));
         }
         let signals = controls.clone();
         tokio::spawn(async move {
