@@ -701,7 +701,7 @@ impl Daemon {
             engine.count_decisions(self.config.metrics.is_some());
             let plan = engine.apply(&[]);
             if let (Some(m), Some(c)) = (&self.config.metrics, engine.decision_counts()) {
-                m.decisions(c, true);
+                m.observe_decisions(c, true);
             }
             self.engine = Some(engine);
             plan
@@ -717,7 +717,7 @@ impl Daemon {
             let t2 = Instant::now();
             let plan = engine.apply_changes(changes);
             if let (Some(m), Some(c)) = (&self.config.metrics, engine.decision_counts()) {
-                m.decisions(c, false);
+                m.observe_decisions(c, false);
             }
             if n > 0 {
                 debug!(

@@ -181,8 +181,8 @@ impl Metrics {
     }
 
     /// Adds what the engine counted since the last call (`counts` of a new engine start
-    /// again from zero).
-    pub(crate) fn decisions(&self, counts: &DecisionCounts, new_engine: bool) {
+    /// again from zero, `new_engine`).
+    pub fn observe_decisions(&self, counts: &DecisionCounts, new_engine: bool) {
         let Ok(mut last) = self.last_counts.lock() else {
             return;
         };
