@@ -55,6 +55,11 @@ pub struct Destination {
     pub notes: Vec<String>,
 }
 
+/// `a, b, c` of the VPCs' ids.
+fn id_list<'a>(vpcs: impl Iterator<Item = &'a Vpc>) -> String {
+    vpcs.map(|v| v.id.as_str()).collect::<Vec<_>>().join(", ")
+}
+
 /// Resolves an endpoint: a VPC id (`zone/router`), a router name, a Neutron router name, a
 /// Kube-OVN VPC name, or an address inside exactly one VPC's tenant CIDRs.
 fn resolve<'a>(inventory: &'a Inventory, what: &str) -> Result<(&'a Vpc, Option<IpAddr>), Error> {
@@ -68,10 +73,7 @@ fn resolve<'a>(inventory: &'a Inventory, what: &str) -> Result<(&'a Vpc, Option<
             many => Err(Error::Input(format!(
                 "{what}: in the tenant CIDRs of {} VPCs ({}); name the VPC instead",
                 many.len(),
-                many.iter()
-                    .map(|v| v.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                id_list(many.iter().copied())
             ))),
         };
     }
@@ -92,18 +94,12 @@ fn resolve<'a>(inventory: &'a Inventory, what: &str) -> Result<(&'a Vpc, Option<
         [one] => Ok((one, None)),
         [] => Err(Error::Input(format!(
             "{what}: no such VPC (known: {})",
-            vpcs.iter()
-                .map(|v| v.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            id_list(vpcs.iter())
         ))),
         many => Err(Error::Input(format!(
             "{what}: names {} VPCs ({}); use the zone/router id",
             many.len(),
-            many.iter()
-                .map(|v| v.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            id_list(many.iter().copied())
         ))),
     }
 }

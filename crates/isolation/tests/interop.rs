@@ -9,19 +9,13 @@ use isolation::{
 };
 use ovnlink_testkit::raw::RawClient;
 use ovnlink_testkit::server::{real_servers, OvsdbServer, OVN_IC_NB_SCHEMA, OVN_NB_SCHEMA};
+use ovnlink_testkit::tenants::{kube_tenant, neutron_tenant};
 use ovsdb_proto::dump::Dump;
 
 const POLICY: &str = r#"{"pairs": [
     {"openstack": {"router_name": "tenant-a"}, "kubernetes": {"vpc": "vpc-a"}},
     {"openstack": {"project": "p2"}, "kubernetes": {"vpc": "vpc-b"}}
 ]}"#;
-
-fn nbctl(server: &OvsdbServer, args: &[&str]) {
-    let db = format!("--db={}", server.remote());
-    let mut all = vec![db.as_str()];
-    all.extend_from_slice(args);
-    server.run("ovn-nbctl", &all).expect("ovn-nbctl");
-}
 
 fn dump(server: &OvsdbServer, db: &str) -> Dump {
     let text = server
@@ -33,185 +27,16 @@ fn dump(server: &OvsdbServer, db: &str) -> Dump {
     Dump::parse(&text).expect("a dump")
 }
 
-/// A Neutron router `neutron-<id>` with a tenant network, its router-interface port, a VM
-/// port and an external gateway port.
-fn neutron_router(s: &OvsdbServer, id: &str, human: &str, project: &str, net: &str, gw: &str) {
-    let lr = format!("neutron-{id}");
-    let ls = format!("neutron-net-{id}");
-    let lrp = format!("lrp-if-{id}");
-    nbctl(
-        s,
-        &[
-            "lr-add",
-            &lr,
-            "--",
-            "set",
-            "Logical_Router",
-            &lr,
-            &format!("external_ids:\"neutron:router_name\"={human}"),
-        ],
-    );
-    nbctl(
-        s,
-        &[
-            "ls-add",
-            &ls,
-            "--",
-            "set",
-            "Logical_Switch",
-            &ls,
-            &format!("external_ids:\"neutron:network_name\"=net-{id}"),
-        ],
-    );
-    nbctl(
-        s,
-        &[
-            "lrp-add",
-            &lr,
-            &lrp,
-            "fa:16:3e:00:00:01",
-            net,
-            "--",
-            "set",
-            "Logical_Router_Port",
-            &lrp,
-            &format!("external_ids:\"neutron:router_name\"={lr}"),
-            "external_ids:\"neutron:is_ext_gw\"=False",
-        ],
-    );
-    let ifp = format!("if-{id}");
-    nbctl(
-        s,
-        &[
-            "lsp-add",
-            &ls,
-            &ifp,
-            "--",
-            "lsp-set-type",
-            &ifp,
-            "router",
-            "--",
-            "lsp-set-addresses",
-            &ifp,
-            "router",
-            "--",
-            "lsp-set-options",
-            &ifp,
-            &format!("router-port={lrp}"),
-            "--",
-            "set",
-            "Logical_Switch_Port",
-            &ifp,
-            &format!("external_ids:\"neutron:device_id\"={id}"),
-            "external_ids:\"neutron:device_owner\"=\"network:router_interface\"",
-            &format!("external_ids:\"neutron:project_id\"={project}"),
-        ],
-    );
-    let vm = format!("vm-{id}");
-    nbctl(
-        s,
-        &[
-            "lsp-add",
-            &ls,
-            &vm,
-            "--",
-            "set",
-            "Logical_Switch_Port",
-            &vm,
-            &format!("external_ids:\"neutron:project_id\"={project}"),
-        ],
-    );
-    let gwp = format!("lrp-gw-{id}");
-    nbctl(
-        s,
-        &[
-            "lrp-add",
-            &lr,
-            &gwp,
-            "fa:16:3e:00:00:02",
-            gw,
-            "--",
-            "set",
-            "Logical_Router_Port",
-            &gwp,
-            &format!("external_ids:\"neutron:router_name\"={lr}"),
-            "external_ids:\"neutron:is_ext_gw\"=True",
-        ],
-    );
-}
-
-/// A Kube-OVN custom VPC with one subnet and one pod.
-fn kube_vpc(s: &OvsdbServer, vpc: &str, subnet: &str, gw: &str) {
-    nbctl(
-        s,
-        &[
-            "lr-add",
-            vpc,
-            "--",
-            "set",
-            "Logical_Router",
-            vpc,
-            "external_ids:vendor=kube-ovn",
-        ],
-    );
-    nbctl(
-        s,
-        &[
-            "ls-add",
-            subnet,
-            "--",
-            "set",
-            "Logical_Switch",
-            subnet,
-            "external_ids:vendor=kube-ovn",
-        ],
-    );
-    let lrp = format!("{vpc}-{subnet}");
-    nbctl(s, &["lrp-add", vpc, &lrp, "00:00:00:00:10:01", gw]);
-    let lsp = format!("{subnet}-{vpc}");
-    let args = ovnlink_testkit::ovn::router_lsp_args(subnet, &lsp, &lrp);
-    nbctl(s, &args.iter().map(String::as_str).collect::<Vec<_>>());
-    let pod = format!("pod1.{vpc}");
-    nbctl(
-        s,
-        &[
-            "lsp-add",
-            subnet,
-            &pod,
-            "--",
-            "set",
-            "Logical_Switch_Port",
-            &pod,
-            &format!("external_ids:pod={vpc}/pod1"),
-            "external_ids:vendor=kube-ovn",
-        ],
-    );
-}
-
 #[test]
 fn topology_c_plan_applies_to_a_real_nb_and_is_idempotent() {
     if !real_servers() {
         return;
     }
     let server = OvsdbServer::start(OVN_NB_SCHEMA).expect("ovsdb-server");
-    neutron_router(
-        &server,
-        "r1",
-        "tenant-a",
-        "p1",
-        "10.0.0.1/24",
-        "172.24.4.10/24",
-    );
-    neutron_router(
-        &server,
-        "r2",
-        "tenant-b",
-        "p2",
-        "10.1.0.1/24",
-        "172.24.4.11/24",
-    );
-    kube_vpc(&server, "vpc-a", "subnet-a", "10.16.0.1/16");
-    kube_vpc(&server, "vpc-b", "subnet-b", "10.17.0.1/16");
+    neutron_tenant(&server, 0, "r1", "tenant-a", "p1", "10.0.0.1/24", 0);
+    neutron_tenant(&server, 0, "r2", "tenant-b", "p2", "10.1.0.1/24", 1);
+    kube_tenant(&server, 0, "vpc-a", "subnet-a", "10.16.0.1/16", 2);
+    kube_tenant(&server, 0, "vpc-b", "subnet-b", "10.17.0.1/16", 3);
 
     let read = || {
         let mut w = World::default();
@@ -293,7 +118,10 @@ fn topology_c_plan_applies_to_a_real_nb_and_is_idempotent() {
             &[&db, "get", "Logical_Router", "neutron-r1", "external_ids"],
         )
         .unwrap();
-    assert_eq!(r1.trim(), r#"{"neutron:router_name"=tenant-a}"#);
+    assert_eq!(
+        r1.trim(),
+        r#"{"neutron:revision_number"="1", "neutron:router_name"=tenant-a}"#
+    );
 
     // Drop the pairs: everything this crate wrote goes, nothing else.
     let empty = Policy::default();
@@ -322,10 +150,10 @@ fn topology_b_plan_applies_to_real_databases() {
     let os = OvsdbServer::start(OVN_NB_SCHEMA).expect("ovsdb-server");
     let k8s = OvsdbServer::start(OVN_NB_SCHEMA).expect("ovsdb-server");
     let ic = OvsdbServer::start(OVN_IC_NB_SCHEMA).expect("ovsdb-server");
-    neutron_router(&os, "r1", "tenant-a", "p1", "10.0.0.1/24", "172.24.4.10/24");
-    neutron_router(&os, "r2", "tenant-b", "p2", "10.0.0.1/24", "172.24.4.11/24");
-    kube_vpc(&k8s, "vpc-a", "subnet-a", "10.16.0.1/16");
-    kube_vpc(&k8s, "vpc-b", "subnet-b", "10.17.0.1/16");
+    neutron_tenant(&os, 0, "r1", "tenant-a", "p1", "10.0.0.1/24", 0);
+    neutron_tenant(&os, 0, "r2", "tenant-b", "p2", "10.0.0.1/24", 1);
+    kube_tenant(&k8s, 1, "vpc-a", "subnet-a", "10.16.0.1/16", 2);
+    kube_tenant(&k8s, 1, "vpc-b", "subnet-b", "10.17.0.1/16", 3);
     let read = || {
         let mut w = World::default();
         w.zones

@@ -3,9 +3,30 @@
 //! ground of the isolation tests of `ic-routed` and of the operator CLI.
 
 use crate::ovn::Zone;
-use crate::server::run;
+use crate::server::{run, OvsdbServer};
 
-fn nbctl(z: &Zone, args: &[&str]) {
+/// A northbound database `ovn-nbctl` can write to: a lab zone's, or a bare server.
+pub trait Northbound {
+    /// `ovn-nbctl ARGS` against it.
+    fn nbctl(&self, args: &[&str]) -> std::io::Result<String>;
+}
+
+impl Northbound for Zone {
+    fn nbctl(&self, args: &[&str]) -> std::io::Result<String> {
+        Zone::nbctl(self, args)
+    }
+}
+
+impl Northbound for OvsdbServer {
+    fn nbctl(&self, args: &[&str]) -> std::io::Result<String> {
+        let db = format!("--db={}", self.remote());
+        let mut all = vec![db.as_str()];
+        all.extend_from_slice(args);
+        self.run("ovn-nbctl", &all)
+    }
+}
+
+fn nbctl(z: &impl Northbound, args: &[&str]) {
     z.nbctl(args)
         .unwrap_or_else(|e| panic!("ovn-nbctl {args:?}: {e}"));
 }
@@ -33,7 +54,7 @@ pub struct Endpoint {
 /// `neutron-<net>` with a router-interface port carrying the project, one VM, and an
 /// external gateway port, all with Neutron's `external_ids`.
 pub fn neutron_tenant(
-    z: &Zone,
+    z: &impl Northbound,
     zi: usize,
     id: &str,
     human: &str,
@@ -167,7 +188,14 @@ pub fn neutron_tenant(
 /// A Kube-OVN custom VPC `vpc` (`vendor=kube-ovn`) with subnet switch `subnet`, the
 /// router port `<vpc>-<subnet>` / switch port `<subnet>-<vpc>` pair Kube-OVN creates, and
 /// one pod port `<pod>.<namespace>` with `external_ids:pod`.
-pub fn kube_tenant(z: &Zone, zi: usize, vpc: &str, subnet: &str, gw_cidr: &str, n: u8) -> Endpoint {
+pub fn kube_tenant(
+    z: &impl Northbound,
+    zi: usize,
+    vpc: &str,
+    subnet: &str,
+    gw_cidr: &str,
+    n: u8,
+) -> Endpoint {
     let gw_mac = format!("00:00:00:0{n}:00:01");
     let pod_mac = format!("00:00:00:0{n}:00:05");
     let pod_ip = gw_cidr.replace(".1/16", ".5").replace(".1/24", ".5");
