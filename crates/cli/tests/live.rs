@@ -76,9 +76,10 @@ fn transit_switches(lab: &IcLab) -> String {
         .unwrap()
 }
 
-/// Every ordered pair of endpoints in different VPCs: ovn-trace agrees with the audit's
-/// matrix (`ok` ⇔ forwarded), and no pair the policy forbids is forwarded.
-fn check_traces(lab: &IcLab, eps: &[Endpoint; 4], audit: &Value) {
+/// Every ordered pair of endpoints in different VPCs: no pair the policy forbids is
+/// forwarded, and from the zones in `stable` (whose learned routes no longer change)
+/// ovn-trace agrees with the audit's matrix (`ok` ⇔ forwarded).
+fn check_traces(lab: &IcLab, eps: &[Endpoint; 4], audit: &Value, stable: &[usize]) {
     let same_tenant = |a: &Endpoint, b: &Endpoint| {
         let t = |e: &Endpoint| {
             if e.vpc.ends_with("neutron-r1") || e.vpc.ends_with("vpc-a") {
@@ -97,6 +98,9 @@ fn check_traces(lab: &IcLab, eps: &[Endpoint; 4], audit: &Value) {
             let cell = audit["matrix"][&from.vpc][&to.vpc].as_str().unwrap_or("?");
             let (v, out) = trace(&lab.zones[from.zone], from, to);
             if same_tenant(from, to) {
+                if !stable.contains(&from.zone) {
+                    continue;
+                }
                 assert_eq!(
                     v == Verdict::Forwarded,
                     cell == "ok",
@@ -286,7 +290,7 @@ fn topology_b_plan_apply_audit_with_stock_ovn_ic() {
         "{json:#}"
     );
     assert_eq!(json["matrix"]["os/neutron-r1"]["k8s/vpc-b"], "isolated");
-    check_traces(&lab, &eps, &json);
+    check_traces(&lab, &eps, &json, &[0, 1]);
 
     // explain: the path of an allowed pair, by address.
     let out = ovnlink(&cmd(
@@ -360,7 +364,7 @@ fn topology_c_plan_apply_audit_on_a_shared_nb() {
         json["matrix"]["shared/neutron-r1"]["shared/vpc-b"],
         "isolated"
     );
-    check_traces(&lab, &eps, &json);
+    check_traces(&lab, &eps, &json, &[0, 1]);
 }
 
 /// Topology A, mixed: Debian's ovn-ic in the OpenStack zone, `ic-routed` with the VPC
@@ -410,8 +414,13 @@ fn topology_a_mixed_with_stock_ovn_ic_in_the_openstack_zone() {
         ],
     )
     .unwrap();
-    // Which same-tenant routes stock 23.03 delivers depends on its choice of one router per
-    // transit switch: wait for the exchange to settle, whatever it delivers.
+    // Stock ovn-ic before 23.09 lets each of the two OpenStack routers on the transit switch
+    // delete the other's advertisements, round after round: the Kubernetes zone learns and
+    // unlearns them continuously, so only the OpenStack zone ever settles (and only its
+    // verdicts can be compared with one audit); a cross-tenant packet must never pass,
+    // whatever moment is sampled.
+    let churns = !ovnlink_testkit::release::release().at_least(23, 9);
+    let stable = if churns { vec![OS] } else { vec![OS, K8S] };
     assert!(wait_for(Duration::from_secs(30), || {
         ["vpc-a", "vpc-b"].iter().any(|r| {
             lab.zones[K8S]
@@ -419,19 +428,16 @@ fn topology_a_mixed_with_stock_ovn_ic_in_the_openstack_zone() {
                 .is_ok_and(|r| r.contains("10.0.0.0/24") || r.contains("10.1.0.0/24"))
         })
     }));
-    lab.settle(&[OS, K8S]);
+    lab.settle(&stable);
     let (out, json) = audit(&dbs, &policy);
     assert!(out.status.success(), "{json:#}");
     assert_eq!(json["isolated"], true, "{json:#}");
-    check_traces(&lab, &eps, &json);
-    // Each pair without a route comes with its reason; on 23.03, the one-router-per-transit-
-    // switch advertisement is named.
+    check_traces(&lab, &eps, &json, &stable);
+    // Each pair without a route comes with its reason (on 23.03 typically the
+    // one-router-per-transit-switch advertisement, when the audit catches the moment).
     for u in json["undelivered"].as_array().unwrap() {
         let why = u["why"].to_string();
         assert!(why.contains("no route covers"), "{u}");
-        if !ovnlink_testkit::release::release().at_least(23, 9) {
-            assert!(why.contains("only one router per transit switch"), "{u}");
-        }
     }
     let text = stdout(&ovnlink(&cmd("audit", &["--policy", p], &dbs)));
     assert!(text.contains("no leaks"), "{text}");
