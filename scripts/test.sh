@@ -4,6 +4,8 @@
 # as tests, and a short fuzzing smoke run. The tests that run real programs run twice: once
 # against the host's OVN (Debian 12: OVN 23.03.1, Open vSwitch 3.1), once against a Debian
 # 13 root (OVN 25.03.0, Open vSwitch 3.5) built once and cached by scripts/ovn-release.sh.
+# The second pass also builds the Debian package (scripts/package-deb.sh --debug) and installs
+# it into a copy of that root (crates/ic-routed/tests/deb.rs).
 #
 # Installs the Debian packages when a program is missing. Environment:
 #   FUZZ_SMOKE=0       skip the fuzzing smoke run
@@ -76,6 +78,9 @@ SUMMARY+=("$(release_label ovn-nbctl) (host): all tests passed in $(($(date +%s)
 
 section "cargo test --workspace --doc"
 cargo test --workspace --doc
+
+section "packaging checks (scripts/check-packaging.sh; no docker daemon here to build the image)"
+bash scripts/check-packaging.sh
 
 section "the README's main job (cargo run --example interconnect)"
 cargo run --example interconnect

@@ -6,12 +6,15 @@
 //!   under `chroot` named by `OVNLINK_OVN_ROOT`).
 //! - [`ovn`]: an OVN interconnection lab (IC databases, zones with northd and `ovn-ic` or
 //!   `ic-routed`).
+//! - [`ovn_ctl`]: Debian's `ovn-ctl` starting, controlling and stopping `ovn-ic` (or
+//!   `ic-routed` installed as `ovn-ic`) in a deployment's own directories.
 //! - [`pki`]: certificates made by `ovs-pki`.
 //! - [`server`]: a harness that runs the real `ovsdb-server` from Debian's packages in a
 //!   temporary directory and cleans up on drop.
 
 pub mod gen;
 pub mod ovn;
+pub mod ovn_ctl;
 pub mod pki;
 pub mod raw;
 pub mod release;

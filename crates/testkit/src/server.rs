@@ -159,6 +159,18 @@ pub fn real_servers() -> bool {
     require_binaries(SERVER_BINARIES) && require_files(ALL_SCHEMAS)
 }
 
+/// The skip policy for what the other `require_*` functions do not cover (host tools such as
+/// `dpkg-deb`, a Debian root): `true` when `missing` is empty; otherwise a panic under
+/// `OVNLINK_REAL_TESTS=1`, else a `skipped:` line and `false`. `kind` names what is missing
+/// (`program`, `file`, `root`).
+///
+/// # Panics
+///
+/// When something is missing and `OVNLINK_REAL_TESTS=1` is set.
+pub fn require(kind: &str, missing: &[&str]) -> bool {
+    decide(kind, missing, real_tests_required())
+}
+
 fn real_tests_required() -> bool {
     std::env::var_os(REAL_TESTS_ENV).is_some_and(|value| value == "1")
 }
