@@ -20,3 +20,8 @@ pub mod vlog;
 pub use controls::{Control, Controls, Status};
 pub use daemon::{Config, Daemon, DaemonError, RoundStats, TlsFiles};
 pub use ic_routes::zone::{Ops, Registration, Rows, ZoneState};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
