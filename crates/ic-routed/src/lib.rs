@@ -5,15 +5,19 @@
 //! engine), and [`daemon`] is the tokio shell that keeps replicas of the zone's four databases with
 //! `ovsdb-client`, holds the `ovn_ic` lock on the zone's southbound database (active/standby
 //! like ovn-ic) and commits each round's operations. [`controls`] and [`unixctl`] are its
-//! control socket; [`pidfile`], [`daemonize`], [`user`] and [`vlog`] make the binary an Open
-//! vSwitch daemon as `ovn-ctl` and `ovn-appctl` expect one.
+//! control socket, [`vlog`] its log levels. The binary's process plumbing (`pidfile`,
+//! `daemonize`, `user`: what makes it an Open vSwitch daemon as `ovn-ctl` and `ovn-appctl`
+//! expect one) is public only for the binary and hidden from these docs.
 #![forbid(unsafe_code)]
 
 pub mod controls;
 pub mod daemon;
+#[doc(hidden)] // for the binary (src/main.rs) only
 pub mod daemonize;
+#[doc(hidden)] // for the binary (src/main.rs) only
 pub mod pidfile;
 pub mod unixctl;
+#[doc(hidden)] // for the binary (src/main.rs) only
 pub mod user;
 pub mod vlog;
 

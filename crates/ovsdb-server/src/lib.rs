@@ -132,10 +132,18 @@ pub enum ServerError {
     /// The remote is not `punix:PATH` or `ptcp:PORT[:IP]`.
     #[error("invalid passive remote {0:?}")]
     InvalidRemote(String),
-    /// A schema that does not parse.
-    #[error(transparent)]
+    /// A schema that does not parse (the error gives the position).
+    #[error("invalid schema: {0}")]
     Schema(#[from] ovsdb_proto::Error),
-    /// A socket or file operation failed.
+    /// A schema file that does not parse.
+    #[error("{}: {source}", path.display())]
+    SchemaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it, and where.
+        source: ovsdb_proto::Error,
+    },
+    /// A socket or file operation failed (the message names the file or remote).
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// Something that should not happen.
