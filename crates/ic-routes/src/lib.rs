@@ -1,11 +1,76 @@
 //! ovn-ic's route exchange between availability zones as a pure engine.
 //!
-//! This crate is the engine layer of issue #5: it takes one zone's typed rows (its
+//! It takes one zone's typed rows (its
 //! `OVN_Northbound`, plus the global `OVN_IC_Northbound` and `OVN_IC_Southbound`) and returns
 //! a [`Plan`]: the IC-SB `Route` rows (this zone's *advertisements*) to insert, update or
 //! delete, and the NB `Logical_Router_Static_Route` rows (*learned routes*) to add to or take
 //! off each router. It never touches a socket; the caller (`ic-routed`) turns the plan into
 //! transactions with [`Plan::operations`].
+//!
+//! The task most users come for: run the route engine on a snapshot of a zone. Zone `az1`
+//! has a router `lr1` with a static route to `10.11.1.0/24` and a port `lrp1` on the transit
+//! switch `ts1`; zone `az2` advertises `10.22.2.0/24` on the same switch. The plan
+//! advertises the one and learns the other, as `ovn-ic` would:
+//!
+//! ```
+//! use ic_routes::ovn_ic_nb::TransitSwitch;
+//! use ic_routes::ovn_ic_sb::{AvailabilityZone, PortBinding, Route};
+//! use ic_routes::ovn_nb::{LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute, LogicalSwitchPort};
+//! use ic_routes::Snapshot;
+//! use ovsdb_proto::typed::{Ref, StringMap};
+//! use ovsdb_proto::Uuid;
+//!
+//! let id = Uuid::from_u128;
+//! let mut snap = Snapshot::new("az1");
+//! // The zone's OVN_Northbound (from a replica: `Snapshot::from_sources`).
+//! snap.nb.nb_global.name = "az1".into();
+//! snap.nb.nb_global.options = StringMap::from([("ic-route-adv", "true"), ("ic-route-learn", "true")]);
+//! let mut lr1 = LogicalRouter::default();
+//! (lr1.uuid, lr1.name, lr1.ports, lr1.static_routes) = (id(1), "lr1".into(), vec![Ref::new(id(2))], vec![Ref::new(id(3))]);
+//! let mut lrp1 = LogicalRouterPort::default();
+//! (lrp1.uuid, lrp1.name, lrp1.mac) = (id(2), "lrp1".into(), "aa:aa:aa:aa:aa:01".into());
+//! lrp1.networks = vec!["169.254.100.1/24".into()];
+//! let mut route = LogicalRouterStaticRoute::default();
+//! (route.uuid, route.ip_prefix, route.nexthop) = (id(3), "10.11.1.0/24".into(), "169.254.0.1".into());
+//! let mut lsp = LogicalSwitchPort::default(); // the router's port on the transit switch
+//! (lsp.uuid, lsp.name, lsp.type_) = (id(4), "ts1-lr1".into(), "router".into());
+//! lsp.options = StringMap::from([("router-port", "lrp1")]);
+//! snap.nb.routers.insert(lr1.uuid, lr1);
+//! snap.nb.router_ports.insert(lrp1.uuid, lrp1);
+//! snap.nb.static_routes.insert(route.uuid, route);
+//! snap.nb.switch_ports.insert(lsp.uuid, lsp);
+//! // OVN_IC_Northbound and OVN_IC_Southbound.
+//! let mut ts1 = TransitSwitch::default();
+//! (ts1.uuid, ts1.name) = (id(5), "ts1".into());
+//! snap.ic_nb.transit_switches.insert(ts1.uuid, ts1);
+//! for (uuid, name) in [(id(6), "az1"), (id(7), "az2")] {
+//!     let mut az = AvailabilityZone::default();
+//!     (az.uuid, az.name) = (uuid, name.into());
+//!     snap.ic_sb.availability_zones.insert(uuid, az);
+//! }
+//! let mut pb = PortBinding::default();
+//! (pb.uuid, pb.logical_port, pb.transit_switch) = (id(8), "ts1-lr1".into(), "ts1".into());
+//! (pb.availability_zone, pb.address) = (Ref::new(id(6)), "aa:aa:aa:aa:aa:01 169.254.100.1/24".into());
+//! pb.external_ids = StringMap::from([("router-id", id(1).to_string())]);
+//! snap.ic_sb.port_bindings.insert(pb.uuid, pb);
+//! let mut theirs = Route::default();
+//! (theirs.uuid, theirs.availability_zone, theirs.transit_switch) = (id(9), Ref::new(id(7)), "ts1".into());
+//! (theirs.ip_prefix, theirs.nexthop) = ("10.22.2.0/24".into(), "169.254.100.2".into());
+//! snap.ic_sb.routes.insert(theirs.uuid, theirs);
+//!
+//! let plan = snap.plan();
+//! let advertised: Vec<_> = plan.advertisements_to_insert.iter().map(|r| (r.ip_prefix.as_str(), r.nexthop.as_str())).collect();
+//! assert_eq!(advertised, [("10.11.1.0/24", "169.254.100.1")]);
+//! let learned: Vec<_> = plan.learned_to_insert.iter().map(|l| (l.router, l.route.ip_prefix.as_str(), l.route.nexthop.as_str())).collect();
+//! assert_eq!(learned, [(id(1), "10.22.2.0/24", "169.254.100.2")]);
+//!
+//! // One transaction per database; applied, the next plan is empty.
+//! let ops = plan.operations();
+//! assert_eq!((ops.nb.len() > 0, ops.ic_sb.len()), (true, 1));
+//! let mut next = 100;
+//! snap.apply(&plan, &mut || { next += 1; id(next) });
+//! assert!(snap.plan().is_empty());
+//! ```
 //!
 //! Two ways to run it:
 //!
@@ -15,20 +80,6 @@
 //!   plans whose cost follows the change, not the table sizes; see [`incremental`] for the
 //!   contract (echoes of the engine's own writes, pending writes, failed transactions).
 //!   [`Engine::full_plan`] is the full recompute over the engine's rows, the reference.
-//!
-//! ```
-//! use ic_routes::{Change, Engine, Snapshot};
-//!
-//! let snapshot = Snapshot::new("az1"); // fill snapshot.nb, .ic_nb, .ic_sb from replicas
-//! let plan = snapshot.plan();
-//! let ops = plan.operations(); // ops.nb → the zone's NB, ops.ic_sb → IC-SB
-//! assert!(plan.is_empty() && ops.nb.is_empty() && ops.ic_sb.is_empty());
-//!
-//! let mut engine = Engine::unfiltered("az1");
-//! let changes: Vec<Change> = Vec::new(); // the monitors' updates, echoes included
-//! let delta = engine.apply(&changes);
-//! assert!(delta.is_empty());
-//! ```
 //!
 //! A [`RouteFilter`] (VPC isolation, crate `isolation`) is consulted for every route that
 //! passed ovn-ic's own checks, before it is advertised or learned; [`AllowAll`] is ovn-ic. A
@@ -164,3 +215,8 @@ pub use plan::{
 };
 pub use semantics::{Release, Semantics};
 pub use snapshot::{IcNorthbound, IcSouthbound, Northbound, Snapshot};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

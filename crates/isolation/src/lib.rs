@@ -1,10 +1,70 @@
 //! VPC isolation across OVN interconnection, for OpenStack (Neutron on OVN) and Kubernetes
 //! (Kube-OVN) sharing one routed fabric.
 //!
-//! This is a pure engine (issue #6): it takes typed rows of every zone's `OVN_Northbound`
+//! This is a pure engine: it takes typed rows of every zone's `OVN_Northbound`
 //! and the global `OVN_IC_Northbound`/`OVN_IC_Southbound` ([`World`]) and returns a model,
 //! a route filter, plans (OVSDB [`Operation`](ovsdb_proto::Operation)s per database) and
 //! reports. It never opens a socket, spawns a task or reads a clock.
+//!
+//! The task most users come for: filter routes by VPC. Zone `openstack` has the Neutron
+//! router of tenant `tenant-a`; zone `k8s` has Kube-OVN's default VPC `ovn-cluster` and a
+//! custom VPC `vpc-a`. The policy pairs `tenant-a` with `vpc-a` only, so the Neutron router
+//! may learn `vpc-a`'s subnet and not the default VPC's:
+//!
+//! ```
+//! use ic_routes::ovn_ic_sb::Route;
+//! use ic_routes::ovn_nb::{LogicalRouter, LogicalRouterPort};
+//! use ic_routes::{LearnCandidate, Prefix, RouteFilter};
+//! use isolation::{Inventory, Policy, VpcFilter, World, ZoneNb};
+//! use ovsdb_proto::typed::{Ref, StringMap};
+//! use ovsdb_proto::Uuid;
+//!
+//! /// A router with one port holding `network`, as the CMS writes them.
+//! fn router(zone: &mut ZoneNb, n: u128, name: &str, ids: &[(&str, &str)], port: &str, network: &str) {
+//!     let mut lrp = LogicalRouterPort::default();
+//!     (lrp.uuid, lrp.name, lrp.networks) = (Uuid::from_u128(n + 1), port.into(), vec![network.into()]);
+//!     let mut lr = LogicalRouter::default();
+//!     (lr.uuid, lr.name, lr.ports) = (Uuid::from_u128(n), name.into(), vec![Ref::new(lrp.uuid)]);
+//!     lr.external_ids = StringMap::from_iter(ids.iter().copied());
+//!     zone.router_ports.insert(lrp.uuid, lrp);
+//!     zone.routers.insert(lr.uuid, lr);
+//! }
+//!
+//! let mut openstack = ZoneNb::new("openstack");
+//! router(&mut openstack, 10, "neutron-6a4c3c8e-42f0-4d1c-9d0e-1b1a2b3c4d5e",
+//!     &[("neutron:router_name", "tenant-a")], "lrp-tenant-a", "192.168.1.1/24");
+//! let mut k8s = ZoneNb::new("k8s");
+//! router(&mut k8s, 20, "ovn-cluster", &[], "ovn-cluster-ovn-default", "10.16.0.1/16");
+//! router(&mut k8s, 30, "vpc-a", &[("vendor", "kube-ovn")], "vpc-a-subnet1", "10.20.0.1/24");
+//! let mut world = World::default();
+//! world.zones = vec![openstack, k8s];
+//!
+//! let policy = Policy::from_json(
+//!     r#"{"pairs": [{"openstack": {"router_name": "tenant-a"}, "kubernetes": {"vpc": "vpc-a"}}]}"#,
+//! )?;
+//! let inventory = Inventory::from_world(&world); // the VPC model: three VPCs
+//! assert_eq!(inventory.vpcs().len(), 3);
+//! let filter = VpcFilter::new(inventory, policy); // an ic_routes::RouteFilter
+//!
+//! // What the route engine asks the filter for each route another zone advertised:
+//! let learner = &world.zones[0].routers[&Uuid::from_u128(10)];
+//! let may_learn = |prefix: &str| {
+//!     let mut route = Route::default();
+//!     (route.ip_prefix, route.nexthop, route.transit_switch) = (prefix.into(), "169.254.100.2".into(), "ts1".into());
+//!     let prefix = Prefix::parse(prefix).unwrap();
+//!     filter.learn(&LearnCandidate {
+//!         zone: "openstack", router: learner, transit_switch: "ts1",
+//!         advertiser_zone: "k8s", route: &route, prefix: &prefix,
+//!     })
+//! };
+//! assert!(may_learn("10.20.0.0/24")); // vpc-a: paired
+//! assert!(!may_learn("10.16.0.0/16")); // ovn-cluster: kept apart
+//! # Ok::<(), isolation::Error>(())
+//! ```
+//!
+//! The same filter narrows a whole zone's plan (`world.route_snapshot(zone)` then
+//! `plan_filtered(&filter)`), runs in `ic-routed` (`--isolation-policy`), and the rest of the
+//! crate plans the topologies and verifies the result:
 //!
 //! ```
 //! use isolation::{verify, Inventory, Policy, VpcFilter, World};
@@ -123,3 +183,8 @@ pub const ROLE_KEY: &str = "ovnlink:role";
 
 #[cfg(test)]
 mod tests;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

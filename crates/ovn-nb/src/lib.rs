@@ -37,3 +37,8 @@
 mod generated;
 
 pub use generated::*;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

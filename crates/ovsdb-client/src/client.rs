@@ -52,6 +52,7 @@ use tracing::{debug, info, warn};
 use crate::cache::{Cache, CacheEvent};
 use crate::error::{ClientError, Result};
 use crate::remote::{Remote, RemoteList};
+#[cfg(feature = "tls")]
 use crate::tls::TlsConfig;
 
 /// How the client connects and behaves.
@@ -60,7 +61,8 @@ use crate::tls::TlsConfig;
 pub struct ClientConfig {
     /// Where the database is: one remote or a cluster's list.
     pub remotes: RemoteList,
-    /// TLS settings for `ssl:` remotes.
+    /// TLS settings for `ssl:` remotes (feature `tls`).
+    #[cfg(feature = "tls")]
     pub tls: Option<Arc<TlsConfig>>,
     /// Only accept a server that is the leader of its cluster (default true, as ovsdb-cs).
     /// A standalone server always counts as a leader; a relay never does.
@@ -122,6 +124,7 @@ impl ClientConfig {
     pub fn new(remotes: &str) -> Result<Self> {
         Ok(ClientConfig {
             remotes: remotes.parse()?,
+            #[cfg(feature = "tls")]
             tls: None,
             leader_only: true,
             shuffle_remotes: true,
@@ -152,7 +155,8 @@ impl ClientConfig {
         self
     }
 
-    /// Sets the TLS configuration used for `ssl:` remotes.
+    /// Sets the TLS configuration used for `ssl:` remotes (feature `tls`).
+    #[cfg(feature = "tls")]
     pub fn tls(mut self, tls: TlsConfig) -> Self {
         self.tls = Some(Arc::new(tls));
         self
@@ -824,6 +828,13 @@ impl Task {
                         .await
                         .map_err(io)?,
                 ),
+                #[cfg(not(feature = "tls"))]
+                Remote::Ssl { .. } => {
+                    return Err(ClientError::Usage(format!(
+                        "{name}: ssl: remotes need ovsdb-client's `tls` feature"
+                    )))
+                }
+                #[cfg(feature = "tls")]
                 Remote::Ssl { host, port } => {
                     let tls = self.config.tls.clone().ok_or_else(|| {
                         ClientError::Usage(format!(

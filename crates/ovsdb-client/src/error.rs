@@ -19,6 +19,7 @@ pub enum ClientError {
         source: std::io::Error,
     },
     /// The TLS configuration or handshake failed.
+    #[cfg(feature = "tls")]
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
     /// The peer sent bytes or messages this library cannot accept.

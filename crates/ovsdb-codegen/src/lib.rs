@@ -1632,3 +1632,8 @@ mod tests {
         assert_eq!(names, ["Empty", "OtherValue", "AB", "AB2"]);
     }
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -123,7 +123,7 @@ pub enum Event {
     ProbeTimeout,
 }
 
-/// The sans-IO OVSDB connection state machine (see the [module docs](self)).
+/// The sans-IO OVSDB connection state machine.
 #[derive(Debug)]
 pub struct Connection {
     config: ConnectionConfig,
@@ -229,7 +229,7 @@ impl Connection {
     }
 
     /// Changes the inactivity probe interval of a live connection (`None` disables probing;
-    /// intervals under [`MIN_PROBE_INTERVAL`] are raised to it, as Open vSwitch does). A
+    /// intervals under one second are raised to one second, as Open vSwitch does). A
     /// probe already in flight is forgotten: the next one is due one new interval after the
     /// last byte received.
     pub fn set_probe_interval(&mut self, interval: Option<Duration>) {

@@ -1,6 +1,37 @@
 //! Sans-IO OVSDB protocol: RFC 7047 plus the Open vSwitch extensions.
 //!
-//! This crate holds everything about OVSDB that is not IO: the data notation ([`Atom`],
+//! The task most users come for: turn the bytes an OVSDB server sent into typed values.
+//! A framed message decodes into a [`Message`] (its payload left raw), and the `result` of a
+//! response decodes into the [`Reply`] of the method that was called; an OVSDB `error` is
+//! data ([`OperationResult::Error`]), not a failure of this library:
+//!
+//! ```
+//! use ovsdb_proto::{parse_uuid, ErrorKind, Message, Method, OperationResult, Reply};
+//!
+//! let bytes = br#"{"id":3,"error":null,"result":[
+//!     {"uuid":["uuid","b3d1f06e-0a11-4c3a-9b1b-7a2bf2cb2d5e"]},
+//!     {"count":1},
+//!     {"error":"constraint violation","details":"Transaction causes multiple rows in \"Logical_Switch\" table to have identical values (sw0) for index on column \"name\"."}]}"#;
+//! let Message::Response { id, result } = Message::decode_slice(bytes)? else {
+//!     panic!("not a response")
+//! };
+//! assert_eq!(id, 3);
+//! let Reply::Transact(reply) = Reply::decode(Method::Transact, result.as_bytes())? else {
+//!     panic!("not a transact reply")
+//! };
+//! let uuid = parse_uuid("b3d1f06e-0a11-4c3a-9b1b-7a2bf2cb2d5e").unwrap();
+//! assert_eq!(reply.0[0], OperationResult::Insert { uuid });
+//! assert_eq!(reply.0[1], OperationResult::Count { count: 1 });
+//! let (index, error) = reply.first_error().expect("the third operation failed");
+//! assert_eq!((index, &error.kind), (2, &ErrorKind::ConstraintViolation));
+//!
+//! // Malformed input is an error that says what and where.
+//! let err = Message::decode_slice(br#"{"id":4,"result":[1,}"#).unwrap_err();
+//! assert!(err.to_string().contains("column"), "{err}");
+//! # Ok::<(), ovsdb_proto::Error>(())
+//! ```
+//!
+//! Beyond that, this crate holds everything about OVSDB that is not IO: the data notation ([`Atom`],
 //! [`Datum`], [`Row`]), the schema model ([`DatabaseSchema`]), schema skew across releases
 //! ([`skew`]: one model over several releases' schemas, and transactions checked against a
 //! server's schema), the runtime of generated typed rows ([`typed`]), JSON-RPC messages and
@@ -69,3 +100,8 @@ pub use row::{
 pub use schema::{
     AtomicType, BaseType, ColumnSchema, ColumnType, DatabaseSchema, RefType, TableSchema,
 };
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

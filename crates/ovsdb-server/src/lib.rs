@@ -2,6 +2,47 @@
 //! transaction engine as a synchronous in-memory database ([`MemoryDb`]; the only part left
 //! with `default-features = false`, which drops tokio).
 //!
+//! The task most users come for: run a database server inside a test, with no program to
+//! install, and point the code under test at it. Here the schema is a small one written in
+//! the test; `ovn_nb::SCHEMA_JSON` (crate `ovn-nb`) and its siblings serve OVN's databases:
+//!
+//! ```
+//! use std::time::Duration;
+//! use ovsdb_proto::{Atom, DatabaseSchema, Operation, Row};
+//! use ovsdb_server::Server;
+//!
+//! const SCHEMA: &str = r#"{"name": "Inventory", "version": "1.0.0", "tables": {
+//!     "Host": {"columns": {"name": {"type": "string"}}, "isRoot": true}}}"#;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // In a test: #[tokio::test] async fn …
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! let server = Server::new();
+//! server.add_database(DatabaseSchema::from_slice(SCHEMA.as_bytes())?)?;
+//! let remote = server.listen("ptcp:0:127.0.0.1").await?; // "tcp:127.0.0.1:PORT"
+//!
+//! // The code under test connects as to any ovsdb-server (here with `ovsdb-client`) …
+//! let config = ovsdb_client::ClientConfig::new(&remote)?;
+//! let client = ovsdb_client::Client::connect(config, Duration::from_secs(10)).await?;
+//! let insert = Operation::Insert {
+//!     table: "Host".into(),
+//!     row: Row::new().with("name", Atom::from("h1")),
+//!     uuid_name: None,
+//!     uuid: None,
+//! };
+//! client.transact_checked("Inventory", vec![insert]).await?;
+//!
+//! // … and the test looks at the server's rows directly.
+//! let rows = server.rows("Inventory", "Host").expect("the table exists");
+//! assert_eq!(rows.len(), 1);
+//! assert_eq!(rows[0].1.get("name"), Some(&Atom::from("h1").into()));
+//! client.shutdown();
+//! server.shutdown();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })
+//! # }
+//! ```
+//!
 //! It serves any [`DatabaseSchema`](ovsdb_proto::DatabaseSchema) over unix sockets
 //! (`punix:PATH`), TCP (`ptcp:PORT:IP`) or in-process duplex streams, speaking RFC 7047 and
 //! the Open vSwitch extensions through the same wire types as the client side
@@ -91,13 +132,26 @@ pub enum ServerError {
     /// The remote is not `punix:PATH` or `ptcp:PORT[:IP]`.
     #[error("invalid passive remote {0:?}")]
     InvalidRemote(String),
-    /// A schema that does not parse.
-    #[error(transparent)]
+    /// A schema that does not parse (the error gives the position).
+    #[error("invalid schema: {0}")]
     Schema(#[from] ovsdb_proto::Error),
-    /// A socket or file operation failed.
+    /// A schema file that does not parse.
+    #[error("{}: {source}", path.display())]
+    SchemaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it, and where.
+        source: ovsdb_proto::Error,
+    },
+    /// A socket or file operation failed (the message names the file or remote).
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// Something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -302,8 +302,14 @@ impl Server {
 
     /// Adds a database from a schema file (`.ovsschema`).
     pub fn add_database_file(&self, path: impl AsRef<std::path::Path>) -> Result<(), ServerError> {
-        let bytes = std::fs::read(path)?;
-        self.add_database(DatabaseSchema::from_slice(&bytes)?)
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| io_at(path.display(), e))?;
+        let schema =
+            DatabaseSchema::from_slice(&bytes).map_err(|source| ServerError::SchemaFile {
+                path: path.to_owned(),
+                source,
+            })?;
+        self.add_database(schema)
     }
 
     fn publish_database(&self, st: &mut State, name: &str, schema_text: String) {
@@ -366,10 +372,10 @@ impl Server {
                     if e.kind() == std::io::ErrorKind::AddrInUse
                         && std::os::unix::net::UnixStream::connect(path).is_err() =>
                 {
-                    std::fs::remove_file(path)?;
-                    tokio::net::UnixListener::bind(path)?
+                    std::fs::remove_file(path).map_err(|e| io_at(remote, e))?;
+                    tokio::net::UnixListener::bind(path).map_err(|e| io_at(remote, e))?
                 }
-                r => r?,
+                r => r.map_err(|e| io_at(remote, e))?,
             };
             self.inner
                 .unix_paths
@@ -406,8 +412,10 @@ impl Server {
             let ip: std::net::IpAddr = ip
                 .parse()
                 .map_err(|_| ServerError::InvalidRemote(remote.to_owned()))?;
-            let listener = tokio::net::TcpListener::bind((ip, port)).await?;
-            let addr = listener.local_addr()?;
+            let listener = tokio::net::TcpListener::bind((ip, port))
+                .await
+                .map_err(|e| io_at(remote, e))?;
+            let addr = listener.local_addr().map_err(|e| io_at(remote, e))?;
             let me = Arc::downgrade(&self.inner);
             let h = tokio::spawn(async move {
                 loop {
@@ -1057,4 +1065,9 @@ impl Session {
         sess.monitors.insert(key, m);
         Ok(result)
     }
+}
+
+/// An IO error that names the file or remote it happened on.
+fn io_at(at: impl std::fmt::Display, e: std::io::Error) -> ServerError {
+    ServerError::Io(std::io::Error::new(e.kind(), format!("{at}: {e}")))
 }

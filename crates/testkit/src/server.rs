@@ -107,7 +107,7 @@ const POLL: Duration = Duration::from_millis(10);
 const LOG_TAIL_LINES: usize = 25;
 
 /// Returns the full host path of the program `name` in the current
-/// [`release`](crate::release::release): on the host, `PATH` then `/usr/sbin`, `/usr/bin`,
+/// [`release`](crate::release::release()): on the host, `PATH` then `/usr/sbin`, `/usr/bin`,
 /// `/sbin`, `/bin`, `/usr/local/sbin`; in a release root, those directories of the root. A
 /// `name` containing `/` is returned as is when that file exists.
 pub fn find_binary(name: &str) -> Option<PathBuf> {

@@ -4,7 +4,7 @@
 //! column enum implementing [`Column`]. This module holds what those impls share:
 //!
 //! - [`Ref<T>`], a typed row reference (a UUID that remembers the table it points into);
-//! - [`Atomic`], the conversion between one [`Atom`] and a Rust value (`String`, `i64`, `f64`,
+//! - [`Atomic`], the conversion between one [`Atom`](crate::Atom) and a Rust value (`String`, `i64`, `f64`,
 //!   `bool`, [`Uuid`], [`Ref<T>`] and generated string enums);
 //! - [`ColumnValue`], the conversion between a column's [`Datum`] and its field type: `T` for a
 //!   scalar (`min` 1, `max` 1), `Option<T>` for an optional value (`min` 0, `max` 1), `Vec<T>`
@@ -33,7 +33,7 @@
 //!
 //! A set column is a `Vec<T>`, not a `BTreeSet<T>`: it costs one allocation instead of a tree
 //! node per row and also holds reals. Decoded sets are sorted (in the order of
-//! [`Atomic::cmp_atomic`], which is the order of [`Atom`]) and free of duplicates; a set
+//! [`Atomic::cmp_atomic`], which is the order of [`Atom`](crate::Atom)) and free of duplicates; a set
 //! written by the caller may be in any order, since [`ColumnValue::to_datum`] sorts it. Keep
 //! the sets of typed rows you compare sorted (see [`sort_set`]).
 //!
