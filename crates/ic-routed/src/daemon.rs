@@ -21,7 +21,7 @@ use ovsdb_client::{
     Cache, CacheEvent, Client, ClientConfig, ClientError, LockHandle, MonitorSpec, Tables,
     TypedTable,
 };
-use ovsdb_proto::typed::{Table, TableVisitor};
+use ovsdb_proto::typed::{StringMap, Table, TableVisitor};
 use ovsdb_proto::{Operation, Uuid};
 use tokio::sync::{broadcast, watch, Notify};
 use tracing::{debug, info, warn};
@@ -508,27 +508,48 @@ impl Daemon {
     /// Follows `options:ic_probe_interval` of `NB_Global` (NB and SB connections) and
     /// `IC_NB_Global` (both IC connections), as ovn-ic does on every main-loop iteration.
     fn follow_probe_intervals(&mut self) {
-        let nb_options = {
-            let t = self.nb.cache.read();
-            t.typed::<nb::NbGlobal>()
-                .and_then(|rows| rows.values().next().map(|g| g.options.clone()))
-        };
-        let ic_options = {
-            let t = self.ic_nb.cache.read();
-            t.typed::<ovn_ic_nb::IcNbGlobal>()
-                .and_then(|rows| rows.values().next().map(|g| g.options.clone()))
-        };
-        for (db, options) in [
-            (&mut self.nb, &nb_options),
-            (&mut self.sb, &nb_options),
-            (&mut self.ic_nb, &ic_options),
-            (&mut self.ic_sb, &ic_options),
+        let probes =
+            |cache: &Cache, needs_probes: [bool; 2], global: fn(&Tables) -> Option<&StringMap>| {
+                let t = cache.read();
+                let options = global(&t);
+                needs_probes.map(|n| ic_routes::zone::probe_interval(options, n))
+            };
+        let [nb, sb] = probes(
+            &self.nb.cache,
+            [self.nb.needs_probes, self.sb.needs_probes],
+            |t| {
+                t.typed::<nb::NbGlobal>()
+                    .and_then(|rows| rows.values().next())
+                    .map(|g| &g.options)
+            },
+        );
+        let [ic_nb, ic_sb] = probes(
+            &self.ic_nb.cache,
+            [self.ic_nb.needs_probes, self.ic_sb.needs_probes],
+            |t| {
+                t.typed::<ovn_ic_nb::IcNbGlobal>()
+                    .and_then(|rows| rows.values().next())
+                    .map(|g| &g.options)
+            },
+        );
+        for (db, probe) in [
+            (&mut self.nb, nb),
+            (&mut self.sb, sb),
+            (&mut self.ic_nb, ic_nb),
+            (&mut self.ic_sb, ic_sb),
         ] {
-            let probe = ic_routes::zone::probe_interval(options.as_ref(), db.needs_probes);
             if probe != db.probe && db.client.set_probe_interval(probe).is_ok() {
                 info!(db = db.name, interval_ms = ?probe.map(|p| p.as_millis()), "inactivity probe interval");
                 db.probe = probe;
             }
+        }
+    }
+
+    /// The route filter in force: the live VPC filter, else the configured one.
+    fn route_filter(&self) -> Option<Arc<dyn RouteFilter>> {
+        match &self.isolation {
+            Some(iso) => iso.filter.clone().map(|f| f as Arc<dyn RouteFilter>),
+            None => self.config.filter.clone(),
         }
     }
 
@@ -690,10 +711,7 @@ impl Daemon {
             drop((nb_t, sb_t, icnb_t, icsb_t));
             self.changed.clear();
             self.rebuild = false;
-            let filter: Option<Arc<dyn RouteFilter>> = match &self.isolation {
-                Some(iso) => iso.filter.clone().map(|f| f as Arc<dyn RouteFilter>),
-                None => self.config.filter.clone(),
-            };
+            let filter = self.route_filter();
             let mut engine = match filter {
                 Some(f) => Engine::from_snapshot(snapshot, SharedFilter(f)),
                 None => Engine::from_snapshot(snapshot, AllowAll),
@@ -889,10 +907,7 @@ impl Daemon {
             .ok_or("a replica lacks a table the route engine reads")?;
         snapshot.ic_sb.supports_lb_origin = supports_lb_origin(&self.ic_sb.cache);
         snapshot.semantics = self.semantics();
-        let filter: Option<Arc<dyn RouteFilter>> = match &self.isolation {
-            Some(iso) => iso.filter.clone().map(|f| f as Arc<dyn RouteFilter>),
-            None => self.config.filter.clone(),
-        };
+        let filter = self.route_filter();
         Ok((snapshot, filter))
     }
 

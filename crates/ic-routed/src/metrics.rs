@@ -59,7 +59,7 @@ pub struct Metrics {
     resyncs: Family<Labels, Counter>,
     state: Arc<Shared>,
     /// The engine's counts last added (a rebuilt engine starts again from zero).
-    last_counts: Mutex<Option<DecisionCounts>>,
+    last_counts: Mutex<[[u64; ic_routes::explain::SKIP_NAMES.len() + 1]; 2]>,
 }
 
 /// What the scrape-time collector reads.
@@ -128,7 +128,7 @@ impl Metrics {
             transactions,
             resyncs,
             state,
-            last_counts: Mutex::new(None),
+            last_counts: Mutex::new(Default::default()),
         }
     }
 
@@ -187,38 +187,31 @@ impl Metrics {
             return;
         };
         if new_engine {
-            *last = None;
+            *last = Default::default();
         }
-        for direction in [Direction::Advertise, Direction::Learn] {
+        for (d, direction) in [Direction::Advertise, Direction::Learn]
+            .into_iter()
+            .enumerate()
+        {
             let dir = match direction {
                 Direction::Advertise => "advertise",
                 Direction::Learn => "learn",
             };
-            let before = |reason: Option<&str>| {
-                last.as_ref().map_or(0, |l| match reason {
-                    None => l.taken(direction),
-                    Some(r) => l
-                        .skipped(direction)
-                        .find(|(n, _)| *n == r)
-                        .map_or(0, |(_, c)| c),
-                })
-            };
-            let add = |reason: &str, now: u64, was: u64| {
-                if now > was {
+            // Slot 0 is "taken", then the skip reasons in their fixed order.
+            let now =
+                std::iter::once(("none", counts.taken(direction))).chain(counts.skipped(direction));
+            for ((reason, now), was) in now.zip(last[d].iter_mut()) {
+                if now > *was {
                     self.decisions
                         .get_or_create(&vec![
                             ("direction", dir.to_owned()),
                             ("reason", reason.to_owned()),
                         ])
-                        .inc_by(now - was);
+                        .inc_by(now - *was);
                 }
-            };
-            add("none", counts.taken(direction), before(None));
-            for (reason, now) in counts.skipped(direction) {
-                add(reason, now, before(Some(reason)));
+                *was = now;
             }
         }
-        *last = Some(counts.clone());
     }
 }
 

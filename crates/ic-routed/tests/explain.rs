@@ -29,18 +29,7 @@ fn routes_explain_names_the_rule_for_each_kind_of_route() {
     let mut lab = IcLab::start(2).expect("lab");
     lab.start_ic(0, &ic_routed()).unwrap();
     lab.start_ic(1, &ic_routed()).unwrap();
-    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
-    for i in 1..=2 {
-        assert!(lab.wait_switch(i - 1, "ts1", CONVERGE), "{}", lab.logs());
-        lab.attach_router(
-            i - 1,
-            &format!("lr{i}"),
-            "ts1",
-            &format!("aa:aa:aa:aa:aa:0{i}"),
-            &[&format!("169.254.100.{i}/24")],
-        )
-        .unwrap();
-    }
+    lab.join_routers("ts1", "169.254.100", CONVERGE);
     let (az1, az2) = (&lab.zones[0], &lab.zones[1]);
     for args in [
         vec!["lr-route-add", "lr1", "10.11.1.0/24", "169.254.0.1"],

@@ -28,18 +28,7 @@ fn lab(daemons: &[IcDaemon]) -> IcLab {
 /// most upstream scenarios.
 fn ts1_lab(daemons: &[IcDaemon], net: &str) -> IcLab {
     let lab = lab(daemons);
-    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
-    for i in 1..=2 {
-        wait_switch(&lab, i - 1, "ts1");
-        lab.attach_router(
-            i - 1,
-            &format!("lr{i}"),
-            "ts1",
-            &format!("aa:aa:aa:aa:aa:0{i}"),
-            &[&format!("{net}.{i}/24")],
-        )
-        .unwrap();
-    }
+    lab.join_routers("ts1", net, CONVERGE);
     lab
 }
 

@@ -103,18 +103,7 @@ fn prometheus_scrapes_route_metrics() {
         &[format!("--metrics-address=127.0.0.1:{metrics_port}")],
     )
     .unwrap();
-    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
-    for i in 1..=2 {
-        assert!(lab.wait_switch(i - 1, "ts1", CONVERGE), "{}", lab.logs());
-        lab.attach_router(
-            i - 1,
-            &format!("lr{i}"),
-            "ts1",
-            &format!("aa:aa:aa:aa:aa:0{i}"),
-            &[&format!("169.254.100.{i}/24")],
-        )
-        .unwrap();
-    }
+    lab.join_routers("ts1", "169.254.100", CONVERGE);
     let (az1, az2) = (&lab.zones[0], &lab.zones[1]);
     az2.nbctl(&[
         "set",

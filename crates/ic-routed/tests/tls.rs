@@ -108,22 +108,7 @@ fn tls_lab(zones: usize, server: &Party) -> (IcLab, String, String) {
 /// Creates transit switch `ts1`, waits until both zones have it, and attaches router `lrN`
 /// of zone `azN` to it with address `169.254.100.N/24`.
 fn join_ts1(lab: &mut IcLab) {
-    lab.ic_nbctl(&["ts-add", "ts1"]).unwrap();
-    for i in 1..=2 {
-        assert!(
-            lab.wait_switch(i - 1, "ts1", CONVERGE),
-            "transit switch ts1 never reached az{i}\n{}",
-            lab.logs()
-        );
-        lab.attach_router(
-            i - 1,
-            &format!("lr{i}"),
-            "ts1",
-            &format!("aa:aa:aa:aa:aa:0{i}"),
-            &[&format!("169.254.100.{i}/24")],
-        )
-        .unwrap();
-    }
+    lab.join_routers("ts1", "169.254.100", CONVERGE);
 }
 
 /// The names in IC-SB's `Availability_Zone` table, sorted.

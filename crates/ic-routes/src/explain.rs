@@ -282,18 +282,6 @@ pub struct DecisionCounts {
     counts: [[std::cell::Cell<u64>; SKIP_NAMES.len() + 1]; 2],
 }
 
-impl Clone for DecisionCounts {
-    fn clone(&self) -> Self {
-        let c = DecisionCounts::default();
-        for d in 0..2 {
-            for i in 0..=SKIP_NAMES.len() {
-                c.counts[d][i].set(self.counts[d][i].get());
-            }
-        }
-        c
-    }
-}
-
 impl DecisionCounts {
     pub(crate) fn add(&self, direction: Direction, skipped: Option<&Skip>) {
         let d = direction as usize;

@@ -346,6 +346,33 @@ impl IcLab {
         self.dir.path()
     }
 
+    /// Upstream's usual start: transit switch `ts` and, in zone `i` (1-based) of every
+    /// zone, router `lr<i>` attached to it through MAC `aa:aa:aa:aa:aa:0<i>` and
+    /// `<net>.<i>/24`, once the zone's daemon has made its copy of the switch.
+    ///
+    /// # Panics
+    ///
+    /// When a zone never gets the switch (within `timeout`) or a command fails.
+    pub fn join_routers(&self, ts: &str, net: &str, timeout: Duration) {
+        self.ic_nbctl(&["ts-add", ts]).expect("ts-add");
+        for i in 1..=self.zones.len() {
+            assert!(
+                self.wait_switch(i - 1, ts, timeout),
+                "transit switch {ts} never reached {}\n{}",
+                self.zones[i - 1].name,
+                self.logs()
+            );
+            self.attach_router(
+                i - 1,
+                &format!("lr{i}"),
+                ts,
+                &format!("aa:aa:aa:aa:aa:0{i}"),
+                &[&format!("{net}.{i}/24")],
+            )
+            .expect("attach router");
+        }
+    }
+
     /// Builds upstream's usual per-zone router: `lr<N>` attached to transit switch `ts`
     /// through `lrp-lr<N>-<ts>` (`mac`, `networks`) and switch port `lsp-<ts>-lr<N>`, with
     /// the port's gateway chassis set so northd binds it like upstream's tests.
