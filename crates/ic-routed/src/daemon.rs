@@ -846,8 +846,11 @@ impl Daemon {
             }
             let sleep = tokio::time::sleep(again.unwrap_or(Duration::from_secs(3600)));
             tokio::pin!(sleep);
+            // Wake on a change from the ownership the last round acted on, not from what
+            // the handle says now: the lock may have been granted since that round looked,
+            // and waiting for it to be lost would then leave the daemon on standby.
             let mut lock = self.lock.clone();
-            let held = lock.is_held();
+            let active = self.was_active;
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = self.control.changed() => {}
@@ -856,7 +859,7 @@ impl Daemon {
                 ev = next_event(&mut self.ic_nb.events) => self.note(Database::IcNb, ev),
                 ev = next_event(&mut self.ic_sb.events) => self.note(Database::IcSb, ev),
                 ev = next_event(&mut self.sb.events) => self.note(Database::Sb, ev),
-                _ = async { if held { lock.lost().await } else { lock.acquired().await } } => {}
+                _ = lock_changed(&mut lock, active) => {}
                 _ = async { match self.isolation.as_mut() { Some(iso) => iso.changed().await, None => std::future::pending().await } } => {}
                 Some(asked) = next_query(&mut self.queries) => self.answer(asked),
             }
@@ -1238,6 +1241,19 @@ fn open_remote_zone(
         client,
         cache: slot,
     })
+}
+
+/// Returns once the lock's ownership differs from `active`; never if the client is gone
+/// (its connections are closing, and the daemon with them).
+async fn lock_changed(lock: &mut LockHandle, active: bool) {
+    let changed = if active {
+        lock.lost().await
+    } else {
+        lock.acquired().await
+    };
+    if changed.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// The next event of a replica; never returns once the client is gone.
