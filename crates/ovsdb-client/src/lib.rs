@@ -63,15 +63,16 @@
 
 mod cache;
 mod client;
+mod config;
 mod error;
 mod remote;
+mod task;
 #[cfg(feature = "tls")]
 pub mod tls;
 
 pub use cache::{Cache, CacheEvent, RowChange, TableRows, Tables};
-pub use client::{
-    Client, ClientConfig, LockHandle, MonitorSpec, Stats, Status, SyncKind, TypedTable,
-};
+pub use client::{Client, LockHandle, Stats, Status, SyncKind};
+pub use config::{ClientConfig, MonitorSpec, TypedTable};
 pub use error::{ClientError, Result};
 pub use remote::{Remote, RemoteList, DEFAULT_PORT};
 

@@ -38,8 +38,10 @@
 //! the typed calls and replies of every method ([`Message`], [`Call`], [`Reply`]), transaction
 //! operations ([`Operation`], [`Condition`], [`Mutation`], [`OperationResult`]), the
 //! `update2`/`update3` semantics as pure functions ([`apply_update2`], [`Datum::apply_diff`]),
-//! stream framing ([`Framer`], [`FrameCodec`]) and a connection state machine
-//! ([`Connection`]) that is driven by the caller with bytes and time.
+//! stream framing ([`Framer`], [`FrameCodec`]), a connection state machine
+//! ([`Connection`]) and a client's session over successive connections
+//! ([`session::Session`]: admission, monitors and their resume, locks, queued and checked
+//! calls), both driven by the caller with bytes and time.
 //!
 //! It never opens a socket, spawns a task or reads a clock: `ovsdb-client` is the shell that
 //! does. The call sequence of a shell is:
@@ -75,6 +77,7 @@ mod message;
 mod operation;
 mod row;
 pub mod schema;
+pub mod session;
 pub mod skew;
 mod sorted_map;
 mod store;
