@@ -38,7 +38,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ovsdb_proto::{Call, DatabaseSchema, Method, Operation, OperationResult, Reply, TransactReply};
+use ovsdb_proto::{
+    Call, Condition, DatabaseSchema, Method, Operation, OperationResult, Reply, TransactReply,
+};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::cache::{Cache, CacheEvent};
@@ -338,6 +340,25 @@ impl Client {
     pub fn set_probe_interval(&self, interval: Option<Duration>) -> Result<()> {
         self.cmd
             .send(Command::ProbeInterval(interval))
+            .map_err(|_| ClientError::Closed)
+    }
+
+    /// Sets the `where` clauses of `table` in every monitor of `db` that watches it (a row
+    /// is kept if one holds; `None`: every row), now and on later connections: the server
+    /// sends the rows that now match and removes those that no longer do, as ordinary cache
+    /// changes (see [`MonitorSpec::conditions`]).
+    pub fn set_condition(
+        &self,
+        db: &str,
+        table: &str,
+        conditions: Option<Vec<Condition>>,
+    ) -> Result<()> {
+        self.cmd
+            .send(Command::Condition {
+                db: db.to_owned(),
+                table: table.to_owned(),
+                conditions,
+            })
             .map_err(|_| ClientError::Closed)
     }
 

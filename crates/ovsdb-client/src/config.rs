@@ -1,10 +1,12 @@
 //! How a client connects and behaves, and what it monitors.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ovsdb_proto::skew::SchemaHistory;
 use ovsdb_proto::typed::{Database, Table, TableVisitor};
+use ovsdb_proto::Condition;
 
 use crate::cache::Cache;
 use crate::error::Result;
@@ -167,6 +169,11 @@ pub struct MonitorSpec {
     /// Tables the cache keeps typed only (see [`Cache::register_typed_only`]), registered
     /// before the first sync so that the initial copy is decoded straight into them.
     pub typed: Vec<TypedTable>,
+    /// `where` clauses by table (`monitor_cond`): the cache keeps the rows for which any
+    /// clause holds. A server without conditional monitors sends every row, so readers must
+    /// not take a row's presence as a match. Change them later with
+    /// [`Client::set_condition`](crate::Client::set_condition).
+    pub conditions: BTreeMap<String, Vec<Condition>>,
 }
 
 /// A generated table type that a monitor keeps typed only (see [`MonitorSpec::typed`]).
@@ -223,12 +230,20 @@ impl MonitorSpec {
         MonitorSpec {
             tables: Some(tables.into_iter().map(Into::into).collect()),
             typed: Vec::new(),
+            conditions: BTreeMap::new(),
         }
     }
 
     /// Keeps `T`'s table typed only (it must be one of the monitored tables to be filled).
     pub fn typed<T: Table + Send + Sync + 'static>(mut self) -> Self {
         self.typed.push(TypedTable::of::<T>());
+        self
+    }
+
+    /// Keeps only the rows of `table` for which one of `clauses` holds (see
+    /// [`MonitorSpec::conditions`]); `vec![Condition::Bool(false)]` keeps none.
+    pub fn condition(mut self, table: &str, clauses: Vec<Condition>) -> Self {
+        self.conditions.insert(table.to_owned(), clauses);
         self
     }
 

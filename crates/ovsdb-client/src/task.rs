@@ -10,7 +10,7 @@ use ovsdb_proto::session::{
     CallFailure, CallId, CloseReason, InitialUpdates, MonitorId, MonitorUpdate, Session,
     SessionConfig, SessionEvent, SyncKind,
 };
-use ovsdb_proto::{Call, CallError, ConnectionConfig, Reply};
+use ovsdb_proto::{Call, CallError, Condition, ConnectionConfig, Reply};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::{debug, warn};
@@ -44,6 +44,11 @@ pub(crate) enum Command {
         name: String,
     },
     ProbeInterval(Option<Duration>),
+    Condition {
+        db: String,
+        table: String,
+        conditions: Option<Vec<Condition>>,
+    },
     Shutdown,
 }
 
@@ -327,6 +332,9 @@ impl Task {
                     }
                 }
                 let id = self.session.monitor(&db, spec.tables.clone());
+                for (table, clauses) in &spec.conditions {
+                    self.session.set_condition(id, table, Some(clauses.clone()));
+                }
                 self.monitors.insert(
                     id,
                     MonitorEntry {
@@ -344,6 +352,22 @@ impl Task {
                 if let Some(state) = self.locks.remove(&name) {
                     state.send_replace(false);
                     self.session.unlock(&name);
+                }
+            }
+            Command::Condition {
+                db,
+                table,
+                conditions,
+            } => {
+                for (id, m) in self.monitors.iter_mut().filter(|(_, m)| m.db == db) {
+                    let watched = m.spec.tables.as_ref().is_none_or(|t| t.contains(&table));
+                    if watched {
+                        match &conditions {
+                            Some(c) => m.spec.conditions.insert(table.clone(), c.clone()),
+                            None => m.spec.conditions.remove(&table),
+                        };
+                        self.session.set_condition(*id, &table, conditions.clone());
+                    }
                 }
             }
             Command::ProbeInterval(interval) => {

@@ -578,3 +578,67 @@ async fn typed_only_replica_equals_the_untyped_one() {
     .await;
     assert!(typed.stats().full_syncs >= 2);
 }
+
+/// `name == <name>`.
+fn named(name: &str) -> Condition {
+    Condition::Compare {
+        column: "name".into(),
+        function: ovsdb_proto::Function::Eq,
+        value: Datum::from(Atom::from(name)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditions_narrow_the_copy_and_follow_changes_and_reconnects() {
+    if !server::real_servers() {
+        return;
+    }
+    let mut srv = OvsdbServer::start(OVN_NB_SCHEMA).unwrap();
+    for name in ["a", "b", "c"] {
+        srv.run("ovn-nbctl", &["--db", &srv.remote(), "ls-add", name])
+            .unwrap();
+    }
+    let client = Client::connect(ClientConfig::new(&srv.remote()).unwrap(), WAIT)
+        .await
+        .unwrap();
+    client
+        .monitor(
+            NB,
+            MonitorSpec::tables(["Logical_Switch"]).condition("Logical_Switch", vec![named("a")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&client),
+        ["a"],
+        "the initial copy follows the condition"
+    );
+
+    // Live: the server sends what now matches and removes what no longer does.
+    client
+        .set_condition(NB, "Logical_Switch", Some(vec![named("b"), named("c")]))
+        .unwrap();
+    eventually("b and c in, a out", || names(&client) == ["b", "c"]).await;
+    // Later writes follow the new condition.
+    client
+        .transact_checked(NB, vec![insert_switch("d"), insert_switch("c2")])
+        .await
+        .unwrap();
+    srv.run("ovn-nbctl", &["--db", &srv.remote(), "ls-del", "b"])
+        .unwrap();
+    eventually("b deleted", || names(&client) == ["c"]).await;
+
+    // A reconnect keeps the new condition (a full copy: the old clauses' rows are gone).
+    let before = client.stats();
+    srv.restart().unwrap();
+    eventually("a new session", || {
+        client.stats().sessions > before.sessions
+    })
+    .await;
+    client
+        .set_condition(NB, "Logical_Switch", Some(vec![named("a"), named("d")]))
+        .unwrap();
+    eventually("a and d", || names(&client) == ["a", "d"]).await;
+    client.set_condition(NB, "Logical_Switch", None).unwrap();
+    eventually("every switch", || names(&client) == ["a", "c", "c2", "d"]).await;
+}

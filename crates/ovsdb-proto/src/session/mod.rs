@@ -55,8 +55,8 @@ use tracing::{debug, info, warn};
 
 use crate::skew::{check_operations, SchemaHistory};
 use crate::{
-    Call, CallError, Connection, ConnectionConfig, DatabaseSchema, Error, ErrorKind, Event, Method,
-    MonitorRequest, MonitorRequests, Operation, Reply, RequestId, Row, Uuid,
+    Call, CallError, Condition, Connection, ConnectionConfig, DatabaseSchema, Error, ErrorKind,
+    Event, Method, MonitorRequest, MonitorRequests, Operation, Reply, RequestId, Row, Uuid,
 };
 
 use admission::{server_row, text};
@@ -140,6 +140,22 @@ struct Monitor {
     /// The tables actually monitored (resolved against the schema).
     tables: Vec<String>,
     last_txn_id: Option<Uuid>,
+    /// `where` clauses by table (a row is kept if any holds); absent: every row.
+    conditions: BTreeMap<String, Vec<Condition>>,
+    /// Whether this connection was asked for the monitor with a method that takes
+    /// conditions (a later change then goes as `monitor_cond_change`).
+    conditional: bool,
+    /// `monitor_cond_change` requests awaiting replies: meanwhile updates may still follow
+    /// the old conditions, so their transaction ids are not resumed from.
+    changing: usize,
+}
+
+/// A call whose reply the session handles itself, without waiting for it.
+#[derive(Debug)]
+enum Detached {
+    Lock(String),
+    Unlock,
+    ConditionChange(MonitorId),
 }
 
 /// Work queued until the connection is ready, carried out in order.
@@ -214,8 +230,8 @@ struct Link {
     caps: Caps,
     /// Calls of the owner awaiting replies.
     external: HashMap<RequestId, CallId>,
-    /// Lock requests (lock name; `None` for unlock) awaiting replies.
-    detached: HashMap<RequestId, Option<String>>,
+    /// Lock requests and condition changes awaiting replies.
+    detached: HashMap<RequestId, Detached>,
     /// The session's own call awaiting its reply.
     wait: Option<(RequestId, Wait)>,
     /// The `_Server` schema and its `Database` rows (when the server has `_Server`).
@@ -391,6 +407,9 @@ impl Session {
             wire_id: json!([db, id.0]),
             tables: Vec::new(),
             last_txn_id: None,
+            conditions: BTreeMap::new(),
+            conditional: false,
+            changing: 0,
         }));
         self.advance();
         id
@@ -466,9 +485,19 @@ impl Session {
                         method,
                         result,
                     });
-                } else if let Some(lock) = link.detached.remove(&id) {
-                    match (lock, result) {
-                        (Some(name), Ok(Reply::Lock { locked })) => self.lock_event(name, locked),
+                } else if let Some(detached) = link.detached.remove(&id) {
+                    match (detached, result) {
+                        (Detached::Lock(name), Ok(Reply::Lock { locked })) => {
+                            self.lock_event(name, locked)
+                        }
+                        (Detached::ConditionChange(monitor), result) => {
+                            if let Err(e) = &result {
+                                warn!(remote = %link.remote, error = %e, "monitor_cond_change failed");
+                            }
+                            if let Some(m) = self.monitors.iter_mut().find(|m| m.id == monitor) {
+                                m.changing = m.changing.saturating_sub(1);
+                            }
+                        }
                         (_, Err(e)) => {
                             warn!(remote = %link.remote, %method, error = %e, "lock request failed")
                         }
@@ -542,7 +571,7 @@ impl Session {
             debug!(monitor_id = %wire_id, "update for an unknown monitor");
             return;
         };
-        if let Some(t) = txn {
+        if let Some(t) = txn.filter(|_| m.changing == 0) {
             m.last_txn_id = Some(t);
         }
         self.events.push_back(SessionEvent::Update {
@@ -781,13 +810,13 @@ impl Session {
     }
 
     fn detached(&mut self, call: Call) {
-        let name = match &call {
-            Call::Lock { lock } | Call::Steal { lock } => Some(lock.clone()),
-            _ => None,
+        let what = match &call {
+            Call::Lock { lock } | Call::Steal { lock } => Detached::Lock(lock.clone()),
+            _ => Detached::Unlock,
         };
         let link = self.link_mut();
         let id = link.conn.call(call);
-        link.detached.insert(id, name);
+        link.detached.insert(id, what);
     }
 
     /// Sends the session's own call and waits for its reply.
@@ -908,6 +937,10 @@ impl Session {
         let Some(mut link) = self.link.take() else {
             return;
         };
+        for m in &mut self.monitors {
+            m.conditional = false;
+            m.changing = 0;
+        }
         let mut pending: Vec<(RequestId, CallId)> = link.external.drain().collect();
         pending.sort();
         for (id, call) in pending {

@@ -4,14 +4,67 @@
 use tracing::debug;
 
 use super::{
-    server_row, CallError, CloseReason, InitialCopy, InitialUpdates, Job, Monitor, MonitorId,
-    Phase, Session, SessionEvent, SyncKind, Wait,
+    server_row, CallError, CloseReason, Command, Condition, Detached, InitialCopy, InitialUpdates,
+    Job, Monitor, MonitorId, Phase, Session, SessionEvent, SyncKind, Wait,
 };
 use crate::{Call, ErrorKind, Method, MonitorRequest, MonitorRequests, Reply, Uuid};
 
 use super::initial::v1_as_initial;
 
 impl Session {
+    /// Sets the `where` clauses of `table` in `monitor` (a row is kept if any of them holds;
+    /// `None`: every row), for this connection and the next ones. On a connection where the
+    /// monitor is live, the server is asked with `monitor_cond_change` and its update brings
+    /// the rows that now match and removes those that no longer do. A server without
+    /// conditional monitors (`monitor` only) keeps sending every row: conditions narrow a
+    /// copy, they never promise that a row outside them is absent. The next connection
+    /// starts the monitor with a full copy (a resumed one could miss rows that match only
+    /// the new clauses).
+    pub fn set_condition(
+        &mut self,
+        monitor: MonitorId,
+        table: &str,
+        conditions: Option<Vec<Condition>>,
+    ) {
+        let m = match self.monitors.iter_mut().find(|m| m.id == monitor) {
+            Some(m) => m,
+            None => match self.queued.iter_mut().find_map(|c| match c {
+                Command::Monitor(m) if m.id == monitor => Some(m),
+                _ => None,
+            }) {
+                Some(m) => m,
+                None => return,
+            },
+        };
+        let old = match conditions {
+            Some(c) => m.conditions.insert(table.to_owned(), c),
+            None => m.conditions.remove(table),
+        };
+        if old.as_ref() == m.conditions.get(table) {
+            return;
+        }
+        m.last_txn_id = None;
+        if !m.conditional || !m.tables.iter().any(|t| t == table) {
+            // Not asked yet on this connection: the request will carry the clauses.
+            return;
+        }
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        m.changing += 1;
+        let request = MonitorRequest {
+            conditions: Some(m.conditions.get(table).cloned().unwrap_or_default()),
+            ..Default::default()
+        };
+        let call = Call::MonitorCondChange {
+            monitor_id: m.wire_id.clone(),
+            new_monitor_id: m.wire_id.clone(),
+            requests: MonitorRequests::default().with(table.to_owned(), request),
+        };
+        let id = link.conn.call(call);
+        link.detached.insert(id, Detached::ConditionChange(monitor));
+    }
+
     /// The reply to a monitor request: fall back to an older method, or hand the rows over.
     pub(super) fn synced(
         &mut self,
@@ -144,12 +197,22 @@ impl Session {
     /// resuming from its last transaction id.
     pub(super) fn request_monitor(&mut self, id: MonitorId) {
         let caps = self.link_mut().caps;
-        let Some(m) = self.monitors.iter().find(|m| m.id == id) else {
+        let Some(m) = self.monitors.iter_mut().find(|m| m.id == id) else {
             return;
         };
+        // `monitor` (version 1) takes no conditions: it sends every row.
+        let conditional = !caps.no_cond_since || !caps.no_cond;
+        m.conditional = conditional;
         let mut requests = MonitorRequests::default();
         for t in &m.tables {
-            requests = requests.with(t.clone(), MonitorRequest::default());
+            let conditions = m.conditions.get(t).filter(|_| conditional).cloned();
+            requests = requests.with(
+                t.clone(),
+                MonitorRequest {
+                    conditions,
+                    ..Default::default()
+                },
+            );
         }
         let (db, monitor_id, last) = (m.db.clone(), m.wire_id.clone(), m.last_txn_id);
         let call = if !caps.no_cond_since {

@@ -653,3 +653,53 @@ fn bad_bytes_end_the_connection_with_a_protocol_error() {
         "{events:?}"
     );
 }
+
+#[test]
+fn conditions_go_with_the_request_then_as_changes_and_reset_the_resume_point() {
+    let clause = |name: &str| Condition::Compare {
+        column: "name".into(),
+        function: crate::Function::Eq,
+        value: crate::Datum::from(crate::Atom::from(name)),
+    };
+    let mut p = Peer::new(SessionConfig::default());
+    let m = p.session.monitor("DB", None);
+    p.session.set_condition(m, "T", Some(vec![clause("a")]));
+    p.session.connect("tcp:127.0.0.1:6641", p.now);
+    p.admit_leader(5);
+    let (id, params, _) = p.schema_then_monitor("monitor_cond_since");
+    assert_eq!(params[2], json!({"T": [{"where": [["name", "==", "a"]]}]}));
+    p.reply(id, json!([false, TXN1, {}]));
+    p.events();
+    assert_eq!(p.session.last_txn_id(m), Some(uuid(TXN1)));
+
+    // A change on a live monitor: `monitor_cond_change`, and no resume point until the
+    // server has answered it (updates meanwhile may follow the old clauses).
+    p.session.set_condition(m, "T", Some(vec![clause("b")]));
+    let (id, params) = p.expect("monitor_cond_change");
+    assert_eq!(
+        params,
+        json!([["DB", 0], ["DB", 0], {"T": [{"where": [["name", "==", "b"]]}]}])
+    );
+    assert_eq!(p.session.last_txn_id(m), None);
+    p.notify("update3", json!([["DB", 0], TXN2, {}]));
+    p.events();
+    assert_eq!(p.session.last_txn_id(m), None);
+    p.reply(id, json!({}));
+    p.notify("update3", json!([["DB", 0], TXN2, {}]));
+    p.events();
+    assert_eq!(p.session.last_txn_id(m), Some(uuid(TXN2)));
+
+    // The same clauses again: nothing to say.
+    p.session.set_condition(m, "T", Some(vec![clause("b")]));
+    assert!(p.sent().is_empty());
+
+    // Changed while disconnected: the next connection asks with the new clauses, for a
+    // full copy.
+    p.session.handle_disconnect();
+    p.session.set_condition(m, "T", None);
+    p.session.connect("tcp:127.0.0.1:6641", p.now);
+    p.admit_leader(5);
+    let (_, params, _) = p.schema_then_monitor("monitor_cond_since");
+    assert_eq!(params[2], json!({"T": [{}]}));
+    assert_eq!(params[3], json!("00000000-0000-0000-0000-000000000000"));
+}
