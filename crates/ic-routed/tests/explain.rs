@@ -26,10 +26,7 @@ fn routes_explain_names_the_rule_for_each_kind_of_route() {
     if !real_ovn() || !require_binaries(&["ovs-appctl"]) {
         return;
     }
-    let mut lab = IcLab::start(2).expect("lab");
-    lab.start_ic(0, &ic_routed()).unwrap();
-    lab.start_ic(1, &ic_routed()).unwrap();
-    lab.join_routers("ts1", "169.254.100", CONVERGE);
+    let mut lab = IcLab::start_ts1(&[ic_routed(), ic_routed()], &[], "169.254.100", CONVERGE);
     let (az1, az2) = (&lab.zones[0], &lab.zones[1]);
     for args in [
         vec!["lr-route-add", "lr1", "10.11.1.0/24", "169.254.0.1"],
@@ -55,13 +52,8 @@ fn routes_explain_names_the_rule_for_each_kind_of_route() {
     }
     az2.nbctl(&["lr-route-add", "lr2", "10.55.1.0/24", "169.254.0.7"])
         .unwrap();
-    az2.nbctl(&[
-        "set",
-        "NB_Global",
-        ".",
-        "options:ic-route-blacklist=10.44.0.0/16",
-    ])
-    .unwrap();
+    az2.set_nb_options(&["options:ic-route-blacklist=10.44.0.0/16"])
+        .unwrap();
     assert!(
         wait_for(CONVERGE, || az2
             .routes("lr2")

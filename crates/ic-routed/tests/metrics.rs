@@ -91,27 +91,19 @@ fn prometheus_scrapes_route_metrics() {
         return;
     }
     let metrics_port = free_port();
-    let mut lab = IcLab::start(2).expect("lab");
-    lab.start_ic(
-        0,
-        &IcDaemon::IcRouted(PathBuf::from(env!("CARGO_BIN_EXE_ic-routed"))),
-    )
-    .unwrap();
-    lab.start_ic_with_args(
-        1,
-        &IcDaemon::IcRouted(PathBuf::from(env!("CARGO_BIN_EXE_ic-routed"))),
-        &[format!("--metrics-address=127.0.0.1:{metrics_port}")],
-    )
-    .unwrap();
-    lab.join_routers("ts1", "169.254.100", CONVERGE);
+    let ic_routed = IcDaemon::IcRouted(PathBuf::from(env!("CARGO_BIN_EXE_ic-routed")));
+    let lab = IcLab::start_ts1(
+        &[ic_routed.clone(), ic_routed],
+        &[
+            vec![],
+            vec![format!("--metrics-address=127.0.0.1:{metrics_port}")],
+        ],
+        "169.254.100",
+        CONVERGE,
+    );
     let (az1, az2) = (&lab.zones[0], &lab.zones[1]);
-    az2.nbctl(&[
-        "set",
-        "NB_Global",
-        ".",
-        "options:ic-route-blacklist=10.44.0.0/16",
-    ])
-    .unwrap();
+    az2.set_nb_options(&["options:ic-route-blacklist=10.44.0.0/16"])
+        .unwrap();
     for i in 1..=3 {
         az1.nbctl(&[
             "lr-route-add",

@@ -168,6 +168,13 @@ impl Zone {
         ctl("ovn-sbctl", &self.sb, args)
     }
 
+    /// Sets `options` (each `options:KEY=VALUE`) of this zone's `NB_Global`.
+    pub fn set_nb_options(&self, options: &[&str]) -> io::Result<String> {
+        let mut args = vec!["set", "NB_Global", "."];
+        args.extend_from_slice(options);
+        self.nbctl(&args)
+    }
+
     /// Starts an interconnection daemon for this zone (a second one is a standby).
     pub fn start_ic(&mut self, which: &IcDaemon, ic_nb: &str, ic_sb: &str) -> io::Result<()> {
         self.start_ic_with_args(which, ic_nb, ic_sb, &[])
@@ -371,6 +378,35 @@ impl IcLab {
             )
             .expect("attach router");
         }
+    }
+
+    /// A lab with one zone per entry of `daemons`, zone `i` (0-based) running `daemons[i]`
+    /// with the extra arguments `extra[i]` (none where `extra` is shorter).
+    pub fn start_daemons(daemons: &[IcDaemon], extra: &[Vec<String>]) -> io::Result<IcLab> {
+        let mut lab = IcLab::start(daemons.len())?;
+        for (i, which) in daemons.iter().enumerate() {
+            let args = extra.get(i).map_or(&[][..], Vec::as_slice);
+            lab.start_ic_with_args(i, which, args)?;
+        }
+        Ok(lab)
+    }
+
+    /// The start of most upstream scenarios: [`IcLab::start_daemons`], then transit switch
+    /// `ts1` with router `lr<i>` of zone `i` (1-based) on `<net>.<i>/24`
+    /// ([`IcLab::join_routers`]).
+    ///
+    /// # Panics
+    ///
+    /// When the lab or a daemon does not start, or as [`IcLab::join_routers`] does.
+    pub fn start_ts1(
+        daemons: &[IcDaemon],
+        extra: &[Vec<String>],
+        net: &str,
+        timeout: Duration,
+    ) -> IcLab {
+        let lab = IcLab::start_daemons(daemons, extra).expect("lab and daemons start");
+        lab.join_routers("ts1", net, timeout);
+        lab
     }
 
     /// Builds upstream's usual per-zone router: `lr<N>` attached to transit switch `ts`
