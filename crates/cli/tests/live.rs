@@ -64,6 +64,21 @@ fn databases(lab: &IcLab) -> Vec<String> {
     args
 }
 
+/// The two-zone tenant lab: zones `os` (`OS`) and `k8s` (`K8S`) with Neutron- and
+/// Kube-OVN-shaped tenants, zone `i` running `daemons[i]` (none past the end of `daemons`).
+/// Returns the lab, the tenants' endpoints and the lab's database flags.
+fn tenant_lab(daemons: &[IcDaemon]) -> (IcLab, [Endpoint; 4], Vec<String>) {
+    let mut lab = IcLab::start(0).expect("lab");
+    lab.add_zone("os").unwrap();
+    lab.add_zone("k8s").unwrap();
+    let eps = tenants([&lab.zones[OS], &lab.zones[K8S]], [OS, K8S], false);
+    for (zone, daemon) in [OS, K8S].into_iter().zip(daemons) {
+        lab.start_ic(zone, daemon).unwrap();
+    }
+    let dbs = databases(&lab);
+    (lab, eps, dbs)
+}
+
 fn cmd(sub: &str, extra: &[&str], dbs: &[String]) -> Vec<String> {
     let mut v = vec!["isolation".to_owned(), sub.to_owned()];
     v.extend(extra.iter().map(|s| (*s).to_owned()));
@@ -179,13 +194,7 @@ fn topology_b_plan_apply_audit_with_stock_ovn_ic() {
     let dir = tempfile::tempdir().unwrap();
     let policy = write_policy(dir.path(), POLICY);
     let p = policy.to_str().unwrap();
-    let mut lab = IcLab::start(0).expect("lab");
-    lab.add_zone("os").unwrap();
-    lab.add_zone("k8s").unwrap();
-    let eps = tenants([&lab.zones[OS], &lab.zones[K8S]], [OS, K8S], false);
-    lab.start_ic(OS, &IcDaemon::OvnIc).unwrap();
-    lab.start_ic(K8S, &IcDaemon::OvnIc).unwrap();
-    let dbs = databases(&lab);
+    let (lab, eps, dbs) = tenant_lab(&[IcDaemon::OvnIc, IcDaemon::OvnIc]);
 
     // plan: readable and JSON, nothing written.
     let out = ovnlink(&cmd("plan", &["--topology", "b", "--policy", p], &dbs));
@@ -379,13 +388,7 @@ fn topology_a_mixed_with_stock_ovn_ic_in_the_openstack_zone() {
     let dir = tempfile::tempdir().unwrap();
     let policy = write_policy(dir.path(), POLICY);
     let p = policy.to_str().unwrap();
-    let mut lab = IcLab::start(0).expect("lab");
-    lab.add_zone("os").unwrap();
-    lab.add_zone("k8s").unwrap();
-    let eps = tenants([&lab.zones[OS], &lab.zones[K8S]], [OS, K8S], false);
-    lab.start_ic(OS, &IcDaemon::OvnIc).unwrap();
-    lab.start_ic(K8S, &IcDaemon::IcRouted(ic_routed())).unwrap();
-    let dbs = databases(&lab);
+    let (mut lab, eps, dbs) = tenant_lab(&[IcDaemon::OvnIc, IcDaemon::IcRouted(ic_routed())]);
 
     let out = ovnlink(&cmd("apply", &["--topology", "a", "--policy", p], &dbs));
     assert!(
@@ -452,11 +455,7 @@ fn bad_input_is_one_line_exit_2_and_nothing_written() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut lab = IcLab::start(0).expect("lab");
-    lab.add_zone("os").unwrap();
-    lab.add_zone("k8s").unwrap();
-    tenants([&lab.zones[OS], &lab.zones[K8S]], [OS, K8S], false);
-    let dbs = databases(&lab);
+    let (lab, _, dbs) = tenant_lab(&[]);
     let check = |out: &Output, want: &str| {
         let err = stderr(out);
         assert_eq!(out.status.code(), Some(2), "{err}");
