@@ -1,6 +1,8 @@
 //! Unit tests of the TLS set-up: loading keys and certificates, and the errors that name what
 //! is wrong.
 
+use rustls::AlertDescription;
+
 use super::*;
 
 fn temp_file(dir: &tempfile::TempDir, name: &str, contents: &str) -> PathBuf {
