@@ -465,7 +465,7 @@ Route Table <main>:
         );
     }
 
-    /// Expected strings of the real-OVN interop suite (`tests/interop.rs`).
+    /// Expected strings of ic-routed's real-OVN interop suite (`tests/interop/routes.rs`).
     #[test]
     fn matches_interop_expectations() {
         let routes = vec![
