@@ -8,6 +8,8 @@ use crate::{
 };
 
 use super::InitialUpdates;
+#[cfg(doc)]
+use super::Session;
 
 /// A call made with [`Session::call`]; its outcome comes back as [`SessionEvent::Reply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
