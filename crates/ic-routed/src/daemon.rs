@@ -759,7 +759,11 @@ impl Daemon {
     /// A new route engine from the replicas as they are now: the zone's rows and only the
     /// IC-SB routes in its scope ([`ic_routes::RouteScope`]); returns its first (full) plan,
     /// or `None` when a replica lacks a table the engine reads.
-    fn rebuild_engine(&mut self, name: &str, semantics: ic_routes::Semantics) -> Option<ic_routes::Plan> {
+    fn rebuild_engine(
+        &mut self,
+        name: &str,
+        semantics: ic_routes::Semantics,
+    ) -> Option<ic_routes::Plan> {
         let nb_t = self.nb.cache.read();
         let icnb_t = self.ic_nb.cache.read();
         let icsb_t = self.ic_sb.cache.read();

@@ -398,7 +398,10 @@ impl Engine {
     /// a new transit switch, the zone's registration), routes the engine dropped may now
     /// count: [`Engine::needs_snapshot`] turns true, and the caller must discard the plan
     /// and start a new engine from a fresh snapshot.
-    pub fn from_scoped_snapshot(mut snapshot: Snapshot, filter: impl RouteFilter + 'static) -> Self {
+    pub fn from_scoped_snapshot(
+        mut snapshot: Snapshot,
+        filter: impl RouteFilter + 'static,
+    ) -> Self {
         let scope = RouteScope::of(&snapshot);
         snapshot.ic_sb.routes.retain(|_, r| scope.contains(r));
         let mut engine = Engine::from_snapshot(snapshot, filter);
@@ -873,7 +876,9 @@ impl Engine {
                 }
                 self.pending.learn_inserts.retain(|(r, _), _| *r != lr);
             }
-            Change::Upsert(Row::Route(row)) if self.scope.as_ref().is_some_and(|s| !s.contains(&row)) => {
+            Change::Upsert(Row::Route(row))
+                if self.scope.as_ref().is_some_and(|s| !s.contains(&row)) =>
+            {
                 // Out of scope: never read. (A row moved out of the scope is forgotten.)
                 if let Some(old) = self.snapshot.ic_sb.routes.remove(&row.uuid) {
                     self.idx.remove_route(&old);

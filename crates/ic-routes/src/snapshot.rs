@@ -273,7 +273,6 @@ impl IcSouthbound {
     }
 }
 
-
 /// The IC-SB routes one zone's route exchange reads: its own advertisements (on any transit
 /// switch, so stale ones are swept) and every zone's routes on the transit switches where
 /// it has a port binding (where its routers learn). The others cannot change its plan:
@@ -311,8 +310,9 @@ impl RouteScope {
 
     /// Whether route `r` is in the scope.
     pub fn contains(&self, r: &Route) -> bool {
-        self.zone
-            .is_some_and(|az| r.availability_zone.uuid() == az || self.switches.contains(&r.transit_switch))
+        self.zone.is_some_and(|az| {
+            r.availability_zone.uuid() == az || self.switches.contains(&r.transit_switch)
+        })
     }
 
     /// Whether every route in `other` is in this scope.

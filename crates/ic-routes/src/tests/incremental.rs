@@ -625,11 +625,23 @@ fn scoped_engine_plans_as_the_full_one_and_asks_for_a_snapshot_when_the_scope_gr
     }
     for (i, ts, net) in joins {
         let (lr, lrp) = (format!("lr{i}"), format!("lrp-lr{i}-{ts}"));
-        w.lrp_add(i, &lr, &lrp, &format!("aa:aa:aa:aa:{i:02}:0{}", &ts[2..]), &[net]);
+        w.lrp_add(
+            i,
+            &lr,
+            &lrp,
+            &format!("aa:aa:aa:aa:{i:02}:0{}", &ts[2..]),
+            &[net],
+        );
         w.connect(i, ts, &lr, &lrp);
     }
     for i in 1..=3 {
-        w.route_add(i, &format!("lr{i}"), &format!("10.11.{i}.0/24"), "169.254.0.1", "");
+        w.route_add(
+            i,
+            &format!("lr{i}"),
+            &format!("10.11.{i}.0/24"),
+            "169.254.0.1",
+            "",
+        );
     }
     w.converge();
     let full = w.snapshot(1);
@@ -658,12 +670,22 @@ fn scoped_engine_plans_as_the_full_one_and_asks_for_a_snapshot_when_the_scope_gr
     assert!(!engine.needs_snapshot());
     assert_eq!(engine.snapshot().ic_sb.routes.len(), {
         let scope = crate::RouteScope::of(&now);
-        now.ic_sb.routes.values().filter(|r| scope.contains(r)).count()
+        now.ic_sb
+            .routes
+            .values()
+            .filter(|r| scope.contains(r))
+            .count()
     });
 
     // Zone 1 joins ts2: the engine asks for a fresh snapshot, and the new one learns.
     let before = now;
-    w.lrp_add(1, "lr1", "lrp-lr1-ts2", "aa:aa:aa:aa:01:02", &["169.254.200.1/24"]);
+    w.lrp_add(
+        1,
+        "lr1",
+        "lrp-lr1-ts2",
+        "aa:aa:aa:aa:01:02",
+        &["169.254.200.1/24"],
+    );
     w.connect(1, "ts2", "lr1", "lrp-lr1-ts2");
     let now = w.snapshot(1);
     engine.apply_changes(Change::diff(&before, &now));
