@@ -60,8 +60,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-cargo build --release -p ic-routed --quiet
-cargo build --release -p ovnlink --example ic-scale --quiet
+# One invocation, so both targets share one feature resolution (two would rebuild the
+# shared crates each time).
+cargo build --release -p ic-routed -p ovnlink --bin ic-routed --example ic-scale --quiet
 target="$(realpath "${CARGO_TARGET_DIR:-target}")"
 
 TMPDIR="$lab_tmp" "$target/release/examples/ic-scale" \
