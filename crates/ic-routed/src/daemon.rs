@@ -539,31 +539,9 @@ impl Daemon {
             }
         }
         let rebuild = self.rebuild || self.engine.as_ref().is_none_or(|e| e.zone() != name);
-        let plan = if rebuild {
-            // A full copy: at start, after a resync or a lagged event stream, after a failed
-            // write (the engine's pending writes are then unknown), or a zone rename.
-            let Some(mut snapshot) = Snapshot::from_sources(name, &*nb_t, &*icnb_t, &*icsb_t)
-            else {
-                warn!("a replica lacks a table the route engine reads");
-                return (ops, false, (0, 0, 0, 0));
-            };
-            snapshot.ic_sb.supports_lb_origin = supports_lb_origin(&self.ic_sb.cache);
-            snapshot.semantics = semantics;
+        let mut plan = None;
+        if rebuild {
             drop((nb_t, sb_t, icnb_t, icsb_t));
-            self.changed.clear();
-            self.rebuild = false;
-            let filter = self.route_filter();
-            let mut engine = match filter {
-                Some(f) => Engine::from_snapshot(snapshot, SharedFilter(f)),
-                None => Engine::from_snapshot(snapshot, AllowAll),
-            };
-            engine.count_decisions(self.config.metrics.is_some());
-            let plan = engine.apply(&[]);
-            if let (Some(m), Some(c)) = (&self.config.metrics, engine.decision_counts()) {
-                m.observe_decisions(c, true);
-            }
-            self.engine = Some(engine);
-            plan
         } else {
             let t1 = Instant::now();
             let changes = row_changes(&self.changed, [&nb_t, &sb_t, &icnb_t, &icsb_t]);
@@ -574,7 +552,7 @@ impl Daemon {
             let engine = self.engine.as_mut().expect("checked above");
             engine.set_semantics(semantics);
             let t2 = Instant::now();
-            let plan = engine.apply_changes(changes);
+            let p = engine.apply_changes(changes);
             if let (Some(m), Some(c)) = (&self.config.metrics, engine.decision_counts()) {
                 m.observe_decisions(c, false);
             }
@@ -587,7 +565,20 @@ impl Daemon {
                     "route engine"
                 );
             }
-            plan
+            if engine.needs_snapshot() {
+                // The zone bound a port on another transit switch (or registered): routes
+                // the engine left out may count now. Its plan may lack them; start again.
+                info!("the zone's route scope grew; reading the IC-SB routes again");
+            } else {
+                plan = Some(p);
+            }
+        }
+        let plan = match plan {
+            Some(p) => p,
+            None => match self.rebuild_engine(&name, semantics) {
+                Some(p) => p,
+                None => return (ops, false, (0, 0, 0, 0)),
+            },
         };
         for d in &plan.diagnostics {
             warn!("{d}");
@@ -606,6 +597,40 @@ impl Daemon {
 
     /// The release of ovn-ic to behave as: the pinned one, else the release of the zone's
     /// `OVN_Northbound` schema (the zone's own OVN), else the newest.
+    /// A new route engine from the replicas as they are now: the zone's rows and only the
+    /// IC-SB routes in its scope ([`ic_routes::RouteScope`]); returns its first (full) plan,
+    /// or `None` when a replica lacks a table the engine reads.
+    fn rebuild_engine(
+        &mut self,
+        name: &str,
+        semantics: ic_routes::Semantics,
+    ) -> Option<ic_routes::Plan> {
+        let nb_t = self.nb.cache.read();
+        let icnb_t = self.ic_nb.cache.read();
+        let icsb_t = self.ic_sb.cache.read();
+        let Some(mut snapshot) = Snapshot::from_sources_scoped(name, &*nb_t, &*icnb_t, &*icsb_t)
+        else {
+            warn!("a replica lacks a table the route engine reads");
+            return None;
+        };
+        drop((nb_t, icnb_t, icsb_t));
+        snapshot.ic_sb.supports_lb_origin = supports_lb_origin(&self.ic_sb.cache);
+        snapshot.semantics = semantics;
+        self.changed.clear();
+        self.rebuild = false;
+        let mut engine = match self.route_filter() {
+            Some(f) => Engine::from_scoped_snapshot(snapshot, SharedFilter(f)),
+            None => Engine::from_scoped_snapshot(snapshot, AllowAll),
+        };
+        engine.count_decisions(self.config.metrics.is_some());
+        let plan = engine.apply(&[]);
+        if let (Some(m), Some(c)) = (&self.config.metrics, engine.decision_counts()) {
+            m.observe_decisions(c, true);
+        }
+        self.engine = Some(engine);
+        Some(plan)
+    }
+
     fn semantics(&self) -> ic_routes::Semantics {
         if let Some(r) = self.config.release {
             return ic_routes::Semantics::of(r);

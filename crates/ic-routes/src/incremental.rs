@@ -62,7 +62,7 @@ use crate::explain::DecisionCounts;
 use crate::filter::{AllowAll, RouteFilter};
 use crate::plan::Plan;
 use crate::semantics::Semantics;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{RouteScope, Snapshot};
 use crate::IC_LEARNED_ROUTE;
 
 /// The tables the engine reads, each with its database and generated row type: the one
@@ -352,6 +352,10 @@ pub struct Engine {
     dirty_learns: FastSet<(Uuid, PKey)>,
     /// Decision counters, when asked for ([`Engine::count_decisions`]).
     counts: Option<DecisionCounts>,
+    /// The IC-SB routes the engine keeps, when limited ([`Engine::from_scoped_snapshot`]).
+    scope: Option<RouteScope>,
+    /// Whether the zone's scope grew past `scope` ([`Engine::needs_snapshot`]).
+    scope_grew: bool,
 }
 
 impl Engine {
@@ -382,6 +386,44 @@ impl Engine {
             dirty_ads: FastSet::default(),
             dirty_learns: FastSet::default(),
             counts: None,
+            scope: None,
+            scope_grew: false,
+        }
+    }
+
+    /// Like [`Engine::from_snapshot`], keeping only the IC-SB routes in the zone's
+    /// [`RouteScope`] (the snapshot's others are dropped; [`Snapshot::from_sources_scoped`]
+    /// does not copy them), and ignoring route changes outside it. The plans are those of
+    /// an engine that keeps every route. When the zone's scope grows (a port binding on
+    /// a new transit switch, the zone's registration), routes the engine dropped may now
+    /// count: [`Engine::needs_snapshot`] turns true, and the caller must discard the plan
+    /// and start a new engine from a fresh snapshot.
+    pub fn from_scoped_snapshot(
+        mut snapshot: Snapshot,
+        filter: impl RouteFilter + 'static,
+    ) -> Self {
+        let scope = RouteScope::of(&snapshot);
+        snapshot.ic_sb.routes.retain(|_, r| scope.contains(r));
+        let mut engine = Engine::from_snapshot(snapshot, filter);
+        engine.scope = Some(scope);
+        engine
+    }
+
+    /// Whether this engine, limited to a [`RouteScope`], was fed changes that widen the
+    /// zone's scope: its plans may miss routes it dropped, so the caller must discard the
+    /// last plan and build a new engine from a fresh snapshot. Always false for an engine
+    /// that keeps every route.
+    pub fn needs_snapshot(&self) -> bool {
+        self.scope_grew
+    }
+
+    /// After a change to the zone's registration or port bindings: notes whether the scope
+    /// grew past the one the engine keeps.
+    fn check_scope(&mut self) {
+        if let Some(scope) = &self.scope {
+            if !scope.covers(&RouteScope::of(&self.snapshot)) {
+                self.scope_grew = true;
+            }
         }
     }
 
@@ -834,6 +876,15 @@ impl Engine {
                 }
                 self.pending.learn_inserts.retain(|(r, _), _| *r != lr);
             }
+            Change::Upsert(Row::Route(row))
+                if self.scope.as_ref().is_some_and(|s| !s.contains(&row)) =>
+            {
+                // Out of scope: never read. (A row moved out of the scope is forgotten.)
+                if let Some(old) = self.snapshot.ic_sb.routes.remove(&row.uuid) {
+                    self.idx.remove_route(&old);
+                    self.mark_route(&old);
+                }
+            }
             Change::Upsert(Row::Route(row)) => {
                 let uuid = row.uuid;
                 match self.snapshot.ic_sb.routes.insert(uuid, row) {
@@ -880,6 +931,7 @@ impl Engine {
                 let old = self.snapshot.ic_sb.port_bindings.insert(row.uuid, row);
                 if relevant || old.as_ref().is_some_and(local) {
                     self.topo_dirty = true;
+                    self.check_scope();
                 }
             }
             Change::Delete(Table::PortBinding, uuid) => {
@@ -912,6 +964,7 @@ impl Engine {
                     }
                     Row::AvailabilityZone(r) => {
                         s.ic_sb.availability_zones.insert(r.uuid, r);
+                        self.check_scope();
                     }
                     Row::LogicalRouter(_)
                     | Row::LogicalRouterStaticRoute(_)

@@ -214,7 +214,7 @@ pub use plan::{
     AdvertisementUpdate, Diagnostic, LearnedRouteDelete, LearnedRouteInsert, Operations, Plan,
 };
 pub use semantics::{Release, Semantics};
-pub use snapshot::{IcNorthbound, IcSouthbound, Northbound, Snapshot};
+pub use snapshot::{IcNorthbound, IcSouthbound, Northbound, RouteScope, Snapshot};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

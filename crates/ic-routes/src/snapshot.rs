@@ -96,6 +96,16 @@ impl Snapshot {
         ic_nb: &impl TypedRows,
         ic_sb: &impl TypedRows,
     ) -> Option<Snapshot> {
+        Snapshot::copy(zone.into(), nb, ic_nb, ic_sb, false)
+    }
+
+    fn copy(
+        zone: String,
+        nb: &impl TypedRows,
+        ic_nb: &impl TypedRows,
+        ic_sb: &impl TypedRows,
+        scoped: bool,
+    ) -> Option<Snapshot> {
         fn all<T: Table + Clone + Send + Sync + 'static>(
             src: &impl TypedRows,
         ) -> Option<BTreeMap<Uuid, T>> {
@@ -122,8 +132,31 @@ impl Snapshot {
         s.ic_nb.transit_switches = all(ic_nb)?;
         s.ic_sb.availability_zones = all(ic_sb)?;
         s.ic_sb.port_bindings = all(ic_sb)?;
-        s.ic_sb.routes = all(ic_sb)?;
+        s.ic_sb.routes = if scoped {
+            let scope = RouteScope::of(&s);
+            ic_sb
+                .rows::<Route>()?
+                .iter()
+                .filter(|(_, r)| scope.contains(r))
+                .map(|(u, r)| (*u, r.clone()))
+                .collect()
+        } else {
+            all(ic_sb)?
+        };
         Some(s)
+    }
+
+    /// Like [`Snapshot::from_sources`], but copies only the IC-SB routes in the zone's
+    /// [`RouteScope`]: with many zones on one IC-SB most routes are on transit switches
+    /// the zone has no port on, and copying them would double the memory of the replica
+    /// for nothing. Feed the result to [`crate::Engine::from_scoped_snapshot`].
+    pub fn from_sources_scoped(
+        zone: impl Into<String>,
+        nb: &impl TypedRows,
+        ic_nb: &impl TypedRows,
+        ic_sb: &impl TypedRows,
+    ) -> Option<Snapshot> {
+        Snapshot::copy(zone.into(), nb, ic_nb, ic_sb, true)
     }
 
     /// The plan of a full recompute over this snapshot (see [`crate::plan`]).
@@ -237,5 +270,54 @@ impl IcSouthbound {
             row.uuid = new_uuid();
             self.routes.insert(row.uuid, row);
         }
+    }
+}
+
+/// The IC-SB routes one zone's route exchange reads: its own advertisements (on any transit
+/// switch, so stale ones are swept) and every zone's routes on the transit switches where
+/// it has a port binding (where its routers learn). The others cannot change its plan:
+/// learning reads only the routes of a switch a local router is bound to, and
+/// advertisement reconciles only the zone's own rows. A zone not registered yet (no
+/// `Availability_Zone` named as it) has an empty scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteScope {
+    zone: Option<Uuid>,
+    switches: std::collections::BTreeSet<String>,
+}
+
+impl RouteScope {
+    /// The scope of `snapshot`'s zone, from its `Availability_Zone` and `Port_Binding` rows.
+    pub fn of(snapshot: &Snapshot) -> RouteScope {
+        let zone = snapshot
+            .ic_sb
+            .availability_zones
+            .values()
+            .find(|az| !snapshot.zone.is_empty() && az.name == snapshot.zone)
+            .map(|az| az.uuid);
+        let switches = zone
+            .map(|az| {
+                snapshot
+                    .ic_sb
+                    .port_bindings
+                    .values()
+                    .filter(|pb| pb.availability_zone.uuid() == az)
+                    .map(|pb| pb.transit_switch.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        RouteScope { zone, switches }
+    }
+
+    /// Whether route `r` is in the scope.
+    pub fn contains(&self, r: &Route) -> bool {
+        self.zone.is_some_and(|az| {
+            r.availability_zone.uuid() == az || self.switches.contains(&r.transit_switch)
+        })
+    }
+
+    /// Whether every route in `other` is in this scope.
+    pub fn covers(&self, other: &RouteScope) -> bool {
+        other.zone.is_none()
+            || (self.zone == other.zone && other.switches.is_subset(&self.switches))
     }
 }

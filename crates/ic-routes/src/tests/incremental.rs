@@ -604,3 +604,97 @@ fn engine_consults_its_filter() {
     assert_eq!(p.learned_to_insert.len(), 1);
     assert_eq!(p, w.plan(1));
 }
+
+/// Three zones: 1 and 2 on ts1, 2 and 3 on ts2. Zone 1's scoped engine keeps none of ts2's
+/// routes yet plans as the full recompute; once zone 1 binds a port on ts2 it asks for a
+/// fresh snapshot, and the new scoped engine learns ts2's routes.
+#[test]
+fn scoped_engine_plans_as_the_full_one_and_asks_for_a_snapshot_when_the_scope_grows() {
+    let mut w = World::new(3);
+    w.ts_add("ts1");
+    w.ts_add("ts2");
+    let joins: [(usize, &str, &str); 4] = [
+        (1, "ts1", "169.254.100.1/24"),
+        (2, "ts1", "169.254.100.2/24"),
+        (2, "ts2", "169.254.200.2/24"),
+        (3, "ts2", "169.254.200.3/24"),
+    ];
+    for i in 1..=3 {
+        w.enable(i);
+        w.lr_add(i, &format!("lr{i}"));
+    }
+    for (i, ts, net) in joins {
+        let (lr, lrp) = (format!("lr{i}"), format!("lrp-lr{i}-{ts}"));
+        w.lrp_add(
+            i,
+            &lr,
+            &lrp,
+            &format!("aa:aa:aa:aa:{i:02}:0{}", &ts[2..]),
+            &[net],
+        );
+        w.connect(i, ts, &lr, &lrp);
+    }
+    for i in 1..=3 {
+        w.route_add(
+            i,
+            &format!("lr{i}"),
+            &format!("10.11.{i}.0/24"),
+            "169.254.0.1",
+            "",
+        );
+    }
+    w.converge();
+    let full = w.snapshot(1);
+    let on_ts2 = |s: &Snapshot| {
+        s.ic_sb
+            .routes
+            .values()
+            .filter(|r| r.transit_switch == "ts2")
+            .count()
+    };
+    assert!(on_ts2(&full) >= 2, "zones 2 and 3 advertise on ts2");
+    let scope = crate::RouteScope::of(&full);
+    let mut scoped = full.clone();
+    scoped.ic_sb.routes.retain(|_, r| scope.contains(r));
+    assert_eq!(on_ts2(&scoped), 0);
+    let mut engine = Engine::from_scoped_snapshot(full.clone(), crate::AllowAll);
+    assert_eq!(engine.apply(&[]), full.plan());
+    assert!(engine.apply(&[]).is_empty());
+
+    // Routes of other zones on ts2 come and go: ignored, no plan, no snapshot needed.
+    let before = full.clone();
+    w.route_add(3, "lr3", "10.33.0.0/16", "169.254.0.1", "");
+    w.converge();
+    let now = w.snapshot(1);
+    assert!(engine.apply_changes(Change::diff(&before, &now)).is_empty());
+    assert!(!engine.needs_snapshot());
+    assert_eq!(engine.snapshot().ic_sb.routes.len(), {
+        let scope = crate::RouteScope::of(&now);
+        now.ic_sb
+            .routes
+            .values()
+            .filter(|r| scope.contains(r))
+            .count()
+    });
+
+    // Zone 1 joins ts2: the engine asks for a fresh snapshot, and the new one learns.
+    let before = now;
+    w.lrp_add(
+        1,
+        "lr1",
+        "lrp-lr1-ts2",
+        "aa:aa:aa:aa:01:02",
+        &["169.254.200.1/24"],
+    );
+    w.connect(1, "ts2", "lr1", "lrp-lr1-ts2");
+    let now = w.snapshot(1);
+    engine.apply_changes(Change::diff(&before, &now));
+    assert!(engine.needs_snapshot());
+    let mut engine = Engine::from_scoped_snapshot(now.clone(), crate::AllowAll);
+    let p = engine.apply(&[]);
+    assert_eq!(p, now.plan());
+    assert!(p
+        .learned_to_insert
+        .iter()
+        .any(|l| l.route.ip_prefix == "10.33.0.0/16"));
+}
