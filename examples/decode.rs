@@ -1,13 +1,22 @@
-//! Decodes a captured `monitor_cond` reply for OVN_Northbound into typed rows and compares
-//! the time with `serde_json::from_slice::<serde_json::Value>` on the same bytes.
+//! Decodes a `monitor_cond` reply for OVN_Northbound into typed rows and compares the time
+//! with `serde_json::from_slice::<serde_json::Value>` on the same bytes.
 //!
 //! ```text
-//! cargo run --release --example decode -- FILE
-//! cargo run --release --example decode -- --generate 100000 FILE   # write a 48 MB reply first
+//! cargo run --release --example decode                # a real server's reply (see below)
+//! cargo run --release --example decode -- FILE        # a reply saved in FILE
+//! cargo run --release --example decode -- --generate 100000 FILE   # write a generated one first
 //! ```
 //!
-//! FILE is one raw JSON-RPC response as ovsdb-server sent it (for example captured with
-//! `ovsdb-client` traffic logs, or the generated one). Memory figures come from the kernel
+//! Without arguments the input is a real `ovsdb-server`'s reply: the first run starts one,
+//! fills it with 100,000 logical switch ports on 100 switches as Kube-OVN and `ovn-nbctl`
+//! write them, and captures its replies to `monitor_cond` and `monitor_cond_since` on every
+//! table (about a minute); later runs read them from `target/captures/`
+//! (`ovnlink_testkit::capture`). With `OVNLINK_DECODE_INPUT=generated`, or when no
+//! `ovsdb-server` is installed, the input is the generated one-table reply of
+//! `ovnlink_testkit::gen` instead. The `monitor_cond_since` reply (`[found, last-txn-id,
+//! updates]`, the shape resumable clients get) is timed too when there is one.
+//!
+//! FILE is one raw JSON-RPC response as ovsdb-server sent it. Memory figures come from the kernel
 //! (`VmRSS`, `VmHWM` of /proc/self/status), relative to the process after reading the file:
 //! "retained" is what the decoded rows hold, "peak" the most the decode used at once.
 //!
@@ -18,6 +27,7 @@
 use std::time::{Duration, Instant};
 
 use ovn_nb::TableUpdates2;
+use ovnlink_testkit::capture::{decode_input, DecodeInput, NbFill};
 use ovsdb_proto::{Framer, Message, Response};
 
 // The decodes run under mimalloc, as `cargo bench --bench typed` and `ic-routed` do. Under
@@ -48,18 +58,54 @@ fn decode_typed(bytes: &[u8]) -> Result<TableUpdates2, Box<dyn std::error::Error
     }
 }
 
+/// Decodes a `monitor_cond_since` reply, `[found, last-txn-id, updates]`, in one pass.
+fn decode_typed_since(bytes: &[u8]) -> Result<TableUpdates2, Box<dyn std::error::Error>> {
+    type Since = (bool, String, TableUpdates2);
+    match Message::decode_response::<Since>(bytes, "monitor_cond_since reply")? {
+        Response::Ok { result, .. } => Ok(result.2),
+        Response::Err { error, .. } => {
+            Err(format!("the server answered with an error: {error}").into())
+        }
+    }
+}
+
+/// Best of `runs` timings of `f` (its result dropped outside the timing).
+fn best_of<T>(
+    runs: usize,
+    mut f: impl FnMut() -> Result<T, Box<dyn std::error::Error>>,
+) -> Result<Duration, Box<dyn std::error::Error>> {
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let out = f()?;
+        best = best.min(t.elapsed());
+        drop(out);
+    }
+    Ok(best)
+}
+
+fn from_file(path: &str) -> Result<DecodeInput, Box<dyn std::error::Error>> {
+    Ok(DecodeInput {
+        monitor_cond: std::fs::read(path).map_err(|e| format!("{path}: {e}"))?,
+        monitor_cond_since: None,
+        description: format!("the reply in {path}"),
+    })
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = match args.as_slice() {
+    let input = match args.as_slice() {
+        [] => decode_input(&NbFill::SCALE_100K)?,
         [flag, n, path] if flag == "--generate" => {
             let rows: usize = n.parse()?;
             std::fs::write(path, ovnlink_testkit::gen::lsp_monitor_cond_reply(rows, 1))?;
-            path.clone()
+            from_file(path)?
         }
-        [path] => path.clone(),
-        _ => return Err("usage: decode [--generate ROWS] FILE".into()),
+        [path] => from_file(path)?,
+        _ => return Err("usage: decode [[--generate ROWS] FILE]".into()),
     };
-    let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+    println!("input: {}", input.description);
+    let bytes = input.monitor_cond;
     // Whitespace after the message is fine; a second message is not.
     let framed = Framer::new()
         .scan(&bytes)?
@@ -112,20 +158,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(updates);
 
     // The baseline, on the same bytes, best of three like the typed figure below.
-    let mut value_best = Duration::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
-        value_best = value_best.min(t.elapsed());
-        drop(v);
-    }
-    let mut typed_best = typed_time;
-    for _ in 0..2 {
-        let t = Instant::now();
-        let u = decode_typed(&bytes)?;
-        typed_best = typed_best.min(t.elapsed());
-        drop(u);
-    }
+    let value_best = best_of(3, || {
+        Ok(serde_json::from_slice::<serde_json::Value>(&bytes)?)
+    })?;
+    let typed_best = typed_time.min(best_of(2, || decode_typed(&bytes))?);
     let mut scan_best = Duration::MAX;
     for _ in 0..3 {
         let t = Instant::now();
@@ -149,5 +185,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "ratio: typed decode is {:.2}x faster than serde_json::Value",
         value_best.as_secs_f64() / typed_best.as_secs_f64()
     );
+    if let Some(since) = &input.monitor_cond_since {
+        let value = best_of(3, || {
+            Ok(serde_json::from_slice::<serde_json::Value>(since)?)
+        })?;
+        let typed = best_of(3, || decode_typed_since(since))?;
+        println!(
+            "monitor_cond_since reply ({:.1} MB): typed {:.1} ms, serde_json Value {:.1} ms \
+             (best of 3): {:.2}x",
+            since.len() as f64 / 1e6,
+            typed.as_secs_f64() * 1e3,
+            value.as_secs_f64() * 1e3,
+            value.as_secs_f64() / typed.as_secs_f64()
+        );
+    }
     Ok(())
 }
