@@ -2,7 +2,8 @@
 //! measured in the same run.
 //!
 //! - `decode/frame+rows`: the 48 MB `monitor_cond` reply for 100k logical switch ports
-//!   arriving in 64 KiB reads, framed by `FrameCodec`, its envelope decoded by
+//!   (a real server's, or the generated one: see `cargo bench --bench typed` and
+//!   `ovnlink_testkit::capture::decode_input`) arriving in 64 KiB reads, framed by `FrameCodec`, its envelope decoded by
 //!   `Message::decode` and its result by `Reply::decode` into this crate's generic rows.
 //! - `decode/serde_json_value` (baseline): `serde_json::from_slice::<Value>` on the same bytes.
 //! - `encode/transact_10k`: a `transact` request of 10,000 `insert` operations of logical
@@ -29,7 +30,10 @@ use tokio_util::codec::Decoder;
 const CHUNK: usize = 64 * 1024;
 
 fn decode(c: &mut Criterion) {
-    let bytes = ovnlink_testkit::gen::lsp_monitor_cond_reply(100_000, 1);
+    let fill = ovnlink_testkit::capture::NbFill::SCALE_100K;
+    let input = ovnlink_testkit::capture::decode_input(&fill).expect("a reply to decode");
+    eprintln!("input: {}", input.description);
+    let bytes = input.monitor_cond;
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.sampling_mode(SamplingMode::Flat);
@@ -39,7 +43,7 @@ fn decode(c: &mut Criterion) {
         b.iter(|| {
             let mut codec = FrameCodec::new();
             let mut buf = BytesMut::with_capacity(CHUNK);
-            let mut rows = 0;
+            let mut ports = 0;
             for chunk in black_box(&bytes).chunks(CHUNK) {
                 buf.extend_from_slice(chunk);
                 while let Some(frame) = codec.decode(&mut buf).expect("valid stream") {
@@ -53,11 +57,11 @@ fn decode(c: &mut Criterion) {
                     else {
                         panic!("not a monitor_cond reply")
                     };
-                    rows += u.0.values().map(Vec::len).sum::<usize>();
+                    ports += u.0.get("Logical_Switch_Port").map_or(0, Vec::len);
                 }
             }
-            assert_eq!(rows, 100_000);
-            rows
+            assert_eq!(ports, fill.ports());
+            ports
         })
     });
 

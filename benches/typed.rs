@@ -1,16 +1,27 @@
 //! Typed decoding of OVN_Northbound rows (issue #3's targets), each beside its baseline
 //! measured in the same run.
 //!
-//! - `typed/monitor_cond_100k`: the 48 MB `monitor_cond` reply for 100k logical switch ports,
-//!   decoded in one pass straight into `ovn_nb::LogicalSwitchPort` rows.
+//! The input is a real `ovsdb-server`'s reply (`ovnlink_testkit::capture`): the first run
+//! starts one, fills it with 100,000 logical switch ports on 100 switches as Kube-OVN and
+//! `ovn-nbctl` write them, and captures its replies to `monitor_cond` and
+//! `monitor_cond_since` on every table (48 MB each); later runs read them from
+//! `target/captures/`. With `OVNLINK_DECODE_INPUT=generated`, or without an installed
+//! `ovsdb-server`, the input is the generated one-table reply of `ovnlink_testkit::gen`
+//! (48 MB, 100k ports) and the `_since` benches are left out.
+//!
+//! - `typed/monitor_cond_100k`: the `monitor_cond` reply decoded in one pass straight into
+//!   `ovn_nb` rows (`Message::decode_response::<ovn_nb::TableUpdates2>`).
 //! - `typed/monitor_cond_100k_framed`: the same after `Framer::scan` has found where the
 //!   message ends, as a client reading a stream does (see also `cargo bench --bench framing`).
 //! - `typed/serde_json_value` (baseline): `serde_json::from_slice::<Value>` on the same bytes.
 //!   Both time the decode alone; dropping the result is not measured.
+//! - `typed/monitor_cond_since_100k` and `typed/serde_json_value_since` (baseline): the same
+//!   for the `monitor_cond_since` reply, `[found, last-txn-id, updates]`.
 //! - `typed/modify_one_row`: applying a one-row `update2` `modify` (two columns) to a typed
 //!   replica row, as a client does for every change notification.
 //!
-//! Run: `cargo bench --bench typed`.
+//! Run: `cargo bench --bench typed` (`OVNLINK_DECODE_INPUT=generated cargo bench --bench
+//! typed` for the generated input).
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
@@ -25,6 +36,7 @@ use std::collections::HashMap;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use ovn_nb::{LogicalSwitchPort, TableUpdates2};
+use ovnlink_testkit::capture::{decode_input, NbFill};
 use ovsdb_proto::typed::{Table, TypedRowUpdate2};
 use ovsdb_proto::{Framer, Message, Response, RowUpdate2, Uuid};
 
@@ -38,8 +50,22 @@ fn decode(bytes: &[u8]) -> TableUpdates2 {
     }
 }
 
+/// Decodes one complete `monitor_cond_since` reply straight into typed rows.
+fn decode_since(bytes: &[u8]) -> TableUpdates2 {
+    match Message::decode_response::<(bool, String, TableUpdates2)>(bytes, "since reply")
+        .expect("valid reply")
+    {
+        Response::Ok { result, .. } => result.2,
+        Response::Err { error, .. } => panic!("error reply {error}"),
+    }
+}
+
 fn typed(c: &mut Criterion) {
-    let bytes = ovnlink_testkit::gen::lsp_monitor_cond_reply(100_000, 1);
+    let fill = NbFill::SCALE_100K;
+    let input = decode_input(&fill).expect("a reply to decode");
+    eprintln!("input: {}", input.description);
+    let bytes = input.monitor_cond;
+    let ports = fill.ports();
     let mut group = c.benchmark_group("typed");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.sampling_mode(SamplingMode::Flat);
@@ -48,7 +74,7 @@ fn typed(c: &mut Criterion) {
     group.bench_function("monitor_cond_100k", |b| {
         b.iter_with_large_drop(|| {
             let u = decode(black_box(&bytes));
-            assert_eq!(u.logical_switch_port.0.len(), 100_000);
+            assert_eq!(u.logical_switch_port.0.len(), ports);
             u
         })
     });
@@ -69,6 +95,21 @@ fn typed(c: &mut Criterion) {
             serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).expect("valid JSON")
         })
     });
+    if let Some(since) = &input.monitor_cond_since {
+        group.throughput(Throughput::Bytes(since.len() as u64));
+        group.bench_function("monitor_cond_since_100k", |b| {
+            b.iter_with_large_drop(|| {
+                let u = decode_since(black_box(since));
+                assert_eq!(u.logical_switch_port.0.len(), ports);
+                u
+            })
+        });
+        group.bench_function("serde_json_value_since", |b| {
+            b.iter_with_large_drop(|| {
+                serde_json::from_slice::<serde_json::Value>(black_box(since)).expect("valid JSON")
+            })
+        });
+    }
     group.finish();
 
     // One replica row and a realistic change: the port goes up and gets a new option.

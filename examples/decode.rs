@@ -1,13 +1,22 @@
-//! Decodes a captured `monitor_cond` reply for OVN_Northbound into typed rows and compares
-//! the time with `serde_json::from_slice::<serde_json::Value>` on the same bytes.
+//! Decodes a `monitor_cond` reply for OVN_Northbound into typed rows and compares the time
+//! with `serde_json::from_slice::<serde_json::Value>` on the same bytes.
 //!
 //! ```text
-//! cargo run --release --example decode -- FILE
-//! cargo run --release --example decode -- --generate 100000 FILE   # write a 48 MB reply first
+//! cargo run --release --example decode                # a real server's reply (see below)
+//! cargo run --release --example decode -- FILE        # a reply saved in FILE
+//! cargo run --release --example decode -- --generate 100000 FILE   # write a generated one first
 //! ```
 //!
-//! FILE is one raw JSON-RPC response as ovsdb-server sent it (for example captured with
-//! `ovsdb-client` traffic logs, or the generated one). Memory figures come from the kernel
+//! Without arguments the input is a real `ovsdb-server`'s reply: the first run starts one,
+//! fills it with 100,000 logical switch ports on 100 switches as Kube-OVN and `ovn-nbctl`
+//! write them, and captures its replies to `monitor_cond` and `monitor_cond_since` on every
+//! table (about a minute); later runs read them from `target/captures/`
+//! (`ovnlink_testkit::capture`). With `OVNLINK_DECODE_INPUT=generated`, or when no
+//! `ovsdb-server` is installed, the input is the generated one-table reply of
+//! `ovnlink_testkit::gen` instead. The `monitor_cond_since` reply (`[found, last-txn-id,
+//! updates]`, the shape resumable clients get) is timed too when there is one.
+//!
+//! FILE is one raw JSON-RPC response as ovsdb-server sent it. Memory figures come from the kernel
 //! (`VmRSS`, `VmHWM` of /proc/self/status), relative to the process after reading the file:
 //! "retained" is what the decoded rows hold, "peak" the most the decode used at once.
 //!
@@ -18,6 +27,7 @@
 use std::time::{Duration, Instant};
 
 use ovn_nb::TableUpdates2;
+use ovnlink_testkit::capture::{decode_input, DecodeInput, NbFill};
 use ovsdb_proto::{Framer, Message, Response};
 
 // The decodes run under mimalloc, as `cargo bench --bench typed` and `ic-routed` do. Under
@@ -27,6 +37,9 @@ use ovsdb_proto::{Framer, Message, Response};
 // use the same allocator.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Runs of each decode; the best is reported.
+const RUNS: usize = 5;
 
 fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -48,18 +61,101 @@ fn decode_typed(bytes: &[u8]) -> Result<TableUpdates2, Box<dyn std::error::Error
     }
 }
 
+/// Decodes a `monitor_cond_since` reply, `[found, last-txn-id, updates]`, in one pass.
+fn decode_typed_since(bytes: &[u8]) -> Result<TableUpdates2, Box<dyn std::error::Error>> {
+    type Since = (bool, String, TableUpdates2);
+    match Message::decode_response::<Since>(bytes, "monitor_cond_since reply")? {
+        Response::Ok { result, .. } => Ok(result.2),
+        Response::Err { error, .. } => {
+            Err(format!("the server answered with an error: {error}").into())
+        }
+    }
+}
+
+/// CPU time this thread has run, from the scheduler (`/proc/thread-self/schedstat`): on a
+/// machine shared with other work it wanders much less than wall time.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(Duration::from_nanos(
+        stat.split_whitespace().next()?.parse().ok()?,
+    ))
+}
+
+/// The best wall time and the best CPU time (when the kernel says) of `runs` runs of `f`,
+/// its result dropped outside the timing.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+impl Best {
+    fn ms(&self) -> String {
+        match self.cpu {
+            Some(cpu) => format!(
+                "{:.1} ms (CPU {:.1} ms)",
+                self.wall.as_secs_f64() * 1e3,
+                cpu.as_secs_f64() * 1e3
+            ),
+            None => format!("{:.1} ms", self.wall.as_secs_f64() * 1e3),
+        }
+    }
+
+    /// How many times faster `self` is than `baseline`, by wall time (and CPU time).
+    fn ratio(&self, baseline: &Best) -> String {
+        let wall = baseline.wall.as_secs_f64() / self.wall.as_secs_f64();
+        match (self.cpu, baseline.cpu) {
+            (Some(a), Some(b)) => format!(
+                "{wall:.2}x (CPU time {:.2}x)",
+                b.as_secs_f64() / a.as_secs_f64()
+            ),
+            _ => format!("{wall:.2}x"),
+        }
+    }
+}
+
+fn best_of<T>(
+    runs: usize,
+    mut f: impl FnMut() -> Result<T, Box<dyn std::error::Error>>,
+) -> Result<Best, Box<dyn std::error::Error>> {
+    let mut best = Best {
+        wall: Duration::MAX,
+        cpu: None,
+    };
+    for _ in 0..runs {
+        let (t, c) = (Instant::now(), thread_cpu());
+        let out = f()?;
+        best.wall = best.wall.min(t.elapsed());
+        if let (Some(c0), Some(c1)) = (c, thread_cpu()) {
+            best.cpu = Some(best.cpu.map_or(c1 - c0, |b| b.min(c1 - c0)));
+        }
+        drop(out);
+    }
+    Ok(best)
+}
+
+fn from_file(path: &str) -> Result<DecodeInput, Box<dyn std::error::Error>> {
+    Ok(DecodeInput {
+        monitor_cond: std::fs::read(path).map_err(|e| format!("{path}: {e}"))?,
+        monitor_cond_since: None,
+        description: format!("the reply in {path}"),
+    })
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = match args.as_slice() {
+    let input = match args.as_slice() {
+        [] => decode_input(&NbFill::SCALE_100K)?,
         [flag, n, path] if flag == "--generate" => {
             let rows: usize = n.parse()?;
             std::fs::write(path, ovnlink_testkit::gen::lsp_monitor_cond_reply(rows, 1))?;
-            path.clone()
+            from_file(path)?
         }
-        [path] => path.clone(),
-        _ => return Err("usage: decode [--generate ROWS] FILE".into()),
+        [path] => from_file(path)?,
+        _ => return Err("usage: decode [[--generate ROWS] FILE]".into()),
     };
-    let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+    println!("input: {}", input.description);
+    let bytes = input.monitor_cond;
     // Whitespace after the message is fine; a second message is not.
     let framed = Framer::new()
         .scan(&bytes)?
@@ -111,21 +207,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     drop(updates);
 
-    // The baseline, on the same bytes, best of three like the typed figure below.
-    let mut value_best = Duration::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let v: serde_json::Value = serde_json::from_slice(&bytes)?;
-        value_best = value_best.min(t.elapsed());
-        drop(v);
-    }
-    let mut typed_best = typed_time;
-    for _ in 0..2 {
-        let t = Instant::now();
-        let u = decode_typed(&bytes)?;
-        typed_best = typed_best.min(t.elapsed());
-        drop(u);
-    }
+    // The baseline, on the same bytes, best of five like the typed figure below.
+    let value_best = best_of(RUNS, || {
+        Ok(serde_json::from_slice::<serde_json::Value>(&bytes)?)
+    })?;
+    let typed_best = best_of(RUNS, || decode_typed(&bytes))?;
     let mut scan_best = Duration::MAX;
     for _ in 0..3 {
         let t = Instant::now();
@@ -137,17 +223,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "framing scan     {:.1} ms (best of 3; a client's stream reader, outside both decodes)",
         scan_best.as_secs_f64() * 1e3
     );
+    println!("serde_json Value {} (best of {RUNS})", value_best.ms());
+    println!("typed decode     {} (best of {RUNS})", typed_best.ms());
     println!(
-        "serde_json Value {:.1} ms (best of 3)",
-        value_best.as_secs_f64() * 1e3
+        "ratio: typed decode is {} faster than serde_json::Value",
+        typed_best.ratio(&value_best)
     );
-    println!(
-        "typed decode     {:.1} ms (best of 3)",
-        typed_best.as_secs_f64() * 1e3
-    );
-    println!(
-        "ratio: typed decode is {:.2}x faster than serde_json::Value",
-        value_best.as_secs_f64() / typed_best.as_secs_f64()
-    );
+    if let Some(since) = &input.monitor_cond_since {
+        let value = best_of(RUNS, || {
+            Ok(serde_json::from_slice::<serde_json::Value>(since)?)
+        })?;
+        let typed = best_of(RUNS, || decode_typed_since(since))?;
+        println!(
+            "monitor_cond_since reply ({:.1} MB): typed {}, serde_json Value {} (best of \
+             {RUNS}): {}",
+            since.len() as f64 / 1e6,
+            typed.ms(),
+            value.ms(),
+            typed.ratio(&value)
+        );
+    }
     Ok(())
 }

@@ -159,11 +159,11 @@ fn push_random_chars(out: &mut String, rng: &mut XorShift, count: usize) {
 }
 
 /// A xorshift64* pseudo-random generator: tiny, fast and reproducible, not cryptographic.
-struct XorShift(u64);
+pub(crate) struct XorShift(u64);
 
 impl XorShift {
     /// Seeds the generator; any seed (including 0) gives a usable, distinct stream.
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         // One splitmix64 step spreads the seed's bits and never yields the all-zero state
         // xorshift cannot leave.
         let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -184,8 +184,13 @@ impl XorShift {
     }
 
     /// A number in `0..n` (`n > 0`); the tiny modulo bias does not matter for test data.
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
+    }
+
+    /// Appends `count` characters of Kubernetes' generated pod-name suffixes.
+    pub(crate) fn push_chars(&mut self, out: &mut String, count: usize) {
+        push_random_chars(out, self, count);
     }
 
     /// A random version-4 UUID in its 36-character lowercase hyphenated form.

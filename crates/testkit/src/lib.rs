@@ -1,5 +1,7 @@
 //! Test support for the workspace (never published).
 //!
+//! - [`capture`]: replies captured from a real `ovsdb-server` filled at scale (cached under
+//!   `target/`), the input of the decode bench and example.
 //! - [`gen`]: deterministic generators of realistic OVSDB traffic (for benches and tests).
 //! - [`raw`]: a blocking raw JSON-RPC client for interop tests that decode bytes themselves.
 //! - [`release`]: which OVN release runs the real programs (the host's, or a Debian root
@@ -12,6 +14,7 @@
 //! - [`server`]: a harness that runs the real `ovsdb-server` from Debian's packages in a
 //!   temporary directory and cleans up on drop.
 
+pub mod capture;
 pub mod gen;
 pub mod ovn;
 pub mod ovn_ctl;

@@ -7,7 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ovsdb_proto::{FrameCodec, Message, Operation, Payload};
 use serde_json::{json, Value};
 use tokio_util::codec::Decoder;
@@ -47,6 +47,16 @@ impl RawClient {
     ///
     /// On an error response, an unexpected message, or no reply within [`CALL_TIMEOUT`].
     pub fn call(&mut self, method: &str, params: Value) -> Payload {
+        self.call_frame(method, params).1
+    }
+
+    /// Like [`RawClient::call`], and also returns the reply's complete message, byte for
+    /// byte as the server sent it (benches and examples decode captured replies).
+    ///
+    /// # Panics
+    ///
+    /// As [`RawClient::call`].
+    pub fn call_frame(&mut self, method: &str, params: Value) -> (Bytes, Payload) {
         let id = self.next_id;
         self.next_id += 1;
         let msg = json!({"id": id, "method": method, "params": params});
@@ -54,8 +64,11 @@ impl RawClient {
             .write_all(msg.to_string().as_bytes())
             .expect("write to ovsdb-server");
         loop {
-            match self.next_message() {
-                Message::Response { id: got, result } if got == json!(id) => return result,
+            let (frame, msg) = self.next_frame();
+            match msg {
+                Message::Response { id: got, result } if got == json!(id) => {
+                    return (frame, result)
+                }
                 Message::Notification { method, params } => {
                     self.notifications.push_back((method, params))
                 }
@@ -82,6 +95,23 @@ impl RawClient {
         }
     }
 
+    /// Runs a transaction of operations given as JSON (`{"op": "insert", …}`) on `db`, and
+    /// checks that no operation failed: for fills that build their operations as text.
+    ///
+    /// # Panics
+    ///
+    /// When an operation or the commit failed.
+    pub fn transact_json(&mut self, db: &str, ops: &[Value]) {
+        let mut params = Vec::with_capacity(ops.len() + 1);
+        params.push(json!(db));
+        params.extend_from_slice(ops);
+        let result = self.call("transact", Value::Array(params));
+        let results: Vec<Value> = result.decode("transact reply").expect("a transact reply");
+        for r in &results {
+            assert!(r.get("error").is_none(), "transaction failed: {results:?}");
+        }
+    }
+
     /// The `params` of the next notification called `method` (kept ones first); other
     /// notifications on the way are dropped.
     ///
@@ -95,7 +125,7 @@ impl RawClient {
             }
         }
         loop {
-            match self.next_message() {
+            match self.next_frame().1 {
                 Message::Notification { method: m, params } if m == method => return params,
                 Message::Notification { .. } => {}
                 other => panic!("waiting for {method}: unexpected {other:?}"),
@@ -111,12 +141,14 @@ impl RawClient {
         mine.into_iter().map(|(_, p)| p).collect()
     }
 
-    fn next_message(&mut self) -> Message {
+    /// The next message other than the server's `echo` requests (which it answers), with its
+    /// bytes.
+    fn next_frame(&mut self) -> (Bytes, Message) {
         let deadline = Instant::now() + CALL_TIMEOUT;
         let mut chunk = vec![0u8; 64 * 1024];
         loop {
             if let Some(frame) = self.codec.decode(&mut self.buf).expect("valid stream") {
-                let msg = Message::decode(frame).expect("valid message");
+                let msg = Message::decode(frame.clone()).expect("valid message");
                 if let Message::Request { id, method, params } = &msg {
                     assert_eq!(method, "echo", "unexpected request {msg:?}");
                     let reply = format!(
@@ -128,7 +160,7 @@ impl RawClient {
                         .expect("write to ovsdb-server");
                     continue;
                 }
-                return msg;
+                return (frame, msg);
             }
             assert!(
                 Instant::now() < deadline,

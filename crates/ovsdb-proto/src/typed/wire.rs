@@ -608,6 +608,65 @@ pub fn apply_table_update2_json<T: Table>(
     crate::json::from_bytes_seed(json, Seed(rows)).map_err(|e| Error::from_json(T::NAME, &e))
 }
 
+/// A row's UUID as the key of a `<table-update2>`, with the number of bytes of the text being
+/// parsed that start at it, when it borrows from that text (see [`crate::json::bytes_after`]).
+struct RowKey {
+    uuid: Uuid,
+    rest: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for RowKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RowKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a UUID in 8-4-4-4-12 hex form")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<RowKey, E> {
+                let key = self.visit_str(v)?;
+                Ok(RowKey {
+                    rest: crate::json::bytes_after(v),
+                    ..key
+                })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RowKey, E> {
+                match crate::data::parse_uuid(v) {
+                    Some(uuid) => Ok(RowKey { uuid, rest: None }),
+                    None => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Rows a table's list holds before its size is estimated from the text (below that,
+/// doubling costs little: 1,024 rows of a few hundred bytes).
+const SAMPLE_ROWS: usize = 1024;
+
+/// Makes room in a full list of row updates. Once [`SAMPLE_ROWS`] rows have been read from
+/// text whose positions are known (`first`: the bytes from the first row's key to the end of
+/// the text, `rest`: from the current row's), it reserves the rows that the rest of the
+/// text would hold at the density so far, plus a sixteenth (one row too few would copy the
+/// whole list again): once, for a table that is the last big one of its message (rows are
+/// in UUID order, so their density does not drift); a table followed by others reserves
+/// too much address space, which `shrink_to_fit` hands back. At least a quarter more is
+/// reserved each time, so a low estimate never makes growth quadratic.
+/// Without positions (a caller's own deserializer), the list doubles as a `Vec` does.
+fn reserve_rows<R>(out: &mut Vec<R>, first: Option<usize>, rest: Option<usize>) {
+    let len = out.len();
+    if let (true, Some(first), Some(rest)) = (len >= SAMPLE_ROWS, first, rest) {
+        let spanned = first.saturating_sub(rest);
+        if let Some(estimate) = rest.saturating_mul(len).checked_div(spanned) {
+            let estimate = estimate.saturating_add(estimate / 16 + 1);
+            out.reserve_exact(estimate.max(len / 4));
+            return;
+        }
+    }
+    out.reserve(1);
+}
+
 impl<'de, T: Table> Deserialize<'de> for TypedTableUpdate2<T> {
     /// Decodes the object from row UUID to `<row-update2>` of one table.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -619,7 +678,14 @@ impl<'de, T: Table> Deserialize<'de> for TypedTableUpdate2<T> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1 << 16));
-                while let Some(UuidStr(uuid)) = map.next_key()? {
+                let mut first = None;
+                while let Some(RowKey { uuid, rest }) = map.next_key()? {
+                    if out.is_empty() {
+                        first = rest;
+                    }
+                    if out.len() == out.capacity() {
+                        reserve_rows(&mut out, first, rest);
+                    }
                     map.next_value_seed(RowUpdateInto {
                         uuid,
                         out: &mut out,
@@ -630,5 +696,47 @@ impl<'de, T: Table> Deserialize<'de> for TypedTableUpdate2<T> {
             }
         }
         d.deserialize_map(V(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod reserve_tests {
+    use super::*;
+
+    fn full(len: usize) -> Vec<u8> {
+        let v = vec![0; len];
+        assert_eq!(v.capacity(), len);
+        v
+    }
+
+    #[test]
+    fn a_full_list_reserves_what_the_rest_of_the_text_holds() {
+        // 1,024 rows in the first 50,000 bytes, 50,000 bytes to go: 1,024 more rows and a
+        // sixteenth.
+        let mut v = full(1024);
+        reserve_rows(&mut v, Some(100_000), Some(50_000));
+        assert!(
+            v.capacity() >= 2113 && v.capacity() < 2200,
+            "{}",
+            v.capacity()
+        );
+        // Near the end at least a quarter more, so that growth stays geometric.
+        let mut v = full(4096);
+        reserve_rows(&mut v, Some(100_000), Some(10));
+        assert!(v.capacity() >= 5120, "{}", v.capacity());
+    }
+
+    #[test]
+    fn without_positions_or_a_sample_the_list_doubles() {
+        let mut v = full(1024);
+        reserve_rows(&mut v, None, Some(50_000));
+        assert!(v.capacity() >= 2048);
+        let mut v = full(16);
+        reserve_rows(&mut v, Some(100_000), Some(50_000));
+        assert!(
+            v.capacity() >= 32 && v.capacity() < 1024,
+            "{}",
+            v.capacity()
+        );
     }
 }
