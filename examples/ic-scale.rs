@@ -721,11 +721,14 @@ async fn main() {
     lab.start_ic(0, &daemon).expect("daemon restart");
     let pid = lab.zones[0].ics()[1].pid().expect("daemon pid");
     let log_path = lab.dir().join("az1").join(format!("{}-1.log", a.daemon));
+    // ic-routed monitors IC-SB routes with a condition on the zone's scope: its replica is
+    // in sync once the scope's routes are in (it logs how many rows it holds then).
+    let scope_line = |l: &str| l.contains("IC-SB routes in the zone's scope in sync");
     let log_in_sync = || {
         std::fs::read_to_string(&log_path)
             .unwrap_or_default()
             .lines()
-            .any(|l| l.contains("replica in sync") && l.contains("ic-sb"))
+            .any(scope_line)
     };
     let mut in_sync = None;
     let mut peak_seen = 0u64;
@@ -776,6 +779,28 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (steady, peak) = rss(pid);
     let peak = peak.max(peak_seen);
+    // The IC-SB rows the daemon's replica holds: every row for ovn-ic, the scope's for
+    // ic-routed (the last count it logged).
+    let held = std::fs::read_to_string(&log_path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| scope_line(l))
+        .filter_map(|l| {
+            let digits: String = l
+                .split("rows=")
+                .nth(1)?
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse::<usize>().ok()
+        })
+        .last();
+    if let Some(rows) = held {
+        println!(
+            "memory: {} replica holds {rows} IC-SB rows of the zone's scope (the table has {total} routes)",
+            a.daemon
+        );
+    }
     println!(
         "memory: {} peak RSS {:.0} MiB, steady {:.0} MiB (with an empty IC-SB {:.0} MiB): {:.0} bytes per replicated route ((steady - empty) / {total})",
         a.daemon,

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ic_routes::{AllowAll, Change, Database, Engine, RouteFilter, Snapshot, Table as EngineTable};
+use ic_routes::{
+    AllowAll, Change, Database, Engine, RouteFilter, RouteScope, Snapshot, Table as EngineTable,
+};
 use ovn_ic_sb as icsb;
 use ovn_nb as nb;
 use ovsdb_client::tls::TlsConfig;
@@ -22,7 +24,7 @@ use ovsdb_client::{
     TypedTable,
 };
 use ovsdb_proto::typed::{StringMap, Table, TableVisitor};
-use ovsdb_proto::{Operation, Uuid};
+use ovsdb_proto::{Condition, Operation, Uuid};
 use tokio::sync::{broadcast, watch, Notify};
 use tracing::{debug, info, warn};
 
@@ -35,10 +37,12 @@ use ic_routes::zone::{Ops, Registration, Rows, ZoneState};
 
 mod config;
 mod live_isolation;
+mod route_scope;
 
 use config::{client_config, needs_probes};
 pub use config::{Config, TlsFiles};
 use live_isolation::LiveIsolation;
+use route_scope::scopes_routes;
 
 /// The name of the southbound lock that makes one daemon per zone active (ovn-ic's).
 pub const LOCK_NAME: &str = "ovn_ic";
@@ -150,6 +154,12 @@ pub struct Daemon {
     isolation: Option<LiveIsolation>,
     /// Questions from the control socket (`routes/explain`, `routes/list`).
     queries: Option<tokio::sync::mpsc::UnboundedReceiver<Asked>>,
+    /// The route scope the IC-SB `Route` monitor's condition holds, or `None` when it keeps
+    /// every route (VPC isolation's live inventory reads other zones' claims on any switch).
+    route_scope: Option<RouteScope>,
+    /// The last round found the zone's scope wider or narrower than the monitor's: the
+    /// next one follows it before the routes are planned.
+    scope_behind: bool,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -220,14 +230,16 @@ async fn open(
     });
     let events = client.subscribe();
     info!(db = name, remote, "connecting");
+    let mut spec = MonitorSpec {
+        typed: tables.clone(),
+        ..MonitorSpec::tables(tables.iter().map(TypedTable::name))
+    };
+    if kind == Database::IcSb && scopes_routes(config) {
+        // No route until the zone's scope is known (`Daemon::follow_route_scope`).
+        spec = spec.condition(icsb::Route::NAME, vec![Condition::Bool(false)]);
+    }
     let cache = client
-        .monitor(
-            db,
-            MonitorSpec {
-                typed: tables.clone(),
-                ..MonitorSpec::tables(tables.iter().map(TypedTable::name))
-            },
-        )
+        .monitor(db, spec)
         .await
         .map_err(|source| DaemonError::Client { db: name, source })?;
     info!(
@@ -296,6 +308,7 @@ impl Daemon {
             Some(i) => Some(LiveIsolation::start(i, &config)?),
             None => None,
         };
+        let route_scope = scopes_routes(&config).then(RouteScope::default);
         let daemon = Daemon {
             isolation,
             config,
@@ -313,6 +326,8 @@ impl Daemon {
             changed: Vec::new(),
             rebuild: true,
             queries: controls_queries,
+            route_scope,
+            scope_behind: false,
         };
         daemon.controls.set_semantics(daemon.semantics());
         if let Some(m) = &daemon.config.metrics {
@@ -427,6 +442,10 @@ impl Daemon {
             }
             return stats;
         }
+        if !self.follow_route_scope().await {
+            stats.failed += 1;
+            return stats;
+        }
         let started = Instant::now();
         let (ops, registered, plan_counts) = self.compute();
         stats.compute = started.elapsed();
@@ -520,6 +539,12 @@ impl Daemon {
         if let Some(m) = &self.config.metrics {
             m.zone(Some(az));
         }
+        // The routes are planned only from a replica that holds the zone's whole scope: a
+        // port binding or the registration may have changed it since the round began.
+        self.scope_behind = self
+            .route_scope
+            .as_ref()
+            .is_some_and(|s| RouteScope::read(&name, &*icsb_t).as_ref() != Some(s));
         if self.counters_supported() {
             if let (Some(ic_nb_global), Some(ic_sb_global)) = (
                 icnb_t.typed::<ovn_ic_nb::IcNbGlobal>(),
@@ -532,6 +557,9 @@ impl Daemon {
                 };
                 self.status_counters.run(az, &status_rows, &mut ops);
             }
+        }
+        if self.scope_behind {
+            return (ops, false, (0, 0, 0, 0));
         }
         if let Some(iso) = &mut self.isolation {
             if iso.refresh(&name, az, &nb_t, &icsb_t) {
@@ -693,7 +721,7 @@ impl Daemon {
             let again = if stats.failed > 0 {
                 busy = 0;
                 Some(self.config.retry_delay)
-            } else if stats.wrote() {
+            } else if stats.wrote() || self.scope_behind {
                 busy += 1;
                 if busy >= self.config.max_busy_rounds {
                     warn!(rounds = busy, "still writing after many rounds; pausing");
@@ -769,10 +797,9 @@ impl Daemon {
         let icsb_t = self.ic_sb.cache.read();
         let name = nb_t
             .typed::<nb::NbGlobal>()
-            .and_then(|rows| rows.values().min_by_key(|g| g.uuid).map(|g| g.name.clone()))
-            .filter(|n| !n.is_empty())
+            .and_then(ic_routes::zone::zone_name)
             .ok_or("the zone has no name yet (NB_Global.name), or its NB replica is not in sync")?;
-        let mut snapshot = Snapshot::from_sources(&name, &*nb_t, &*icnb_t, &*icsb_t)
+        let mut snapshot = Snapshot::from_sources(name, &*nb_t, &*icnb_t, &*icsb_t)
             .ok_or("a replica lacks a table the route engine reads")?;
         snapshot.ic_sb.supports_lb_origin = supports_lb_origin(&self.ic_sb.cache);
         snapshot.semantics = self.semantics();

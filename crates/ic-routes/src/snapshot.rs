@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 
 use ovn_ic_nb::TransitSwitch;
-use ovn_ic_sb::{AvailabilityZone, PortBinding, Route};
+use ovn_ic_sb::{AvailabilityZone, PortBinding, Route, RouteColumn};
 use ovn_nb::{
     LoadBalancer, LoadBalancerGroup, LogicalRouter, LogicalRouterPort, LogicalRouterStaticRoute,
     LogicalSwitchPort, NbGlobal,
 };
 use ovsdb_proto::typed::{Table, TypedRows};
-use ovsdb_proto::Uuid;
+use ovsdb_proto::{Atom, Condition, Uuid};
 
 use crate::plan::Plan;
 use crate::semantics::Semantics;
@@ -288,24 +288,69 @@ pub struct RouteScope {
 impl RouteScope {
     /// The scope of `snapshot`'s zone, from its `Availability_Zone` and `Port_Binding` rows.
     pub fn of(snapshot: &Snapshot) -> RouteScope {
-        let zone = snapshot
-            .ic_sb
-            .availability_zones
-            .values()
-            .find(|az| !snapshot.zone.is_empty() && az.name == snapshot.zone)
+        RouteScope::from_rows(
+            &snapshot.zone,
+            snapshot.ic_sb.availability_zones.values(),
+            snapshot.ic_sb.port_bindings.values(),
+        )
+    }
+
+    /// The scope of the zone named `zone`, from IC-SB rows (a replica, a store): `None` when
+    /// `ic_sb` lacks the `Availability_Zone` or `Port_Binding` table.
+    pub fn read(zone: &str, ic_sb: &impl TypedRows) -> Option<RouteScope> {
+        Some(RouteScope::from_rows(
+            zone,
+            ic_sb.rows::<AvailabilityZone>()?.values(),
+            ic_sb.rows::<PortBinding>()?.values(),
+        ))
+    }
+
+    fn from_rows<'a>(
+        zone: &str,
+        mut zones: impl Iterator<Item = &'a AvailabilityZone>,
+        bindings: impl Iterator<Item = &'a PortBinding>,
+    ) -> RouteScope {
+        let zone = zones
+            .find(|az| !zone.is_empty() && az.name == zone)
             .map(|az| az.uuid);
         let switches = zone
             .map(|az| {
-                snapshot
-                    .ic_sb
-                    .port_bindings
-                    .values()
+                bindings
                     .filter(|pb| pb.availability_zone.uuid() == az)
                     .map(|pb| pb.transit_switch.clone())
                     .collect()
             })
             .unwrap_or_default();
         RouteScope { zone, switches }
+    }
+
+    /// The `where` clauses of a conditional monitor of IC-SB `Route` that holds exactly the
+    /// routes in this scope (a row is kept if any clause holds): the zone's own routes and
+    /// one clause per transit switch it is bound to; `[false]` for an empty scope.
+    pub fn conditions(&self) -> Vec<Condition> {
+        let Some(az) = self.zone else {
+            return vec![Condition::Bool(false)];
+        };
+        std::iter::once(Condition::eq(
+            RouteColumn::AvailabilityZone.as_str(),
+            Atom::Uuid(az),
+        ))
+        .chain(
+            self.switches.iter().map(|ts| {
+                Condition::eq(RouteColumn::TransitSwitch.as_str(), Atom::from(ts.as_str()))
+            }),
+        )
+        .collect()
+    }
+
+    /// The zone's `Availability_Zone` row, if it is registered.
+    pub fn zone(&self) -> Option<Uuid> {
+        self.zone
+    }
+
+    /// The transit switches the zone has a port binding on.
+    pub fn transit_switches(&self) -> impl Iterator<Item = &str> {
+        self.switches.iter().map(String::as_str)
     }
 
     /// Whether route `r` is in the scope.

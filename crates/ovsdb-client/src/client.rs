@@ -362,6 +362,21 @@ impl Client {
             .map_err(|_| ClientError::Closed)
     }
 
+    /// Like [`Client::set_condition`], and resolves once the replica holds the rows of the
+    /// new clauses: the server answers requests in order and sends the update of a
+    /// `monitor_cond_change` before its reply, so when an `echo` sent after the change comes
+    /// back, the cache has applied that update. If the connection drops meanwhile, the
+    /// next one starts the monitor with the new clauses, and the `echo` is sent there.
+    pub async fn change_condition(
+        &self,
+        db: &str,
+        table: &str,
+        conditions: Option<Vec<Condition>>,
+    ) -> Result<()> {
+        self.set_condition(db, table, conditions)?;
+        self.call(Call::Echo(Vec::new())).await.map(drop)
+    }
+
     /// Closes the connection and stops the task.
     pub fn shutdown(&self) {
         let _ = self.cmd.send(Command::Shutdown);

@@ -641,4 +641,21 @@ async fn conditions_narrow_the_copy_and_follow_changes_and_reconnects() {
     eventually("a and d", || names(&client) == ["a", "d"]).await;
     client.set_condition(NB, "Logical_Switch", None).unwrap();
     eventually("every switch", || names(&client) == ["a", "c", "c2", "d"]).await;
+
+    // `change_condition` returns once the cache holds the new clauses' rows: no waiting.
+    client
+        .change_condition(NB, "Logical_Switch", Some(vec![named("c2")]))
+        .await
+        .unwrap();
+    assert_eq!(names(&client), ["c2"]);
+    client
+        .change_condition(NB, "Logical_Switch", Some(vec![named("a"), named("c")]))
+        .await
+        .unwrap();
+    assert_eq!(names(&client), ["a", "c"]);
+    client
+        .change_condition(NB, "Logical_Switch", Some(vec![Condition::Bool(false)]))
+        .await
+        .unwrap();
+    assert!(names(&client).is_empty());
 }

@@ -8,4 +8,5 @@ mod mixed;
 mod origins;
 mod resilience;
 mod routes;
+mod scope;
 mod zones;

@@ -478,6 +478,14 @@ pub fn allocate(used: &mut HashSet<i64>, min: u32, max: u32, hint: &mut u32) -> 
     None
 }
 
+/// The zone's name as ovn-ic reads it: `NB_Global.name` of the first `NB_Global` row (by
+/// UUID); `None` when there is no row or its name is empty (the zone is not registered).
+pub fn zone_name(nb_global: &HashMap<Uuid, NbGlobal>) -> Option<&str> {
+    first(nb_global)
+        .map(|g| g.name.as_str())
+        .filter(|n| !n.is_empty())
+}
+
 fn first<T: Table>(rows: &HashMap<Uuid, T>) -> Option<&T> {
     rows.values().min_by_key(|r| r.uuid())
 }

@@ -599,3 +599,105 @@ fn probe_interval_follows_ic_probe_interval_as_ovn_ic_does() {
         Some(Duration::from_secs(60))
     );
 }
+
+/// `RouteScope::conditions`, run by the server's own condition rules (one `select` per
+/// clause, as a conditional monitor keeps a row if any clause holds), keep exactly the routes
+/// the scope holds: a zone's own routes on every switch and every zone's routes on the
+/// switches it is bound to, nothing of a switch it has no port on.
+#[test]
+fn route_scope_conditions_select_the_routes_of_the_scope() {
+    let mut ic = Interconnection::new();
+    for az in ["az1", "az2", "az3"] {
+        ic.add_zone(az).unwrap();
+    }
+    ts_add(&mut ic, "ts1");
+    ts_add(&mut ic, "ts2");
+    ic.settle(10).unwrap();
+    let joins = [
+        ("az1", "lr1", "ts1", "169.254.100.1/24", "10.1.0.1/24"),
+        ("az2", "lr2", "ts1", "169.254.100.2/24", "10.2.0.1/24"),
+        ("az2", "lr2", "ts2", "169.254.200.2/24", ""),
+        ("az3", "lr3", "ts2", "169.254.200.3/24", "10.3.0.1/24"),
+    ];
+    for (i, (az, lr, ts, net, lan)) in joins.into_iter().enumerate() {
+        let z = ic.zone_mut(az).unwrap();
+        attach(z, lr, ts, &format!("aa:aa:aa:aa:aa:{i:02}"), &[net]);
+        if !lan.is_empty() {
+            let router = one::<LogicalRouter>(z.nb(), |r| r.name == lr);
+            let mut port = LogicalRouterPort::default();
+            port.uuid = fresh();
+            port.name = format!("lrp-{lr}-lan");
+            port.mac = format!("aa:aa:aa:aa:bb:{i:02}");
+            port.networks = vec![lan.to_owned()];
+            ok(
+                z.nb_mut(),
+                vec![
+                    port.insert_op(),
+                    mutate_insert(LogicalRouter::NAME, router.uuid, "ports", port.uuid),
+                ],
+            );
+        }
+    }
+    ic.settle(10).unwrap();
+    let routes = typed::<icsb::Route>(ic.ic_sb());
+    let mut store = ovsdb_proto::typed::TypedStore::new();
+    for az in typed::<icsb::AvailabilityZone>(ic.ic_sb()) {
+        store.insert(az);
+    }
+    for pb in typed::<icsb::PortBinding>(ic.ic_sb()) {
+        store.insert(pb);
+    }
+    let selected = |db: &mut MemoryDb, clauses: &[Condition]| {
+        let mut rows = std::collections::BTreeSet::new();
+        for clause in clauses {
+            let select = Operation::Select {
+                table: icsb::Route::NAME.to_owned(),
+                conditions: vec![clause.clone()],
+                columns: Some(vec!["_uuid".to_owned()]),
+            };
+            let reply = db.transact(&[select]).unwrap();
+            let Ok(results) = reply.into_result() else {
+                panic!("select with {clause:?} failed");
+            };
+            for r in results {
+                if let ovsdb_proto::OperationResult::Select { rows: found } = r {
+                    rows.extend(
+                        found
+                            .iter()
+                            .filter_map(|row| row.get("_uuid")?.as_atom()?.as_uuid()),
+                    );
+                }
+            }
+        }
+        rows
+    };
+    let on = |ts: &str| routes.iter().filter(|r| r.transit_switch == ts).count();
+    assert!(on("ts1") >= 2 && on("ts2") >= 2, "{routes:#?}");
+    for (az, sees_ts1, sees_ts2) in [
+        ("az1", true, false),
+        ("az2", true, true),
+        ("az3", false, true),
+    ] {
+        let scope = crate::RouteScope::read(az, &store).unwrap();
+        let wanted: std::collections::BTreeSet<Uuid> = routes
+            .iter()
+            .filter(|r| scope.contains(r))
+            .map(|r| r.uuid)
+            .collect();
+        let own = one::<icsb::AvailabilityZone>(ic.ic_sb(), |z| z.name == az).uuid;
+        for r in &routes {
+            let expected = r.availability_zone.uuid() == own
+                || (r.transit_switch == "ts1" && sees_ts1)
+                || (r.transit_switch == "ts2" && sees_ts2);
+            assert_eq!(wanted.contains(&r.uuid), expected, "{az}: {r:?}");
+        }
+        assert_eq!(
+            selected(ic.ic_sb_mut(), &scope.conditions()),
+            wanted,
+            "{az}"
+        );
+    }
+    let unknown = crate::RouteScope::read("az9", &store).unwrap();
+    assert_eq!(unknown.conditions(), [Condition::Bool(false)]);
+    assert!(selected(ic.ic_sb_mut(), &unknown.conditions()).is_empty());
+}
