@@ -24,7 +24,8 @@
 //!    time until its IC-SB replica is in sync (`ic-routed` logs it) and until every
 //!    learnable route is in the zone's NB, beside the server's own send time (a raw
 //!    `monitor_cond` of the same tables, read to the reply's last byte, nothing decoded);
-//!    peak and steady RSS and bytes per replicated route.
+//!    peak and steady RSS, and bytes per replicated IC-SB row (ic-routed holds only the
+//!    rows of the zone's scope: it logs how many).
 //! 2. churn: `--churn-zones K` zones (those on `ts0` first) each withdraw and re-advertise
 //!    routes at `--rate` changes per second, one IC-SB transaction per zone every 100 ms
 //!    (a route withdrawn is re-advertised one second later). Each learnable change is timed
@@ -360,11 +361,22 @@ async fn fill(ic_sb: &Client, world: &mut World) -> Vec<Uuid> {
 /// The server's own send time: a raw `monitor_cond` of `tables` (all columns) over the
 /// unix socket, timed from the request to the reply's last byte; nothing is decoded
 /// beyond finding where the reply ends. Returns the time and the reply's size.
-fn raw_monitor(path: &std::path::Path, db: &str, tables: &[&str]) -> (Duration, usize) {
+fn raw_monitor(
+    path: &std::path::Path,
+    db: &str,
+    tables: &[&str],
+    route_where: Option<serde_json::Value>,
+) -> (Duration, usize) {
     let mut s = std::os::unix::net::UnixStream::connect(path).expect("connect raw");
     let req: serde_json::Map<String, serde_json::Value> = tables
         .iter()
-        .map(|t| ((*t).to_owned(), serde_json::json!([{}])))
+        .map(|t| {
+            let request = match (&route_where, *t) {
+                (Some(w), "Route") => serde_json::json!([{ "where": w }]),
+                _ => serde_json::json!([{}]),
+            };
+            ((*t).to_owned(), request)
+        })
         .collect();
     let msg = serde_json::json!({"id": 1, "method": "monitor_cond",
         "params": [db, "scale-baseline", req]});
@@ -713,9 +725,32 @@ async fn main() {
     ];
     // The server's send time, twice (the first monitor after a big fill can meet the
     // server still busy with it); the shorter counts.
-    let (send1, bytes) = raw_monitor(&lab.ic_sb.unix_path(), "OVN_IC_Southbound", &tables);
-    let (send2, _) = raw_monitor(&lab.ic_sb.unix_path(), "OVN_IC_Southbound", &tables);
+    let (send1, bytes) = raw_monitor(&lab.ic_sb.unix_path(), "OVN_IC_Southbound", &tables, None);
+    let (send2, _) = raw_monitor(&lab.ic_sb.unix_path(), "OVN_IC_Southbound", &tables, None);
     let send = send1.min(send2);
+    // The same with the zone's route scope as ic-routed asks for it: its own routes and
+    // those of ts0, the switch its router is on.
+    let az1 = lab
+        .ic_sbctl(&[
+            "--bare",
+            "--columns=_uuid",
+            "find",
+            "Availability_Zone",
+            "name=az1",
+        ])
+        .unwrap_or_default();
+    let scoped = (!az1.trim().is_empty()).then(|| {
+        let w = serde_json::json!([
+            ["availability_zone", "==", ["uuid", az1.trim()]],
+            ["transit_switch", "==", "ts0"]
+        ]);
+        raw_monitor(
+            &lab.ic_sb.unix_path(),
+            "OVN_IC_Southbound",
+            &tables,
+            Some(w),
+        )
+    });
     println!("start-up: load {}", load());
     let started = Instant::now();
     lab.start_ic(0, &daemon).expect("daemon restart");
@@ -749,6 +784,13 @@ async fn main() {
         send1.as_secs_f64(),
         send2.as_secs_f64()
     );
+    if let Some((t, b)) = scoped {
+        println!(
+            "start-up: server send time of the zone's scope {:.2} s ({:.1} MiB reply: Route rows of az1 and ts0 only)",
+            t.as_secs_f64(),
+            mib(b as u64)
+        );
+    }
     if let Some(s) = in_sync {
         println!(
             "start-up: {} IC-SB replica in sync after {:.2} s = send time {:+.2} s ({:.2}x)",
@@ -784,8 +826,9 @@ async fn main() {
     let held = std::fs::read_to_string(&log_path)
         .unwrap_or_default()
         .lines()
+        .rev()
         .filter(|l| scope_line(l))
-        .filter_map(|l| {
+        .find_map(|l| {
             let digits: String = l
                 .split("rows=")
                 .nth(1)?
@@ -793,20 +836,23 @@ async fn main() {
                 .take_while(char::is_ascii_digit)
                 .collect();
             digits.parse::<usize>().ok()
-        })
-        .last();
+        });
     if let Some(rows) = held {
         println!(
             "memory: {} replica holds {rows} IC-SB rows of the zone's scope (the table has {total} routes)",
             a.daemon
         );
     }
+    // Bytes per row the replica holds: every route for ovn-ic, the scope's rows for
+    // ic-routed (which also hold the zone's learned routes in its NB replica).
+    let replicated = held.unwrap_or(total);
     println!(
-        "memory: {} peak RSS {:.0} MiB, steady {:.0} MiB (with an empty IC-SB {:.0} MiB): {:.0} bytes per replicated route ((steady - empty) / {total})",
+        "memory: {} peak RSS {:.0} MiB, steady {:.0} MiB (with an empty IC-SB {:.0} MiB): {:.0} bytes per replicated IC-SB row ((steady - empty) / {replicated}), {:.0} per IC-SB route in the table",
         a.daemon,
         mib(peak),
         mib(steady),
         mib(base_rss),
+        steady.saturating_sub(base_rss) as f64 / replicated as f64,
         steady.saturating_sub(base_rss) as f64 / total as f64
     );
 
