@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::gen::XorShift;
+use crate::gen::{XorShift, DEPLOYMENTS, NAMESPACES};
 use crate::raw::RawClient;
 use crate::server::{find_binary, run, OvsdbServer, OVN_NB_SCHEMA};
 
@@ -454,30 +454,6 @@ fn switch_ops(fill: &NbFill, switch: usize, rng: &mut XorShift) -> Vec<Value> {
     }));
     ops
 }
-
-/// Namespaces of the pods.
-const NAMESPACES: &[&str] = &[
-    "default",
-    "kube-system",
-    "monitoring",
-    "payments-prod",
-    "frontend-staging",
-    "data-pipeline",
-    "ingress-nginx",
-    "cert-manager",
-];
-
-/// Deployments the pods belong to.
-const DEPLOYMENTS: &[&str] = &[
-    "nginx-ingress-controller",
-    "checkout-service",
-    "prometheus-node-exporter",
-    "postgres-replica",
-    "recommendation-engine",
-    "kafka-consumer-orders",
-    "redis-cache",
-    "api-gateway",
-];
 
 #[cfg(test)]
 mod tests {

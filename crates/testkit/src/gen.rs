@@ -50,7 +50,7 @@ pub fn lsp_monitor_cond_reply(rows: usize, seed: u64) -> Vec<u8> {
 }
 
 /// Namespaces the generated pods live in.
-const NAMESPACES: &[&str] = &[
+pub(crate) const NAMESPACES: &[&str] = &[
     "default",
     "kube-system",
     "monitoring",
@@ -62,7 +62,7 @@ const NAMESPACES: &[&str] = &[
 ];
 
 /// Deployment names the generated pods belong to.
-const DEPLOYMENTS: &[&str] = &[
+pub(crate) const DEPLOYMENTS: &[&str] = &[
     "nginx-ingress-controller",
     "checkout-service",
     "prometheus-node-exporter",
