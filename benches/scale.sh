@@ -13,7 +13,7 @@
 # --routes-per-zone N (10000), --transit-switches N (zones/2), --ts-per-zone N (2),
 # --churn-zones K (10), --rate CHANGES_PER_S_PER_ZONE (100), --churn-secs S (30),
 # --bulk N (50000), --timeout S (600, per wait). What each phase measures: the doc comment
-# of examples/ic-scale.rs. Needs the OVN packages (scripts/apt-install.sh installs them);
+# of examples/ic-scale/. Needs the OVN packages (scripts/apt-install.sh installs them);
 # OVNLINK_OVN_ROOT=/var/cache/ovnlink/debian13 runs OVN 25.03's programs instead.
 #
 # The labs (ovsdb-server, ovn-northd, ovn-ic, ic-routed) detach from the bench, so an
