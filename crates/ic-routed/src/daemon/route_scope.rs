@@ -16,7 +16,7 @@ impl Daemon {
     /// the replica shows now differs from the monitor's condition, asks the server for the
     /// routes of the new one and waits until the replica holds them, so that the engine
     /// never plans from part of the routes it can use (it would advertise again what the
-    /// zone already has). Returns false if the server could not be asked.
+    /// zone already has). Returns false if the server did not answer (within `transact_timeout`).
     pub(super) async fn follow_route_scope(&mut self) -> bool {
         let Some(in_force) = &self.route_scope else {
             return true;
@@ -33,15 +33,23 @@ impl Daemon {
         if scope == *in_force {
             return true;
         }
-        let asked = self
-            .ic_sb
-            .client
-            .change_condition(
+        // Bounded like a transaction: while IC-SB is unreachable the call would wait for
+        // the next session, and the daemon must still answer pause and exit meanwhile. The
+        // client keeps the new clauses, so the next round's try completes once it is back.
+        let asked = tokio::time::timeout(
+            self.config.transact_timeout,
+            self.ic_sb.client.change_condition(
                 Database::IcSb.schema_name(),
                 icsb::Route::NAME,
                 Some(scope.conditions()),
-            )
-            .await;
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(ClientError::Timeout(
+                "no answer to the IC-SB route condition change".into(),
+            ))
+        });
         match asked {
             Ok(()) => {
                 info!(
