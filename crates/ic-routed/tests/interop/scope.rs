@@ -9,6 +9,20 @@ use ovnlink_testkit::ovn::{real_ovn, IcDaemon, IcLab};
 
 use crate::common::*;
 
+/// Zone 1's routes while its router is on ts1 only: its own, and zone 2's learned there.
+const LR1_ON_TS1: &str = "IPv4 Routes
+Route Table <main>:
+             10.11.1.0/24               169.254.0.1 dst-ip
+             10.11.2.0/24             169.254.100.2 dst-ip (learned)
+";
+
+/// Zone 3's routes while zone 1 is not on ts2: zone 2's learned on ts2, and its own.
+const LR3_ON_TS2: &str = "IPv4 Routes
+Route Table <main>:
+             10.11.2.0/24             169.254.200.2 dst-ip (learned)
+             10.11.3.0/24               169.254.0.1 dst-ip
+";
+
 /// `ip_prefix` of every IC-SB route, sorted (one entry per row).
 fn ic_sb_prefixes(lab: &IcLab) -> Vec<String> {
     let out = lab
@@ -49,26 +63,8 @@ fn scope_follows_port_bindings(daemons: &[IcDaemon]) {
             ])
             .unwrap();
     }
-    expect_routes(
-        &lab,
-        0,
-        "lr1",
-        "IPv4 Routes
-Route Table <main>:
-             10.11.1.0/24               169.254.0.1 dst-ip
-             10.11.2.0/24             169.254.100.2 dst-ip (learned)
-",
-    );
-    expect_routes(
-        &lab,
-        2,
-        "lr3",
-        "IPv4 Routes
-Route Table <main>:
-             10.11.2.0/24             169.254.200.2 dst-ip (learned)
-             10.11.3.0/24               169.254.0.1 dst-ip
-",
-    );
+    expect_routes(&lab, 0, "lr1", LR1_ON_TS1);
+    expect_routes(&lab, 2, "lr3", LR3_ON_TS2);
     wait_routes(&lab, 1, "lr2", "lr2 learns from both switches", |s| {
         s.contains("10.11.1.0/24             169.254.100.1 dst-ip (learned)")
             && s.contains("10.11.3.0/24             169.254.200.3 dst-ip (learned)")
@@ -96,26 +92,8 @@ Route Table <main>:
     lab.zones[0]
         .nbctl(&["lsp-del", "lsp-ts2-lr1", "--", "lrp-del", "lrp-lr1-ts2"])
         .unwrap();
-    expect_routes(
-        &lab,
-        0,
-        "lr1",
-        "IPv4 Routes
-Route Table <main>:
-             10.11.1.0/24               169.254.0.1 dst-ip
-             10.11.2.0/24             169.254.100.2 dst-ip (learned)
-",
-    );
-    expect_routes(
-        &lab,
-        2,
-        "lr3",
-        "IPv4 Routes
-Route Table <main>:
-             10.11.2.0/24             169.254.200.2 dst-ip (learned)
-             10.11.3.0/24               169.254.0.1 dst-ip
-",
-    );
+    expect_routes(&lab, 0, "lr1", LR1_ON_TS1);
+    expect_routes(&lab, 2, "lr3", LR3_ON_TS2);
     // One advertisement per router and switch: zone 1 and zone 3 once, zone 2 on both.
     let settled = [
         "10.11.1.0/24",
